@@ -1,0 +1,188 @@
+"""Shared fixtures: settings, app, client, a layer builder and a live server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from werkzeug.serving import make_server
+
+from webmap.app import create_app
+from webmap.settings import Settings
+from webmap.types import ImportReport, LayerKind, NormalisedLayer
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Library versions and which optional groups run."""
+    return [
+        f"GDAL {pyogrio.__gdal_version_string__}, PROJ {pyproj.proj_version_str}, "
+        f"GEOS {shapely.geos_version_string}, SQLite {sqlite3.sqlite_version}",
+        f"shared data: {'found' if SHARED_DATA.is_dir() else 'missing'} ({SHARED_DATA})",
+        "browser tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_BROWSER") == "1"
+                             else "run if Chromium is present"),
+        "postgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_POSTGIS") == "1"
+                             else "run if PostGIS is present"),
+    ]
+
+
+def assert_problem(response: Any, status: int, *, mentions: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 shape, the status, no traceback; returns the body."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    assert "Traceback" not in body["detail"] and "/work/" not in body["detail"]
+    if mentions is not None:
+        assert mentions.lower() in body["detail"].lower(), body["detail"]
+    return body
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings over an empty data directory."""
+    return Settings(data_dir=tmp_path / "data", layers_dir=ROOT / "layers")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Any:
+    """The app on the embedded backend."""
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Flask's test client."""
+    return app.test_client()
+
+
+STREETS = ["Hämeenkatu", "Åkerlundinkatu", "Töölönkatu", "Sörnäisten rantatie", "Kauppatori"]
+
+
+def make_buildings(n: int = 500, *, seed: int = 3067, x0: float = 385_000.0,
+                   y0: float = 6_672_000.0, span_m: float = 2_000.0,
+                   nulls: bool = True) -> gpd.GeoDataFrame:
+    """Rectangles in EPSG:3067 near Helsinki, returned in CRS84, with typed attributes."""
+    rng = np.random.default_rng(seed)
+    x = x0 + rng.uniform(0, span_m, n)
+    y = y0 + rng.uniform(0, span_m, n)
+    w = rng.uniform(8, 30, n)
+    h = rng.uniform(8, 30, n)
+    geoms = shapely.box(x, y, x + w, y + h)
+    floors = rng.integers(1, 9, n).astype("int64")
+    frame = gpd.GeoDataFrame({
+        "name": [f"{STREETS[i % len(STREETS)]} {i}" for i in range(n)],
+        "floors": floors,
+        "area": np.round(w * h, 2),
+        "listed": rng.random(n) < 0.2,
+        "note": [None if nulls and i % 7 == 0 else f"huom {i}" for i in range(n)],
+    }, geometry=geoms, crs="EPSG:3067")
+    return frame.to_crs("OGC:CRS84")
+
+
+LayerBuilder = Callable[..., ImportReport]
+
+
+@pytest.fixture
+def add_layer(app: Any) -> LayerBuilder:
+    """Put a GeoDataFrame (in CRS84) into the store as a layer, as an import would."""
+    store = app.extensions["webmap.store"]
+
+    def build(layer_id: str, frame: gpd.GeoDataFrame | None = None, *,
+              source_crs: str = "EPSG:3067", title: str | None = None) -> ImportReport:
+        frame = make_buildings() if frame is None else frame
+        report = ImportReport(
+            layer_id=layer_id, kind=LayerKind.VECTOR, title=title or layer_id,
+            feature_count=len(frame), source_crs=source_crs,
+            bbox=tuple(float(v) for v in frame.total_bounds),  # type: ignore[arg-type]
+            geometry_type=str(frame.geom_type.iloc[0]))
+        return store.import_layer(layer_id, lambda _: NormalisedLayer(report=report,
+                                                                      frame=frame))
+
+    return build
+
+
+class LiveServer:
+    """A threaded werkzeug server for real clients (GDAL, OWSLib) on 127.0.0.1."""
+
+    def __init__(self, app: Any) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Shut down and wait for the thread."""
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[LiveServer]:
+    """The test's app served on a free port."""
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+def make_cog(path: Path, *, epsg: int = 3067, size: int = 512, origin: tuple[float, float] = (
+        385_000.0, 6_675_000.0), pixel_m: float = 5.0) -> Path:
+    """An RGB uint8 Cloud Optimized GeoTIFF with a gradient (never blank) and overviews."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rio_cogeo.cogeo import cog_translate
+    from rio_cogeo.profiles import cog_profiles
+
+    yy, xx = np.mgrid[0:size, 0:size]
+    data = np.stack([(xx * 255 // size), (yy * 255 // size),
+                     np.full((size, size), 128)]).astype("uint8")
+    plain = path.with_suffix(".plain.tif")
+    with rasterio.open(plain, "w", driver="GTiff", width=size, height=size, count=3,
+                       dtype="uint8", crs=f"EPSG:{epsg}",
+                       transform=from_origin(*origin, pixel_m, pixel_m)) as ds:
+        ds.write(data)
+    cog_translate(plain, path, cog_profiles.get("deflate"), quiet=True,
+                  overview_level=3)
+    plain.unlink()
+    return path
+
+
+@pytest.fixture
+def add_raster(app: Any, tmp_path: Path) -> Callable[..., ImportReport]:
+    """Put a generated COG into the store as a raster layer."""
+    store = app.extensions["webmap.store"]
+
+    def build(layer_id: str, **options: Any) -> ImportReport:
+        import rasterio
+        from rasterio.warp import transform_bounds
+
+        path = make_cog(tmp_path / f"{layer_id}.tif", **options)
+        with rasterio.open(path) as ds:
+            bbox = transform_bounds(ds.crs, "OGC:CRS84", *ds.bounds)
+        report = ImportReport(layer_id=layer_id, kind=LayerKind.RASTER, title=layer_id,
+                              feature_count=0, source_crs="EPSG:3067", bbox=bbox,
+                              geometry_type="Raster")
+
+        def importer(workdir: Path) -> NormalisedLayer:
+            target = workdir / "cog.tif"
+            target.write_bytes(path.read_bytes())
+            return NormalisedLayer(report=report, raster_path=target)
+
+        return store.import_layer(layer_id, importer)
+
+    return build

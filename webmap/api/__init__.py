@@ -1,0 +1,1 @@
+"""HTTP APIs: OGC API - Features and Tiles, landing page, OpenAPI document."""

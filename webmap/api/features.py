@@ -1,0 +1,176 @@
+"""OGC API - Features Part 1 (Core, GeoJSON, HTML) and Part 2 (CRS by reference)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import shapely
+from flask import Blueprint, Flask, Response, current_app, request
+
+from .. import crs
+from ..problems import InvalidParameter
+from ..store.base import Store
+from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
+from . import params
+from .render import json_response, link, respond, self_links, url, wants_html
+
+bp = Blueprint("features", __name__)
+
+
+def store() -> Store:
+    """The backend chosen once in ``create_app``."""
+    backend: Store = current_app.extensions["webmap.store"]
+    return backend
+
+
+def offered_crs(info: LayerInfo) -> list[str]:
+    """CRS84 first, then each CRS whose area of use holds the data, the layer's own included."""
+    codes = ["CRS84"]
+    for code in (*(f"EPSG:{n}" for n in crs.OUTPUT_EPSG), info.source_crs):
+        if code not in codes and crs.covers(code, info.bbox):
+            codes.append(code)
+    return codes
+
+
+def collection_body(info: LayerInfo) -> dict[str, Any]:
+    """The collection resource, used in ``/collections`` and ``/collections/{id}``."""
+    path = f"/collections/{info.id}"
+    links = [
+        link(url(path, f="json"), "self", MediaType.JSON, "This collection as JSON"),
+        link(url(path, f="html"), "alternate", MediaType.HTML, "This collection as HTML"),
+        link(url(f"{path}/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-"
+             + ("vector" if info.kind is LayerKind.VECTOR else "map"),
+             MediaType.JSON, "Tilesets of this collection"),
+    ]
+    body: dict[str, Any] = {
+        "id": info.id,
+        "title": info.title,
+        "description": info.description or info.title,
+        "extent": {"spatial": {"bbox": [list(info.bbox)], "crs": CRS84}},
+        "links": links,
+    }
+    if info.kind is LayerKind.VECTOR:
+        links[2:2] = [
+            link(url(f"{path}/items", f="json"), "items", MediaType.GEOJSON,
+                 "Features as GeoJSON"),
+            link(url(f"{path}/items", f="html"), "items", MediaType.HTML, "Features as HTML"),
+        ]
+        body.update(itemType="feature", crs=[crs.uri(c) for c in offered_crs(info)],
+                    storageCrs=CRS84)
+        body["extent"]["spatial"]["storageCrsBbox"] = [list(info.bbox)]
+        body["geometryType"] = info.geometry_type
+        body["numberOfFeatures"] = info.feature_count
+    else:
+        body["dataType"] = "map"
+    if info.attribution:
+        body["attribution"] = info.attribution
+    return body
+
+
+@bp.get("/collections")
+def collections() -> Response:
+    """Every layer, vector and raster."""
+    layers = store().layers()
+    body = {
+        "links": self_links("/collections", MediaType.JSON, "Collections"),
+        "crs": sorted({crs.uri(c) for info in layers if info.kind is LayerKind.VECTOR
+                       for c in offered_crs(info)}),
+        "collections": [collection_body(info) for info in layers],
+    }
+    return respond(body, "collections.html", title="Collections")
+
+
+@bp.get("/collections/<layer_id>")
+def collection(layer_id: str) -> Response:
+    """One layer's description."""
+    info = store().layer(layer_id)
+    wants_html()  # reject a bad f= before doing anything else
+    return respond(collection_body(info), "collection.html", title=info.title, info=info)
+
+
+def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:
+    """GeoJSON features with geometry in ``out_crs`` and its axis order."""
+    geoms = page.geometries if out_crs == "CRS84" else crs.to_output(page.geometries, out_crs)
+    texts = shapely.to_geojson(geoms) if len(geoms) else []
+    return [{"type": "Feature", "id": fid, "geometry": orjson.Fragment(text),
+             "properties": props}
+            for fid, text, props in zip(page.ids, texts, page.properties, strict=True)]
+
+
+@bp.get("/collections/<layer_id>/items")
+def items(layer_id: str) -> Response:
+    """Features, paged in fid order with ``next`` links that carry a keyset cursor."""
+    info = store().layer(layer_id)
+    offered = offered_crs(info)
+    html = wants_html()
+    query, out_crs = params.parse_items(request.args, info, offered)
+    if info.kind is not LayerKind.VECTOR:
+        raise InvalidParameter("collectionId", f"{layer_id!r} is a raster: it has tiles, "
+                               "not features")
+    page = store().items(layer_id, query)
+    path = f"/collections/{layer_id}/items"
+    keep = {k: v for k, v in request.args.items() if k not in {"offset", "after", "f"}}
+    fmt = "html" if html else "json"
+    links = self_links(path, MediaType.GEOJSON, "This page")
+    query_args = {k: v for k, v in request.args.items() if k != "f"}
+    for item in links:  # self/alternate keep the query
+        item["href"] = url(path, **query_args,
+                           f="html" if item["type"] == MediaType.HTML else "json")
+    if page.next_after is not None:
+        links.append(link(url(path, **keep, offset=query.offset + query.limit,
+                              after=page.next_after, f=fmt),
+                          "next", MediaType.HTML if html else MediaType.GEOJSON, "Next page"))
+    if query.offset > 0 and query.after is None:
+        links.append(link(url(path, **keep, offset=max(0, query.offset - query.limit), f=fmt),
+                          "prev", MediaType.HTML if html else MediaType.GEOJSON,
+                          "Previous page"))
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": feature_collection(page, out_crs),
+        "numberReturned": len(page.ids),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "links": links,
+    }
+    if page.number_matched is not None:
+        body["numberMatched"] = page.number_matched
+    headers = {"Content-Crs": f"<{crs.uri(out_crs)}>"}
+    if html:
+        response = respond(body, "items.html", title=info.title, info=info, query=query)
+    else:
+        response = json_response(body, MediaType.GEOJSON)
+    response.headers.update(headers)
+    return response
+
+
+@bp.get("/collections/<layer_id>/items/<feature_id>")
+def item(layer_id: str, feature_id: str) -> Response:
+    """One feature by id."""
+    info = store().layer(layer_id)
+    html = wants_html()
+    out_crs = params.parse_crs(request.args, "crs", offered_crs(info))
+    try:
+        fid = int(feature_id)
+    except ValueError:
+        raise InvalidParameter("featureId", f"feature ids are whole numbers, "
+                               f"got {feature_id!r}") from None
+    page = store().item(layer_id, fid)
+    feature = feature_collection(page, out_crs)[0]
+    path = f"/collections/{layer_id}/items/{fid}"
+    feature["links"] = [
+        *self_links(path, MediaType.GEOJSON, "This feature"),
+        link(url(f"/collections/{layer_id}", f="json"), "collection", MediaType.JSON,
+             "The collection"),
+    ]
+    if html:
+        response = respond(feature, "item.html", title=f"{info.title} {fid}", info=info)
+    else:
+        response = json_response(feature, MediaType.GEOJSON)
+    response.headers["Content-Crs"] = f"<{crs.uri(out_crs)}>"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the feature routes."""
+    app.register_blueprint(bp)

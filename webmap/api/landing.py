@@ -1,0 +1,99 @@
+"""Landing page, conformance, the OpenAPI document, and health checks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app
+
+from ..problems import ServiceUnavailable
+from ..types import MediaType
+from .features import store
+from .openapi import openapi_document
+from .render import html_response, json_response, link, respond, self_links, url, wants_html
+
+bp = Blueprint("landing", __name__)
+
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
+    "http://www.opengis.net/spec/ogcapi-tiles-2/1.0/conf/tilematrixset",
+)
+
+
+@bp.get("/")
+def landing() -> Response:
+    """Links to everything a client needs."""
+    body = {
+        "title": "webmap",
+        "description": "Municipal geodata as OGC API - Features and Tiles.",
+        "links": [
+            *self_links("/", MediaType.JSON, "This document"),
+            link(url("/api"), "service-desc", MediaType.OPENAPI, "The API definition"),
+            link(url("/api.html"), "service-doc", MediaType.HTML, "The API documentation"),
+            link(url("/conformance"), "conformance", MediaType.JSON, "Conformance classes"),
+            link(url("/collections"), "data", MediaType.JSON, "Collections"),
+            link(url("/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/"
+                 "tiling-schemes", MediaType.JSON, "Tile matrix sets"),
+        ],
+    }
+    return respond(body, "landing.html", title="webmap", layers=store().layers())
+
+
+@bp.get("/conformance")
+def conformance() -> Response:
+    """The conformance classes that are implemented and tested."""
+    body = {"conformsTo": list(CONFORMANCE)}
+    return respond(body, "conformance.html", title="Conformance")
+
+
+@bp.get("/api")
+def api() -> Response:
+    """The OpenAPI 3.0 document (JSON), or its HTML rendering for browsers."""
+    if wants_html():
+        return api_html()
+    return json_response(openapi_document(url("")), MediaType.OPENAPI)
+
+
+@bp.get("/api.html")
+def api_html() -> Response:
+    """A readable list of the API's operations."""
+    return html_response("api.html", title="API", doc=openapi_document(url("")),
+                         body={"links": []})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process answers."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Storage answers too."""
+    try:
+        store().ping()
+    except ServiceUnavailable as exc:
+        raise ServiceUnavailable(f"not ready: {exc.detail}",
+                                 headers={"Retry-After": "5"}) from exc
+    return json_response({"status": "ready",
+                          "backend": current_app.extensions["webmap.backend"]})
+
+
+def init_app(app: Flask) -> None:
+    """Register the landing routes."""
+    app.register_blueprint(bp)

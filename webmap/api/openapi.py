@@ -1,0 +1,166 @@
+"""The OpenAPI 3.0 document of the service, built once per base URL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from .. import __version__
+from ..grids import GRIDS
+from .params import DEFAULT_LIMIT, MAX_LIMIT
+
+
+def _param(name: str, where: str, schema: dict[str, Any], description: str, *,
+           required: bool = False, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required or where == "path",
+            "description": description, "schema": schema, **extra}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{name}"}
+
+
+def _ok(description: str, *media_types: str, schema: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
+    body = schema or {"type": "object"}
+    return {"description": description,
+            "content": {media: {"schema": body if "json" in media else {"type": "string"}}
+                        for media in media_types}}
+
+
+def _operation(op_id: str, summary: str, tag: str, parameters: list[dict[str, Any]],
+               responses: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"operationId": op_id, "summary": summary, "tags": [tag],
+                    "parameters": parameters,
+                    "responses": {**responses,
+                                  "400": _ref("responses/Problem"),
+                                  "404": _ref("responses/Problem"),
+                                  "500": _ref("responses/Problem")}}}
+
+
+@lru_cache(maxsize=8)
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """Paths of OGC API - Features Parts 1-2 and Tiles, with the problem response."""
+    f_param = _ref("parameters/f")
+    collection = _ref("parameters/collectionId")
+    tile_params = [collection, _ref("parameters/tileMatrixSetId"),
+                   _param("tileMatrix", "path", {"type": "integer", "minimum": 0},
+                          "Zoom level of the tile matrix set."),
+                   _param("tileRow", "path", {"type": "integer", "minimum": 0}, "Tile row."),
+                   _param("tileCol", "path", {"type": "integer", "minimum": 0},
+                          "Tile column.")]
+    paths: dict[str, Any] = {
+        "/": _operation("getLandingPage", "Landing page", "Capabilities", [f_param],
+                        {"200": _ok("Links to the API", "application/json", "text/html")}),
+        "/conformance": _operation(
+            "getConformance", "Conformance classes", "Capabilities", [f_param],
+            {"200": _ok("Implemented conformance classes", "application/json", "text/html")}),
+        "/api": _operation("getApi", "This document", "Capabilities", [f_param],
+                           {"200": _ok("OpenAPI 3.0",
+                                       "application/vnd.oai.openapi+json;version=3.0")}),
+        "/collections": _operation(
+            "getCollections", "Collections", "Data", [f_param],
+            {"200": _ok("Every layer", "application/json", "text/html")}),
+        "/collections/{collectionId}": _operation(
+            "describeCollection", "One collection", "Data", [collection, f_param],
+            {"200": _ok("The collection", "application/json", "text/html")}),
+        "/collections/{collectionId}/items": _operation(
+            "getFeatures", "Features of a collection", "Data",
+            [collection, _ref("parameters/bbox"), _ref("parameters/bbox-crs"),
+             _ref("parameters/limit"), _ref("parameters/offset"), _ref("parameters/crs"),
+             f_param],
+            {"200": _ok("A page of features", "application/geo+json", "text/html",
+                        schema=_ref("schemas/FeatureCollection"))}),
+        "/collections/{collectionId}/items/{featureId}": _operation(
+            "getFeature", "One feature", "Data",
+            [collection, _param("featureId", "path", {"type": "integer", "minimum": 1},
+                                "The feature's id."), _ref("parameters/crs"), f_param],
+            {"200": _ok("The feature", "application/geo+json", "text/html")}),
+        "/collections/{collectionId}/tiles": _operation(
+            "getTilesets", "Tilesets of a collection", "Tiles", [collection],
+            {"200": _ok("Tilesets", "application/json")}),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": _operation(
+            "getTileset", "Tileset metadata", "Tiles",
+            [collection, _ref("parameters/tileMatrixSetId")],
+            {"200": _ok("Tileset", "application/json")}),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json": _operation(
+            "getTileJSON", "TileJSON 3.0.0 of a tileset", "Tiles",
+            [collection, _ref("parameters/tileMatrixSetId")],
+            {"200": _ok("TileJSON", "application/json")}),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}":
+            _operation("getTile", "A tile: MVT for vector layers, PNG for rasters", "Tiles",
+                       tile_params,
+                       {"200": _ok("The tile", "application/vnd.mapbox-vector-tile",
+                                   "image/png"),
+                        "204": {"description": "Empty tile"},
+                        "304": {"description": "Not modified (If-None-Match)"}}),
+        "/tileMatrixSets": _operation("getTileMatrixSets", "Tile matrix sets", "Tiles", [],
+                                      {"200": _ok("Tile matrix sets", "application/json")}),
+        "/tileMatrixSets/{tileMatrixSetId}": _operation(
+            "getTileMatrixSet", "One tile matrix set", "Tiles",
+            [_ref("parameters/tileMatrixSetId")],
+            {"200": _ok("Tile matrix set", "application/json")}),
+        "/healthz": _operation("getHealth", "The process answers", "Operations", [],
+                               {"200": _ok("Alive", "application/json")}),
+        "/readyz": _operation("getReady", "Storage answers", "Operations", [],
+                              {"200": _ok("Ready", "application/json"),
+                               "503": _ref("responses/Problem")}),
+    }
+    components = {
+        "parameters": {
+            "f": _param("f", "query", {"type": "string", "enum": ["json", "html", "geojson"]},
+                        "Response format; default by the Accept header (JSON)."),
+            "collectionId": _param("collectionId", "path", {"type": "string"},
+                                   "The layer's id."),
+            "tileMatrixSetId": _param("tileMatrixSetId", "path",
+                                      {"type": "string", "enum": list(GRIDS)},
+                                      "Tile matrix set."),
+            "bbox": _param("bbox", "query",
+                           {"type": "array", "minItems": 4, "maxItems": 6,
+                            "items": {"type": "number"}},
+                           "Features intersecting minx,miny,maxx,maxy (in bbox-crs, CRS84 by "
+                           "default).", style="form", explode=False),
+            "bbox-crs": _param("bbox-crs", "query", {"type": "string", "format": "uri"},
+                               "CRS of bbox; one of the collection's crs list."),
+            "crs": _param("crs", "query", {"type": "string", "format": "uri"},
+                          "CRS of the response geometry; one of the collection's crs list."),
+            "limit": _param("limit", "query",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                             "default": DEFAULT_LIMIT},
+                            f"Features per page (larger values are capped at {MAX_LIMIT})."),
+            "offset": _param("offset", "query", {"type": "integer", "minimum": 0,
+                                                 "default": 0},
+                             "Features to skip; next links add a cursor that keeps deep "
+                             "pages fast."),
+        },
+        "schemas": {
+            "FeatureCollection": {
+                "type": "object", "required": ["type", "features"],
+                "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                               "features": {"type": "array", "items": {"type": "object"}},
+                               "numberMatched": {"type": "integer", "minimum": 0},
+                               "numberReturned": {"type": "integer", "minimum": 0},
+                               "links": {"type": "array", "items": {"type": "object"}}}},
+            "Problem": {
+                "type": "object", "required": ["title", "status", "detail"],
+                "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                               "status": {"type": "integer"}, "detail": {"type": "string"}}},
+        },
+        "responses": {
+            "Problem": {"description": "An RFC 9457 problem",
+                        "content": {"application/problem+json":
+                                    {"schema": _ref("schemas/Problem")}}},
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "webmap", "version": __version__,
+                 "description": "Accessible web maps for municipal e-services: OGC API - "
+                                "Features (Parts 1 and 2) and OGC API - Tiles.",
+                 "license": {"name": "EUPL-1.2"}},
+        "servers": [{"url": server_url or "/"}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"},
+                 {"name": "Operations"}],
+        "paths": paths,
+        "components": components,
+    }

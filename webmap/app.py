@@ -1,0 +1,96 @@
+"""The Flask application factory: ``gunicorn 'webmap.app:create_app()'``."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from .api import features, landing, tiles
+from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
+from .settings import Settings
+from .store.base import Store
+from .store.cache import TileCache
+
+COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem+json",
+                "application/vnd.oai.openapi+json", "application/vnd.mapbox-vector-tile",
+                "text/html", "text/css", "text/javascript")
+MIN_GZIP_BYTES = 1024
+GZIP_LEVEL = 5
+
+
+def open_store(settings: Settings) -> tuple[Store, str]:
+    """The backend for these settings, chosen once per process."""
+    if settings.database_url:
+        raise SystemExit("WEBMAP_DATABASE_URL is set, but the PostGIS backend is not part of "
+                         "this version yet; unset it to use the embedded GeoPackage store")
+    from .store.gpkg import GpkgStore
+
+    return GpkgStore(settings.data_dir), "geopackage"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; ``settings`` default to ``Settings.from_env(os.environ)``."""
+    settings = settings or Settings.from_env(os.environ)
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__, template_folder="api/templates", static_folder="api/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    store, backend = open_store(settings)
+    app.extensions["webmap.settings"] = settings
+    app.extensions["webmap.store"] = store
+    app.extensions["webmap.backend"] = backend
+    app.extensions["webmap.tile_cache"] = TileCache(settings.data_dir / "cache" / "tiles",
+                                                    enabled=settings.tile_cache)
+    for room in (landing, features, tiles):
+        room.init_app(app)
+    _register_errors(app)
+    app.after_request(_finish)
+    return app
+
+
+def _problem_response(body: dict[str, object], headers: dict[str, str] | None = None
+                      ) -> Response:
+    return Response(orjson.dumps(body), status=int(str(body["status"])),
+                    mimetype=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def problem(exc: Problem) -> Response:
+        return _problem_response(exc.body(), exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        headers = {"Allow": ", ".join(exc.valid_methods)} \
+            if getattr(exc, "valid_methods", None) else None
+        return _problem_response(http_exception_body(exc), headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        return _problem_response(unexpected_error_body(exc))
+
+
+def _finish(response: Response) -> Response:
+    """Security headers on everything; gzip for text-like bodies when the client accepts it."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.mimetype in {"application/json", "application/geo+json",
+                             "application/vnd.mapbox-vector-tile", "image/png",
+                             "application/problem+json"}:
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+    if (response.status_code == 200 and not response.direct_passthrough
+            and response.mimetype.startswith(COMPRESSIBLE)
+            and "gzip" in request.headers.get("Accept-Encoding", "")
+            and "Content-Encoding" not in response.headers):
+        data = response.get_data()
+        if len(data) >= MIN_GZIP_BYTES:
+            response.set_data(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+            response.headers["Content-Encoding"] = "gzip"
+            response.vary.add("Accept-Encoding")
+    return response

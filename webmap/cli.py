@@ -1,0 +1,169 @@
+"""The ``webmap`` command: thin, calls the same services as the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .problems import Problem
+from .settings import Settings, SettingsError
+from .store.base import Store
+from .types import ImportReport
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _store() -> Store:
+    from .app import open_store
+
+    store, _ = open_store(_settings())
+    return store
+
+
+@contextmanager
+def _problems() -> Iterator[None]:
+    """Print a problem's detail on one line and exit 2, as the conventions say."""
+    try:
+        yield
+    except Problem as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="webmap")
+def main() -> None:
+    """webmap: accessible web maps for municipal e-services.
+
+    Settings come from WEBMAP_* environment variables (see the README).
+    """
+
+
+@main.group()
+def layers() -> None:
+    """Import, list and remove layers."""
+
+
+def _progress_bar(path: Path) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A tqdm bar that appears only for large inputs (over 10,000 features)."""
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if total < 10_000:
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, unit="features", desc=path.name,
+                                      file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].close()
+
+    return update, close
+
+
+def import_path(store: Store, path: Path, layer_id: str, *,
+                on_progress: Callable[[int, int], None] | None = None,
+                attribution: str = "", description: str = "",
+                **options: Any) -> ImportReport:
+    """Import one file into the store (shared by ``layers import`` and ``demo``)."""
+    from .ingest import import_source
+
+    return store.import_layer(
+        layer_id,
+        lambda workdir: import_source(path, layer_id=layer_id, workdir=workdir,
+                                      on_progress=on_progress, **options),
+        attribution=attribution, description=description)
+
+
+def _print_report(report: ImportReport) -> None:
+    minx, miny, maxx, maxy = report.bbox
+    click.echo(f"imported {report.layer_id}: {report.kind}, {report.feature_count} features "
+               f"({report.geometry_type}) from {report.source_crs}")
+    click.echo(f"  bbox (lon/lat): {minx:.5f}, {miny:.5f}, {maxx:.5f}, {maxy:.5f}")
+    click.echo(f"  repaired: {report.repaired}, dropped: {report.dropped}")
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
+
+
+@layers.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--id", "layer_id", required=True, help="Layer id: a-z, 0-9, _ and -.")
+@click.option("--title", help="Human-readable title (default: the file name).")
+@click.option("--crs", help="Source CRS, e.g. EPSG:3067, when the file has none or a wrong one.")
+@click.option("--layer", help="Layer to take from a file with several (GeoPackage, OSM…).")
+@click.option("--encoding", help="Text encoding of legacy files, e.g. cp1252.")
+@click.option("--x", "x_column", help="CSV: the easting/longitude column.")
+@click.option("--y", "y_column", help="CSV: the northing/latitude column.")
+@click.option("--wkt", "wkt_column", help="CSV: the column holding WKT geometry.")
+@click.option("--attribution", help="Attribution shown with the layer, e.g. '© NLS, CC BY 4.0'.")
+@click.option("--description", help="A sentence or two about the layer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> None:
+    """Import PATH (Shapefile, GeoPackage, GeoJSON, CSV, GML, KML, TAB, OSM PBF, GeoTIFF)."""
+    store = _store()
+    update, close = _progress_bar(path)
+    options = {k: v for k, v in options.items() if v is not None}
+    with _problems():
+        try:
+            report = import_path(store, path, layer_id, on_progress=update, **options)
+        finally:
+            close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        _print_report(report)
+
+
+@layers.command("list")
+def list_layers() -> None:
+    """List layers: id, kind, features, source CRS, title."""
+    with _problems():
+        for info in _store().layers():
+            click.echo(f"{info.id}\t{info.kind}\t{info.feature_count}\t{info.source_crs}\t"
+                       f"{info.title}")
+
+
+@layers.command("remove")
+@click.argument("layer_id")
+def remove_layer(layer_id: str) -> None:
+    """Remove a layer and its files."""
+    with _problems():
+        _store().remove_layer(layer_id)
+    click.echo(f"removed {layer_id}")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Re-import layers that already exist.")
+def demo(force: bool) -> None:
+    """Import the demo layers listed in layers/demo/demo.json (skips those already there)."""
+    settings = _settings()
+    manifest_path = settings.layers_dir / "demo" / "demo.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    store = _store()
+    existing = {info.id for info in store.layers()}
+    with _problems():
+        for entry in manifest["layers"]:
+            if entry["id"] in existing and not force:
+                click.echo(f"{entry['id']}: already imported")
+                continue
+            options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
+            report = import_path(store, manifest_path.parent / entry["path"], entry["id"],
+                                 **options)
+            _print_report(report)

@@ -1,0 +1,132 @@
+"""One settings object, built once from ``WEBMAP_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A ``WEBMAP_*`` variable has a value webmap cannot use; names the variable."""
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in value.replace(",", " ").split() if o.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise ValueError(f"{origin!r} is not an origin like https://example.fi")
+    return origins
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return number
+
+
+def _url(value: str) -> str:
+    return value.strip().rstrip("/")
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be 1/0, true/false, yes/no or on/off")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Validated configuration; tests construct it directly, ``from_env`` reads the environment."""
+
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata={"help": "Where layers (GeoPackage, COG), the catalogue and caches live.",
+                  "parse": _path},
+    )
+    layers_dir: Path = field(
+        default=Path("layers"),
+        metadata={"help": "Layer and map definitions, and the demo data.", "parse": _path},
+    )
+    database_url: str | None = field(
+        default=None,
+        metadata={"help": "postgresql://… to store everything in PostGIS instead of files.",
+                  "parse": str},
+    )
+    redis_url: str | None = field(
+        default=None,
+        metadata={"help": "redis://… to share rate limits and caches between workers and hosts.",
+                  "parse": str},
+    )
+    public_url: str | None = field(
+        default=None,
+        metadata={"help": "The service's public base URL for links (default: from the request).",
+                  "parse": _url},
+    )
+    embed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "Origins allowed to embed every map, space or comma separated.",
+                  "parse": _origins},
+    )
+    max_upload_mb: int = field(
+        default=200,
+        metadata={"help": "Largest accepted upload in MiB.", "parse": _positive_int},
+    )
+    tile_cache: bool = field(
+        default=True,
+        metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",
+                  "parse": _flag},
+    )
+    log_level: str = field(
+        default="INFO",
+        metadata={"help": "Logging level: DEBUG, INFO, WARNING or ERROR.", "parse": str.upper},
+    )
+
+    def __post_init__(self) -> None:
+        if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"WEBMAP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
+                                f"got {self.log_level!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every ``WEBMAP_<NAME>``; a bad value stops start-up naming the variable."""
+        values: dict[str, object] = {}
+        for spec in dataclasses.fields(cls):
+            name = env_name(spec.name)
+            raw = environ.get(name)
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](raw.strip())
+            except ValueError as exc:
+                raise SettingsError(f"{name}={raw!r}: {exc}") from None
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload limit in bytes."""
+        return self.max_upload_mb * 1024 * 1024
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets ``field_name``."""
+    return "WEBMAP_" + field_name.upper()
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting: the README's settings table."""
+    rows = []
+    for spec in dataclasses.fields(Settings):
+        default = spec.default
+        shown = "" if default in (None, ()) else str(default)
+        rows.append((env_name(spec.name), shown, spec.metadata["help"]))
+    return rows

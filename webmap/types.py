@@ -1,0 +1,126 @@
+"""Shared aliases and dataclasses: the vocabulary between ingest, store and the APIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+BBox = tuple[float, float, float, float]
+"""minx, miny, maxx, maxy; in CRS84 (lon/lat) unless a name says otherwise."""
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+class MediaType(StrEnum):
+    """Media types webmap answers with."""
+
+    JSON = "application/json"
+    GEOJSON = "application/geo+json"
+    HTML = "text/html"
+    PROBLEM = "application/problem+json"
+    OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+    MVT = "application/vnd.mapbox-vector-tile"
+    PNG = "image/png"
+
+
+class LayerKind(StrEnum):
+    """What a layer holds."""
+
+    VECTOR = "vector"
+    RASTER = "raster"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a vector layer; ``type`` is a JSON Schema type or ``date``/``datetime``."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerInfo:
+    """A layer as the catalogue knows it; feature count and bbox live only here."""
+
+    id: str
+    kind: LayerKind
+    title: str
+    source_crs: str
+    bbox: BBox
+    feature_count: int
+    geometry_type: str
+    fields: tuple[Field, ...] = ()
+    version: str
+    updated: str
+    description: str = ""
+    attribution: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemQuery:
+    """A parsed items request; bbox in CRS84, ``after`` is the keyset cursor (last fid seen)."""
+
+    bbox: BBox | None = None
+    area: Any = None
+    """The exact bbox filter as a CRS84 shapely polygon when the bbox was given in another CRS
+    (a rectangle there is not one in CRS84); ``bbox`` is then its envelope."""
+    limit: int = 10
+    offset: int = 0
+    after: int | None = None
+    properties: tuple[tuple[str, object], ...] = ()
+    """Equality filters, values already cast to the field's type."""
+    count: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPage:
+    """Features of one page: ids, shapely geometries in CRS84, property dicts."""
+
+    ids: list[int]
+    geometries: npt.NDArray[np.object_]
+    properties: list[dict[str, Any]]
+    number_matched: int | None
+    next_after: int | None
+    """The cursor for the next page, or None when this page is the last."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportReport:
+    """What an import did, for the CLI, the staff API and logs."""
+
+    layer_id: str
+    kind: LayerKind
+    title: str
+    feature_count: int
+    source_crs: str
+    bbox: BBox
+    geometry_type: str
+    repaired: int = 0
+    dropped: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"layer_id": self.layer_id, "kind": str(self.kind), "title": self.title,
+                "feature_count": self.feature_count, "source_crs": self.source_crs,
+                "bbox": list(self.bbox), "geometry_type": self.geometry_type,
+                "repaired": self.repaired, "dropped": self.dropped,
+                "warnings": list(self.warnings)}
+
+
+@dataclass(kw_only=True)
+class NormalisedLayer:
+    """An import's result before it is stored.
+
+    Vector: ``frame`` is a GeoDataFrame in CRS84 with clean column names and one geometry
+    family. Raster: ``raster_path`` is a Cloud Optimized GeoTIFF written aside.
+    """
+
+    report: ImportReport
+    frame: Any = None
+    raster_path: Path | None = None

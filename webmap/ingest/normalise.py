@@ -1,0 +1,163 @@
+"""Normalise a read layer (SPEC §3): clean geometries, one CRS (CRS84), tidy attribute names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from ..crs import covers, transform_geometries
+from ..problems import ImportFailed
+from ..types import BBox, ImportReport, LayerKind, NormalisedLayer
+from . import sourcecrs
+from .read import RawLayer
+
+RESERVED = frozenset({"fid", "geometry", "geom"})
+NOT_WORD_RE = re.compile(r"\W+")
+EDGE_RE = re.compile(r"^\W+|\W+$")
+AREA_TOLERANCE_DEG = 2.0
+"""GK zones are used well beyond their 1° band (Turku in GK23), so the area check is lenient."""
+FAMILY = {0: "Point", 4: "Point", 1: "LineString", 5: "LineString",
+          3: "Polygon", 6: "Polygon", 7: "GeometryCollection"}
+SINGLE = {"Point": 0, "LineString": 1, "Polygon": 3}
+MULTI = {"Point": 4, "LineString": 5, "Polygon": 6}
+MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings,
+              "Polygon": shapely.multipolygons}
+
+
+def normalise_vector(raw: RawLayer, *, layer_id: str, title: str, crs: str | None,
+                     what: str) -> NormalisedLayer:
+    """The layer in CRS84 with repaired, consistent geometries and clean attribute names."""
+    if raw.geometries is None:
+        raise ImportFailed(f"{what} has no geometries")
+    notes = list(raw.warnings)
+    geoms, rows, repaired, dropped = clean_geometries(raw.geometries)
+    if len(geoms) == 0:
+        raise ImportFailed(f"{what} has no features with a geometry"
+                           + (f" ({dropped} empty or missing were dropped)" if dropped else ""))
+    geoms, geometry_type, family_notes = unify_types(geoms)
+    notes += family_notes
+    code, crs_notes = sourcecrs.resolve(raw.crs_text, crs, driver=raw.driver,
+                                        bounds=total_bounds(geoms), what=what)
+    notes += crs_notes
+    geoms = to_crs84(geoms, rows, code)
+    bbox = total_bounds(geoms)
+    if not covers(code, bbox, tolerance_deg=AREA_TOLERANCE_DEG):
+        notes.append(f"the data lie outside the area where {code} is used; check the CRS")
+    if repaired:
+        notes.append(f"{repaired} invalid geometries were repaired")
+    if dropped:
+        notes.append(f"{dropped} features without a usable geometry were left out")
+    frame = raw.frame.iloc[rows].reset_index(drop=True)
+    frame.columns = clean_names([str(c) for c in frame.columns])
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="OGC:CRS84"))
+    report = ImportReport(layer_id=layer_id, kind=LayerKind.VECTOR, title=title,
+                          feature_count=len(gdf), source_crs=code, bbox=bbox,
+                          geometry_type=geometry_type, repaired=repaired, dropped=dropped,
+                          warnings=tuple(notes))
+    return NormalisedLayer(report=report, frame=gdf)
+
+
+def total_bounds(geoms: npt.NDArray[np.object_]) -> BBox:
+    """minx, miny, maxx, maxy of all geometries, as plain floats."""
+    minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(geoms))
+    return (minx, miny, maxx, maxy)
+
+
+def clean_geometries(geoms: npt.NDArray[np.object_]
+                     ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.intp], int, int]:
+    """2-D, valid, non-empty geometries; also their source rows, the repaired and dropped counts.
+
+    Everything works on arrays (shapely 2); coordinates that are not finite numbers refuse the
+    import, naming the first such feature.
+    """
+    rows = np.arange(len(geoms))
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms, rows = geoms[present], rows[present]
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+    invalid = ~shapely.is_valid(geoms)
+    repaired = 0
+    if invalid.any():
+        _refuse_non_finite(geoms[invalid], rows[invalid])
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
+                                            keep_collapsed=False)
+        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        repaired = int((invalid & usable).sum())
+        geoms, rows = geoms[usable], rows[usable]
+    dropped = len(present) - len(geoms)
+    return geoms, rows, repaired, dropped
+
+
+def _refuse_non_finite(geoms: npt.NDArray[np.object_], rows: npt.NDArray[np.intp]) -> None:
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        raise ImportFailed(f"feature {int(rows[index[bad][0]]) + 1} has coordinates that are not "
+                           "numbers (NaN or infinity); fix or remove it and import again")
+
+
+def unify_types(geoms: npt.NDArray[np.object_]
+                ) -> tuple[npt.NDArray[np.object_], str, list[str]]:
+    """Promote single parts to multi where a family mixes them; name the stored type."""
+    type_ids = shapely.get_type_id(geoms)
+    present = {int(t) for t in np.unique(type_ids)}
+    families = {FAMILY[t] for t in present}
+    if len(families) > 1:
+        kinds = ", ".join(sorted(f.lower() + "s" for f in families))
+        return geoms, "Geometry", [f"the layer mixes {kinds}; kept as geometry type Geometry "
+                                   "(styles and some clients expect one kind)"]
+    family = families.pop()
+    if family == "GeometryCollection":
+        return geoms, family, []
+    if present == {SINGLE[family]}:
+        return geoms, family, []
+    if present == {MULTI[family]}:
+        return geoms, f"Multi{family}", []
+    singles = np.flatnonzero(type_ids != MULTI[family])
+    geoms = geoms.copy()
+    geoms[singles] = MAKE_MULTI[family](geoms[singles], indices=np.arange(len(singles)))
+    return geoms, f"Multi{family}", []
+
+
+def to_crs84(geoms: npt.NDArray[np.object_], rows: npt.NDArray[np.intp],
+             code: str) -> npt.NDArray[np.object_]:
+    """Reproject to CRS84 and refuse coordinates that land outside longitude/latitude range."""
+    with np.errstate(all="ignore"):
+        out = transform_geometries(geoms, code, "CRS84")
+        bounds = shapely.bounds(out)
+    finite = np.isfinite(bounds).all(axis=1)
+    inside = finite & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) \
+        & (bounds[:, 3] <= 90)
+    if not inside.all():
+        first = int(np.flatnonzero(~inside)[0])
+        coords = shapely.get_coordinates(geoms[first])
+        x, y = coords[np.abs(coords).max(axis=1).argmax()]
+        raise ImportFailed(f"feature {int(rows[first]) + 1} has coordinates outside the valid "
+                           f"range of {code} (e.g. {x:.6g}, {y:.6g}); check the coordinates "
+                           "and the CRS")
+    return np.asarray(out, dtype=object)
+
+
+def clean_names(names: list[str]) -> list[str]:
+    """Lower-case, trimmed, one ``_`` for each run of characters other than letters, digits and
+    ``_``, no leading digit, unique, never ``fid``/``geometry``/``geom``."""
+    taken: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        text = EDGE_RE.sub("", unicodedata.normalize("NFC", name).lower())
+        base = NOT_WORD_RE.sub("_", text) or "field"
+        if base[0].isdigit():
+            base = "_" + base
+        candidate, counter = base, 0
+        while candidate in taken or candidate in RESERVED:
+            counter += 1
+            candidate = f"{base}_{counter}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out

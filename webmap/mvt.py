@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import mapbox_vector_tile
 import numpy as np
 import numpy.typing as npt
 import shapely
 
-from . import crs
+from . import crs, mvtencode
 from .grids import GRID_EPSG
 from .store.base import TileRequest
 from .types import BBox
@@ -29,10 +28,6 @@ MAX_TILE_BYTES = 500_000
 """A tile over this size is encoded again with fewer (the largest) features."""
 SIMPLIFY_UNITS = 1.0
 """Douglas-Peucker tolerance in tile units: below the 1-unit quantisation of the encoding."""
-
-_ENCODE_OPTIONS = {"quantize_bounds": None, "extents": EXTENT, "y_coord_down": True,
-                   "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_ignore}
-
 
 def tile_bounds(tile: TileRequest) -> BBox:
     """The tile's bounds in its grid's CRS, easting first."""
@@ -64,9 +59,12 @@ def to_tile_units(geoms: npt.NDArray[np.object_], tile: TileRequest
     return shapely.transform(geoms, project)
 
 
-def encode_tile(layer_name: str, ids: Sequence[int], geoms: npt.NDArray[np.object_],
-                properties: Sequence[dict[str, Any]], tile: TileRequest) -> bytes:
-    """Clip, simplify and encode CRS84 features as one MVT layer; empty bytes if none remain."""
+def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[np.object_],
+                columns: Mapping[str, Sequence[Any]], tile: TileRequest) -> bytes:
+    """Clip, simplify and encode CRS84 features as one MVT layer; empty bytes if none remain.
+
+    ``columns`` holds one value per feature for each attribute (None for null).
+    """
     if len(geoms) == 0:
         return b""
     local = to_tile_units(geoms, tile)
@@ -80,24 +78,19 @@ def encode_tile(layer_name: str, ids: Sequence[int], geoms: npt.NDArray[np.objec
     if index.size == 0:
         return b""
     # largest first; equal sizes (points) in a fixed pseudo-random order, for an even spread
-    order = np.lexsort(((np.asarray(ids)[index] * 2654435761) % 4294967296, -size[index]))
-    index = index[order[:MAX_FEATURES]]
-    local = shapely.simplify(local[index], SIMPLIFY_UNITS, preserve_topology=True)
+    order = np.lexsort(((ids[index] * 2654435761) % 4294967296, -size[index]))
+    index = np.sort(index[order[:MAX_FEATURES]])
+    local = shapely.simplify(local[index], SIMPLIFY_UNITS, preserve_topology=False)
     while True:
-        data = _encode(layer_name, ids, local, properties, index)
+        data = mvtencode.encode(layer_name, ids[index], local,
+                                {k: _take(v, index) for k, v in columns.items()},
+                                extent=EXTENT)
         if len(data) <= MAX_TILE_BYTES or index.size < 2:
             return data
-        share = MAX_TILE_BYTES / len(data) * 0.9
-        count = max(1, int(index.size * share))
-        index, local = index[:count], local[:count]
+        keep_count = max(1, int(index.size * MAX_TILE_BYTES / len(data) * 0.9))
+        largest = np.sort(np.argsort(-size[index], kind="stable")[:keep_count])
+        index, local = index[largest], local[largest]
 
 
-def _encode(layer_name: str, ids: Sequence[int], local: npt.NDArray[np.object_],
-            properties: Sequence[dict[str, Any]], index: npt.NDArray[np.intp]) -> bytes:
-    features = [
-        {"geometry": geom, "id": ids[i],
-         "properties": {k: v for k, v in properties[i].items() if v is not None}}
-        for geom, i in zip(local, index.tolist(), strict=True)
-    ]
-    return bytes(mapbox_vector_tile.encode([{"name": layer_name, "features": features}],
-                                           default_options=_ENCODE_OPTIONS))
+def _take(values: Sequence[Any], index: npt.NDArray[np.intp]) -> list[Any]:
+    return [values[i] for i in index.tolist()]

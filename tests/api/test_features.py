@@ -147,7 +147,7 @@ def test_item_and_properties(client: Any, buildings: Any) -> None:
     assert feature["properties"]["name"] == row["name"]
     assert feature["properties"]["floors"] == int(row["floors"])
     assert feature["properties"]["listed"] is bool(row["listed"])
-    assert shapely.geometry.shape(feature["geometry"]).equals_exact(row.geometry, 1e-9)
+    assert shapely.geometry.shape(feature["geometry"]).equals_exact(row.geometry, 1e-8)
     assert {link["rel"] for link in feature["links"]} >= {"self", "alternate", "collection"}
     assert client.get("/collections/buildings/items/8").get_json()["properties"]["note"] is None
 

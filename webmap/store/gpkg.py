@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,13 @@ class _Layer:
         self.booleans = [i for i, f in enumerate(info.fields) if f.type == "boolean"]
         self.extent = info.bbox
         self.feature_count = info.feature_count
+
+    @staticmethod
+    def to_python(field: Field, column: tuple[Any, ...]) -> Sequence[Any]:
+        """A fetched column with GeoPackage's 0/1 booleans as bools."""
+        if field.type == "boolean":
+            return [None if v is None else bool(v) for v in column]
+        return column
 
     def rows_to_page(self, rows: list[tuple[Any, ...]]) -> tuple[list[int], Any, list[dict[str, Any]]]:
         """Split fetched rows into ids, shapely geometries and property dicts."""
@@ -251,20 +258,24 @@ class GpkgStore:
         return inside + int(shapely.intersects(area, geoms).sum())
 
     def vector_tile(self, layer_id: str, tile: TileRequest) -> bytes:
-        """An MVT of every feature touching the tile (and its buffer)."""
+        """An MVT of every feature whose envelope meets the tile and its buffer."""
         layer = self._open(layer_id)
         bbox = mvt.query_bbox_crs84(tile)
         if not _overlaps(bbox, layer.extent):
             return b""
-        ids: list[int] = []
-        geoms: list[Any] = []
-        props: list[dict[str, Any]] = []
-        for batch_ids, batch_geoms, batch_props in self._scan(layer, bbox, "", [], 0,
-                                                              batch=50_000):
-            ids += batch_ids
-            geoms.extend(batch_geoms)
-            props += batch_props
-        return mvt.encode_tile(layer_id, ids, np.array(geoms, dtype=object), props, tile)
+        join = (f"FROM {layer.table} t CROSS JOIN {layer.rtree} r ON r.id = t.fid"
+                if _broad(bbox, layer.extent) else
+                f"FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id")
+        rows = layer.conn.execute(
+            f"{layer.select} {join} WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ?"
+            " AND r.miny <= ?", (bbox[0], bbox[2], bbox[1], bbox[3])).fetchall()
+        if not rows:
+            return b""
+        ids, blobs, *values = zip(*rows, strict=True)
+        geoms = shapely.from_wkb([_wkb(blob) for blob in blobs])
+        columns = {f.name: layer.to_python(f, column)
+                   for f, column in zip(layer.fields, values, strict=True)}
+        return mvt.encode_tile(layer_id, np.asarray(ids, dtype=np.int64), geoms, columns, tile)
 
     def raster_tile(self, layer_id: str, tile: TileRequest) -> bytes:
         """A PNG tile of a raster layer."""

@@ -67,8 +67,8 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        headers = {"Allow": ", ".join(exc.valid_methods)} \
-            if getattr(exc, "valid_methods", None) else None
+        methods = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(methods)} if methods else None
         return _problem_response(http_exception_body(exc), headers)
 
     @app.errorhandler(Exception)
@@ -85,7 +85,7 @@ def _finish(response: Response) -> Response:
                              "application/problem+json"}:
         response.headers.setdefault("Access-Control-Allow-Origin", "*")
     if (response.status_code == 200 and not response.direct_passthrough
-            and response.mimetype.startswith(COMPRESSIBLE)
+            and (response.mimetype or "").startswith(COMPRESSIBLE)
             and "gzip" in request.headers.get("Accept-Encoding", "")
             and "Content-Encoding" not in response.headers):
         data = response.get_data()

@@ -82,12 +82,15 @@ def transform_geometries(geoms: npt.NDArray[np.object_], src: str, dst: str
     if src == dst or (src in {"CRS84", "EPSG:4326"} and dst in {"CRS84", "EPSG:4326"}):
         return geoms
     tr = transformer(src, dst)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    out: npt.NDArray[np.object_] = shapely.transform(
+        geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    return out
 
 
 def swap_axes(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """Swap x and y of every coordinate, for northing-first output."""
-    return shapely.transform(geoms, lambda xy: xy[:, ::-1].copy())
+    out: npt.NDArray[np.object_] = shapely.transform(geoms, lambda xy: xy[:, ::-1].copy())
+    return out
 
 
 def to_output(geoms: npt.NDArray[np.object_], code: str) -> npt.NDArray[np.object_]:
@@ -175,7 +178,9 @@ def _same_projection(a: CRS, b: CRS) -> bool:
     if not (a.is_projected and b.is_projected) or a.coordinate_operation is None \
             or b.coordinate_operation is None:
         return False
-    pa = {p.name: round(p.value, 6) for p in a.coordinate_operation.params}
-    pb = {p.name: round(p.value, 6) for p in b.coordinate_operation.params}
+    pa = {p.name: round(float(p.value), 6) for p in a.coordinate_operation.params}
+    pb = {p.name: round(float(p.value), 6) for p in b.coordinate_operation.params}
+    if a.ellipsoid is None or b.ellipsoid is None:
+        return False
     return a.coordinate_operation.method_name == b.coordinate_operation.method_name and pa == pb \
         and abs(a.ellipsoid.semi_major_metre - b.ellipsoid.semi_major_metre) < 1e-3

@@ -40,7 +40,7 @@ def query_bbox_crs84(tile: TileRequest) -> BBox:
     minx, miny, maxx, maxy = tile_bounds(tile)
     pad_x = (maxx - minx) * BUFFER / EXTENT
     pad_y = (maxy - miny) * BUFFER / EXTENT
-    return crs.transformer(GRID_EPSG[tile.grid.id], "CRS84").transform_bounds(
+    return crs.transformer(GRID_EPSG[str(tile.grid.id)], "CRS84").transform_bounds(
         minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y, densify_pts=5)
 
 
@@ -50,13 +50,14 @@ def to_tile_units(geoms: npt.NDArray[np.object_], tile: TileRequest
     minx, miny, maxx, maxy = tile_bounds(tile)
     sx = EXTENT / (maxx - minx)
     sy = EXTENT / (maxy - miny)
-    tr = crs.transformer("CRS84", GRID_EPSG[tile.grid.id])
+    tr = crs.transformer("CRS84", GRID_EPSG[str(tile.grid.id)])
 
     def project(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack(((np.asarray(x) - minx) * sx, (maxy - np.asarray(y)) * sy))
 
-    return shapely.transform(geoms, project)
+    out: npt.NDArray[np.object_] = shapely.transform(geoms, project)
+    return out
 
 
 def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[np.object_],

@@ -63,7 +63,8 @@ def _gather(pieces: Sequence[tuple[npt.NDArray[np.uint8], IntArray]]) -> npt.NDA
     flat_src = src_start.ravel()
     out_start = np.cumsum(flat_len) - flat_len
     index = np.arange(int(flat_len.sum())) + np.repeat(flat_src - out_start, flat_len)
-    return np.concatenate(sources)[index]
+    out: npt.NDArray[np.uint8] = np.concatenate(sources)[index]
+    return out
 
 
 class _Geometry:
@@ -107,7 +108,8 @@ def _paths(coords: npt.NDArray[np.float64], part_offsets: IntArray, feature_of_p
     nparts = part_offsets.size - 1
     n = np.bincount(part_of_point, minlength=nparts)
     if rings:
-        assert exterior is not None and polygon_of_ring is not None
+        if exterior is None or polygon_of_ring is None:
+            raise TypeError("rings need exterior and polygon_of_ring")
         starts = np.cumsum(n) - n
         nxt = np.arange(1, q.shape[0] + 1)
         ends = starts + n - 1

@@ -25,7 +25,7 @@ class TileCache:
         """The cached tile, or ``render()`` stored for next time (empty tiles too)."""
         if not self.enabled:
             return render()
-        path = (self.root / info.id / info.version / tile.grid.id / str(tile.zoom)
+        path = (self.root / info.id / info.version / str(tile.grid.id) / str(tile.zoom)
                 / str(tile.row) / f"{tile.col}.{ext}")
         try:
             return path.read_bytes()

@@ -31,7 +31,7 @@ def forget(path: Path) -> None:
     """Close the readers of a file that was replaced or removed."""
     with _lock:
         for key in [k for k in _readers if k[0] == str(path)]:
-            _readers.pop(key).close()
+            _readers.pop(key).close()  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=64)
@@ -56,22 +56,30 @@ def _rescale_range(path: str) -> tuple[tuple[float, float], ...] | None:
 
 def render_tile(path: Path, tile: TileRequest) -> bytes:
     """A PNG of the tile, or empty bytes where the raster does not reach."""
-    reader = _reader(path, tile.grid.id, tile)
+    reader = _reader(path, str(tile.grid.id), tile)
+    count = _band_count(reader)
     if not reader.tile_exists(tile.col, tile.row, tile.zoom):
         return b""
     try:
         image = reader.tile(tile.col, tile.row, tile.zoom,
-                            indexes=_display_bands(reader.dataset.count))
+                            indexes=_display_bands(count))
     except TileOutsideBounds:
         return b""
     if not image.mask.any():
         return b""
     stretch = _rescale_range(str(path))
     if stretch is not None:
-        bands = _display_bands(reader.dataset.count)
+        bands = _display_bands(count)
         image = image.rescale(in_range=[stretch[i - 1] for i in bands])
-    colormap = getattr(reader, "colormap", None) if reader.dataset.count == 1 else None
+    colormap = getattr(reader, "colormap", None) if count == 1 else None
     return bytes(image.render(img_format="PNG", colormap=colormap, zlevel=1))
+
+
+def _band_count(reader: Reader) -> int:
+    dataset = reader.dataset
+    if dataset is None:
+        raise RuntimeError("the raster reader has no open dataset")
+    return int(dataset.count)
 
 
 def _display_bands(count: int) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,15 @@ def check_layer_id(layer_id: str) -> str:
     return layer_id
 
 
-def field_type(dtype: Any) -> str:
+def field_type(column: pd.Series) -> str:
     """The JSON Schema type (or date/datetime) of a pandas column."""
+    dtype = column.dtype
+    if pd.api.types.is_object_dtype(dtype):
+        present = column.dropna()
+        if len(present) and all(isinstance(v, date) and not isinstance(v, datetime)
+                                for v in present.iloc[:100]):
+            return "date"
+        return "string"
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
     if pd.api.types.is_integer_dtype(dtype):
@@ -82,7 +89,8 @@ class _Layer:
             return [None if v is None else bool(v) for v in column]
         return column
 
-    def rows_to_page(self, rows: list[tuple[Any, ...]]) -> tuple[list[int], Any, list[dict[str, Any]]]:
+    def rows_to_page(self, rows: list[tuple[Any, ...]]
+                     ) -> tuple[list[int], Any, list[dict[str, Any]]]:
         """Split fetched rows into ids, shapely geometries and property dicts."""
         ids = [row[0] for row in rows]
         geoms = shapely.from_wkb([_wkb(row[1]) for row in rows])
@@ -342,7 +350,7 @@ class GpkgStore:
     def _write_gpkg(self, frame: Any, layer_id: str, path: Path) -> tuple[Field, ...]:
         """Write with GDAL (R-tree index, proper metadata: QGIS opens it as is)."""
         frame = frame.reset_index(drop=True)
-        fields = tuple(Field(str(name), field_type(frame[name].dtype))
+        fields = tuple(Field(str(name), field_type(frame[name]))
                        for name in frame.columns if name != frame.geometry.name)
         try:
             pyogrio.write_dataframe(frame, path, layer=layer_id, driver="GPKG",

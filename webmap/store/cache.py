@@ -12,6 +12,10 @@ from ..types import LayerInfo
 from .base import TileRequest
 
 
+MAX_CACHED_ZOOM = 16
+"""Deeper tiles are cheap to make and too many to keep: they are rendered every time."""
+
+
 class TileCache:
     """``{root}/{layer}/{version}/{grid}/{z}/{row}/{col}.{ext}``; shared by worker processes."""
 
@@ -23,7 +27,7 @@ class TileCache:
     def fetch(self, info: LayerInfo, tile: TileRequest, ext: str,
               render: Callable[[], bytes]) -> bytes:
         """The cached tile, or ``render()`` stored for next time (empty tiles too)."""
-        if not self.enabled:
+        if not self.enabled or tile.zoom > MAX_CACHED_ZOOM:
             return render()
         path = (self.root / info.id / info.version / str(tile.grid.id) / str(tile.zoom)
                 / str(tile.row) / f"{tile.col}.{ext}")

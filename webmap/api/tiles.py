@@ -168,7 +168,9 @@ def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response
         data = cache.fetch(info, request_tile, "png",
                            lambda: store().raster_tile(layer_id, request_tile))
     if not data:
-        return Response(status=204, headers=headers)
+        empty = Response(status=204, headers=headers)
+        del empty.headers["Content-Type"]
+        return empty
     return Response(data, mimetype=MediaType.MVT if vector else MediaType.PNG, headers=headers)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.enums import MaskFlags
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
@@ -35,23 +36,38 @@ def forget(path: Path) -> None:
 
 
 @lru_cache(maxsize=64)
-def _rescale_range(path: str) -> tuple[tuple[float, float], ...] | None:
-    """Per-band 2–98 % stretch for rasters that are not 8-bit; None for 8-bit data."""
+def _display(path: str) -> tuple[tuple[tuple[float, float], ...] | None, float | None]:
+    """How to draw a raster: a per-band 2–98 % stretch (None for 8-bit RGB or a palette) and
+    the value to treat as no data when the file declares none."""
     with rasterio.open(path) as ds:
-        if all(dtype == "uint8" for dtype in ds.dtypes):
-            return None
+        declared = ds.nodata is not None or any(
+            MaskFlags.all_valid not in flags for flags in ds.mask_flag_enums)
+        # imagery without a mask (e.g. Sentinel-2 L2A) marks missing pixels with 0
+        nodata = None if declared or ds.count < 3 else 0.0
+        has_palette = ds.count == 1 and _has_colormap(ds)
+        if has_palette or (ds.count >= 3 and all(t == "uint8" for t in ds.dtypes)):
+            return None, nodata
         level = ds.overviews(1)[-1] if ds.overviews(1) else 1
         data = ds.read(out_shape=(ds.count, max(1, ds.height // level),
                                   max(1, ds.width // level)), masked=True)
     ranges = []
     for band in data:
         values = band.compressed()
+        if nodata is not None:
+            values = values[values != nodata]
         if values.size == 0:
             ranges.append((0.0, 1.0))
             continue
         low, high = np.percentile(values, [2, 98])
         ranges.append((float(low), float(high if high > low else low + 1)))
-    return tuple(ranges)
+    return tuple(ranges), nodata
+
+
+def _has_colormap(ds: rasterio.DatasetReader) -> bool:
+    try:
+        return bool(ds.colormap(1))
+    except ValueError:  # rasterio: "NULL color table"
+        return False
 
 
 def render_tile(path: Path, tile: TileRequest) -> bytes:
@@ -60,16 +76,16 @@ def render_tile(path: Path, tile: TileRequest) -> bytes:
     count = _band_count(reader)
     if not reader.tile_exists(tile.col, tile.row, tile.zoom):
         return b""
+    stretch, nodata = _display(str(path))
+    bands = _display_bands(count)
+    options = {} if nodata is None else {"nodata": nodata}
     try:
-        image = reader.tile(tile.col, tile.row, tile.zoom,
-                            indexes=_display_bands(count))
+        image = reader.tile(tile.col, tile.row, tile.zoom, indexes=bands, **options)
     except TileOutsideBounds:
         return b""
     if not image.mask.any():
         return b""
-    stretch = _rescale_range(str(path))
     if stretch is not None:
-        bands = _display_bands(count)
         image = image.rescale(in_range=[stretch[i - 1] for i in bands])
     colormap = getattr(reader, "colormap", None) if count == 1 else None
     return bytes(image.render(img_format="PNG", colormap=colormap, zlevel=1))

@@ -366,6 +366,7 @@ class GpkgStore:
             entry = self.catalogue.delete(layer_id)
             self._discard(self.data_dir / entry.location)
             shutil.rmtree(self.data_dir / "layers" / layer_id, ignore_errors=True)
+            (self.data_dir / "layers" / f"{layer_id}.lock").unlink(missing_ok=True)
 
     def _discard(self, path: Path) -> None:
         if path.suffix == ".tif":

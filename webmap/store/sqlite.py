@@ -47,9 +47,12 @@ class Catalogue:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        conn = self._connect()
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+        finally:
+            conn.close()
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
-import threading
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,6 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
-from werkzeug.serving import make_server
 
 from webmap.app import create_app
 from webmap.settings import Settings
@@ -118,24 +122,85 @@ def add_layer(app: Any) -> LayerBuilder:
 
 
 class LiveServer:
-    """A threaded werkzeug server for real clients (GDAL, OWSLib) on 127.0.0.1."""
+    """webmap under gunicorn in a subprocess on 127.0.0.1, for real clients (GDAL, OWSLib).
 
-    def __init__(self, app: Any) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    A subprocess, not a thread: GDAL holds the GIL during its HTTP requests when called
+    through pyogrio, so an in-process server would never answer. The listening socket is
+    bound here (a free port, no race) and handed to gunicorn as ``fd://``. The server shares
+    ``data_dir`` with the test, which adds layers through the store; it sees them at once.
+    """
+
+    START_TIMEOUT_S = 30.0
+    STOP_TIMEOUT_S = 10.0
+
+    def __init__(self, data_dir: Path, *, layers_dir: Path = ROOT / "layers",
+                 workers: int = 2) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WEBMAP_")}
+        env |= {"WEBMAP_DATA_DIR": str(data_dir), "WEBMAP_LAYERS_DIR": str(layers_dir),
+                "WEBMAP_LOG_LEVEL": "WARNING"}
+        try:
+            self.process = subprocess.Popen(
+                [*_gunicorn(), "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
+                 "--graceful-timeout", "5", "webmap.app:create_app()"],
+                env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self.log,
+                stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),))
+        finally:
+            listener.close()
+        try:
+            self._wait_until_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_healthy(self) -> None:
+        """Poll ``/healthz`` until it answers 200; fail with gunicorn's output otherwise."""
+        deadline = time.monotonic() + self.START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)  # polling a starting server, not a timing assumption
+        pytest.fail(f"gunicorn did not answer /healthz within {self.START_TIMEOUT_S:.0f} s:\n"
+                    f"{self.output()}")
+
+    def output(self) -> str:
+        """What gunicorn and the app wrote to stdout and stderr so far (the last 5,000 chars)."""
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-5000:]
 
     def stop(self) -> None:
-        """Shut down and wait for the thread."""
-        self.server.shutdown()
-        self.thread.join(timeout=10)
+        """Terminate gunicorn (graceful), kill it if it does not go in time."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=self.STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=self.STOP_TIMEOUT_S)
+        self.log.close()
+
+
+def _gunicorn() -> list[str]:
+    """The gunicorn of the Python running the tests (the project's virtualenv)."""
+    script = Path(sys.executable).parent / "gunicorn"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "gunicorn"]
 
 
 @pytest.fixture
-def live_server(app: Any) -> Iterator[LiveServer]:
-    """The test's app served on a free port."""
-    server = LiveServer(app)
+def live_server(settings: Settings, app: Any) -> Iterator[LiveServer]:
+    """The test's data directory served by gunicorn on a free port (``app`` made it first)."""
+    server = LiveServer(settings.data_dir, layers_dir=settings.layers_dir)
     yield server
     server.stop()
 

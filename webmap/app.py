@@ -20,7 +20,7 @@ COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem
                 "application/vnd.oai.openapi+json", "application/vnd.mapbox-vector-tile",
                 "text/html", "text/css", "text/javascript")
 MIN_GZIP_BYTES = 1024
-GZIP_LEVEL = 5
+GZIP_LEVEL = 3
 
 
 def open_store(settings: Settings) -> tuple[Store, str]:

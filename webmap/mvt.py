@@ -27,6 +27,8 @@ spread), so low-zoom tiles of dense layers stay small and fast."""
 MAX_TILE_BYTES = 500_000
 """A tile over this size is encoded again with fewer (the largest) features."""
 SIMPLIFY_UNITS = 1.0
+SIMPLIFY_MIN_VERTICES = 12
+"""Simpler shapes (most buildings) are left as they are: rounding to units does the rest."""
 """Douglas-Peucker tolerance in tile units: below the 1-unit quantisation of the encoding."""
 
 def tile_bounds(tile: TileRequest) -> BBox:
@@ -69,8 +71,13 @@ def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[
     if len(geoms) == 0:
         return b""
     local = to_tile_units(geoms, tile)
-    local = shapely.clip_by_rect(local, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     bounds = shapely.bounds(local)
+    low, high = -BUFFER, EXTENT + BUFFER
+    crossing = ~((bounds[:, 0] >= low) & (bounds[:, 1] >= low) & (bounds[:, 2] <= high)
+                 & (bounds[:, 3] <= high))
+    if crossing.any():  # only features reaching past the buffer need clipping
+        local[crossing] = shapely.clip_by_rect(local[crossing], low, low, high, high)
+        bounds[crossing] = shapely.bounds(local[crossing])
     size = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     type_id = shapely.get_type_id(local)
     is_point = (type_id == 0) | (type_id == 4)
@@ -81,7 +88,11 @@ def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[
     # largest first; equal sizes (points) in a fixed pseudo-random order, for an even spread
     order = np.lexsort(((ids[index] * 2654435761) % 4294967296, -size[index]))
     index = np.sort(index[order[:MAX_FEATURES]])
-    local = shapely.simplify(local[index], SIMPLIFY_UNITS, preserve_topology=False)
+    local = local[index]
+    detailed = shapely.get_num_coordinates(local) > SIMPLIFY_MIN_VERTICES
+    if detailed.any():
+        local[detailed] = shapely.simplify(local[detailed], SIMPLIFY_UNITS,
+                                           preserve_topology=False)
     while True:
         data = mvtencode.encode(layer_name, ids[index], local,
                                 {k: _take(v, index) for k, v in columns.items()},

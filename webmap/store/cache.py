@@ -11,7 +11,6 @@ from pathlib import Path
 from ..types import LayerInfo
 from .base import TileRequest
 
-
 MAX_CACHED_ZOOM = 16
 """Deeper tiles are cheap to make and too many to keep: they are rendered every time."""
 

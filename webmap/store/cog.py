@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -78,7 +79,7 @@ def render_tile(path: Path, tile: TileRequest) -> bytes:
         return b""
     stretch, nodata = _display(str(path))
     bands = _display_bands(count)
-    options = {} if nodata is None else {"nodata": nodata}
+    options: dict[str, Any] = {} if nodata is None else {"nodata": nodata}
     try:
         image = reader.tile(tile.col, tile.row, tile.zoom, indexes=bands, **options)
     except TileOutsideBounds:

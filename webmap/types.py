@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,112 @@ class ItemQuery:
     after: int | None = None
     properties: tuple[tuple[str, object], ...] = ()
     """Equality filters, values already cast to the field's type."""
+    filter: FilterNode | None = None
+    """A validated CQL2 filter (names checked against the queryables, geometries in CRS84)."""
     count: bool = True
+
+
+# -- Filters: the validated CQL2 subset every backend translates (OGC API - Features Part 3) --
+
+
+@dataclass(frozen=True)
+class Property:
+    """A queryable of the layer (``type`` as in ``Field``; ``geometry`` for the geometry)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Fold:
+    """CASEI or ACCENTI applied to a text operand."""
+
+    function: str
+    """``casei`` or ``accenti``."""
+    arg: Operand
+
+
+Scalar = str | int | float | bool | date
+"""A literal; ``date`` includes ``datetime``."""
+Operand = Property | Fold | Scalar
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``lhs op rhs`` with op one of ``= <> < <= > >=``."""
+
+    op: str
+    lhs: Operand
+    rhs: Operand
+
+
+@dataclass(frozen=True)
+class Like:
+    """``lhs [NOT] LIKE pattern``: ``%`` any run, ``_`` one character, ``\\`` escapes."""
+
+    lhs: Operand
+    pattern: Operand
+    """A text literal, or CASEI/ACCENTI of one."""
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class InList:
+    """``lhs [NOT] IN (values)``."""
+
+    lhs: Operand
+    values: tuple[Operand, ...]
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Between:
+    """``lhs [NOT] BETWEEN low AND high`` (inclusive)."""
+
+    lhs: Operand
+    low: Operand
+    high: Operand
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """``lhs IS [NOT] NULL``."""
+
+    lhs: Property
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Spatial:
+    """``S_<op>(geometry, literal)``: op a shapely predicate name, the literal in CRS84."""
+
+    op: str
+    geometry: Any
+
+
+@dataclass(frozen=True)
+class And:
+    """Every term holds."""
+
+    terms: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """Some term holds."""
+
+    terms: tuple[FilterNode, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The term does not hold (SQL three-valued logic: unknown stays unknown)."""
+
+    term: FilterNode
+
+
+FilterNode = Compare | Like | InList | Between | IsNull | Spatial | And | Or | Not
 
 
 @dataclass(frozen=True, kw_only=True)

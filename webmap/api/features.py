@@ -11,13 +11,29 @@ import shapely
 from flask import Blueprint, Flask, Response, current_app, request
 
 from .. import crs
-from ..problems import InvalidParameter
+from ..problems import InvalidParameter, NotFound
 from ..store.base import Store
 from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
-from . import params
+from . import filters, params
 from .render import json_response, link, respond, self_links, url, wants_html
 
 bp = Blueprint("features", __name__)
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
+SCHEMA_TYPES: dict[str, dict[str, str]] = {
+    "integer": {"type": "integer"}, "number": {"type": "number"},
+    "boolean": {"type": "boolean"}, "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+}
+GEOMETRY_FORMATS = {
+    "Point": "geometry-point-or-multipoint", "MultiPoint": "geometry-point-or-multipoint",
+    "LineString": "geometry-linestring-or-multilinestring",
+    "MultiLineString": "geometry-linestring-or-multilinestring",
+    "Polygon": "geometry-polygon-or-multipolygon",
+    "MultiPolygon": "geometry-polygon-or-multipolygon",
+}
+"""OGC API - Features Part 5 formats; a layer holds one family, single or multi."""
 
 
 def store() -> Store:
@@ -57,6 +73,8 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
             link(url(f"{path}/items", f="json"), "items", MediaType.GEOJSON,
                  "Features as GeoJSON"),
             link(url(f"{path}/items", f="html"), "items", MediaType.HTML, "Features as HTML"),
+            link(url(f"{path}/queryables"), QUERYABLES_REL, SCHEMA_JSON,
+                 "Properties this collection can be filtered by"),
         ]
         body.update(itemType="feature", crs=[crs.uri(c) for c in offered_crs(info)],
                     storageCrs=CRS84)
@@ -89,6 +107,26 @@ def collection(layer_id: str) -> Response:
     info = store().layer(layer_id)
     wants_html()  # reject a bad f= before doing anything else
     return respond(collection_body(info), "collection.html", title=info.title, info=info)
+
+
+@bp.get("/collections/<layer_id>/queryables")
+def queryables(layer_id: str) -> Response:
+    """The properties a filter may use, as a JSON Schema (OGC API - Features Part 3)."""
+    info = store().layer(layer_id)
+    if info.kind is not LayerKind.VECTOR:
+        raise NotFound(f"collection {layer_id!r} is a raster: it has tiles, not queryables")
+    if request.args.get("f") not in {None, "", "json"}:
+        raise InvalidParameter("f", "queryables are offered as JSON only: f=json")
+    properties: dict[str, Any] = {filters.GEOMETRY: {
+        "title": "Geometry", "x-ogc-role": "primary-geometry",
+        "format": GEOMETRY_FORMATS.get(info.geometry_type, "geometry-any")}}
+    for field in info.fields:
+        properties[field.name] = {"title": field.name,
+                                  **SCHEMA_TYPES.get(field.type, {"type": "string"})}
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": url(f"/collections/{layer_id}/queryables"), "type": "object",
+            "title": info.title, "properties": properties, "additionalProperties": False}
+    return json_response(body, SCHEMA_JSON)
 
 
 def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:

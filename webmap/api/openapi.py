@@ -40,7 +40,7 @@ def _operation(op_id: str, summary: str, tag: str, parameters: list[dict[str, An
 
 @lru_cache(maxsize=8)
 def openapi_document(server_url: str) -> dict[str, Any]:
-    """Paths of OGC API - Features Parts 1-2 and Tiles, with the problem response."""
+    """Paths of OGC API - Features Parts 1-3 and Tiles, with the problem response."""
     f_param = _ref("parameters/f")
     collection = _ref("parameters/collectionId")
     tile_params = [collection, _ref("parameters/tileMatrixSetId"),
@@ -68,9 +68,13 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "getFeatures", "Features of a collection", "Data",
             [collection, _ref("parameters/bbox"), _ref("parameters/bbox-crs"),
              _ref("parameters/limit"), _ref("parameters/offset"), _ref("parameters/crs"),
-             f_param],
+             _ref("parameters/filter"), _ref("parameters/filter-lang"),
+             _ref("parameters/filter-crs"), f_param],
             {"200": _ok("A page of features", "application/geo+json", "text/html",
                         schema=_ref("schemas/FeatureCollection"))}),
+        "/collections/{collectionId}/queryables": _operation(
+            "getQueryables", "Properties a filter may use", "Data", [collection],
+            {"200": _ok("A JSON Schema of the queryables", "application/schema+json")}),
         "/collections/{collectionId}/items/{featureId}": _operation(
             "getFeature", "One feature", "Data",
             [collection, _param("featureId", "path", {"type": "integer", "minimum": 1},
@@ -128,6 +132,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                              "default": DEFAULT_LIMIT},
                             f"Features per page (larger values are capped at {MAX_LIMIT})."),
+            "filter": _param("filter", "query", {"type": "string"},
+                             "A CQL2 filter on the collection's queryables, e.g. "
+                             "status = 'proposal' AND S_INTERSECTS(geometry, "
+                             "POINT(24.94 60.17)). Basic CQL2 with LIKE, IN, BETWEEN, CASEI, "
+                             "ACCENTI and the S_ spatial functions."),
+            "filter-lang": _param("filter-lang", "query",
+                                  {"type": "string", "enum": ["cql2-text", "cql2-json"],
+                                   "default": "cql2-text"},
+                                  "The language of filter."),
+            "filter-crs": _param("filter-crs", "query", {"type": "string", "format": "uri"},
+                                 "CRS of the geometry literals in filter (CRS84 by default); "
+                                 "one of the collection's crs list."),
             "offset": _param("offset", "query", {"type": "integer", "minimum": 0,
                                                  "default": 0},
                              "Features to skip; next links add a cursor that keeps deep "
@@ -156,7 +172,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "webmap", "version": __version__,
                  "description": "Accessible web maps for municipal e-services: OGC API - "
-                                "Features (Parts 1 and 2) and OGC API - Tiles.",
+                                "Features (Parts 1, 2 and 3) and OGC API - Tiles.",
                  "license": {"name": "EUPL-1.2"}},
         "servers": [{"url": server_url or "/"}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"},

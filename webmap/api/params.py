@@ -6,13 +6,18 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import shapely
+from shapely.errors import ShapelyError
+
 from .. import crs
 from ..problems import InvalidParameter
-from ..types import BBox, Field, ItemQuery, LayerInfo
+from ..types import And, BBox, Field, FilterNode, ItemQuery, LayerInfo, Spatial
+from . import filters
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 10
-ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "after", "crs"})
+ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "after", "crs",
+                          "filter", "filter-lang", "filter-crs", filters.GEOMETRY})
 
 
 def parse_int(args: Mapping[str, str], name: str, *, default: int, minimum: int,
@@ -102,6 +107,19 @@ def parse_properties(args: Mapping[str, str], info: LayerInfo
     return tuple(filters)
 
 
+def parse_geometry(args: Mapping[str, str]) -> FilterNode | None:
+    """``geometry=<WKT in CRS84>``: the spatial queryable as a query parameter (intersects)."""
+    raw = args.get(filters.GEOMETRY)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        geometry = shapely.from_wkt(raw)
+    except ShapelyError:
+        raise InvalidParameter(filters.GEOMETRY, f"{filters.GEOMETRY} must be a WKT geometry "
+                               "in CRS84 such as POINT(24.94 60.17)") from None
+    return Spatial("intersects", filters.checked_geometry(geometry, "CRS84", filters.GEOMETRY))
+
+
 def cast_value(field: Field, raw: str) -> object:
     """A filter value in the field's type; InvalidParameter if it does not fit."""
     try:
@@ -134,6 +152,10 @@ def parse_items(args: Mapping[str, str], info: LayerInfo, offered_crs: list[str]
     out_crs = parse_crs(args, "crs", offered_crs)
     bbox_crs = parse_crs(args, "bbox-crs", offered_crs)
     bbox, area = parse_bbox(args, bbox_crs)
+    filter_crs = parse_crs(args, "filter-crs", offered_crs)
+    terms = tuple(t for t in (parse_geometry(args),
+                              filters.parse_filter(args, info, filter_crs)) if t is not None)
     query = ItemQuery(bbox=bbox, area=area, limit=limit, offset=offset, after=after,
-                      properties=parse_properties(args, info))
+                      properties=parse_properties(args, info),
+                      filter=None if not terms else terms[0] if len(terms) == 1 else And(terms))
     return query, out_crs

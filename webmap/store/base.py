@@ -44,7 +44,9 @@ class Store(Protocol):
         """One layer; raises ``LayerNotFound``."""
 
     def items(self, layer_id: str, query: ItemQuery) -> ItemPage:
-        """A page of features in fid order, filtered by bbox and properties."""
+        """A page of features in fid order, filtered by bbox, properties and ``query.filter``
+        (validated CQL2 nodes: values bound as parameters, exact spatial tests, exact
+        ``number_matched``)."""
 
     def item(self, layer_id: str, feature_id: int) -> ItemPage:
         """One feature as a page of one; raises ``FeatureNotFound``."""

@@ -23,7 +23,7 @@ import shapely
 from .. import mvt
 from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound, Problem
 from ..types import BBox, Field, ImportReport, ItemPage, ItemQuery, LayerInfo, LayerKind
-from . import cog
+from . import cog, sqlfilter
 from .base import Importer, TileRequest
 from .sqlite import Catalogue
 
@@ -33,6 +33,7 @@ BROAD_SHARE = 0.2
 """A bbox covering more than this share of the layer's extent is scanned in fid order with an
 index check per row; a smaller one is looked up in the R-tree first."""
 SCAN_BATCH = 1000
+MMAP_BYTES = 1 << 30
 
 
 def check_layer_id(layer_id: str) -> str:
@@ -70,13 +71,18 @@ class _Layer:
         self.path = path
         self.conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
                                     check_same_thread=False)
+        # The file never changes once written: map it (pages shared by every worker through
+        # the OS cache) instead of copying pages into each connection's small cache.
+        self.conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         table, column = self.conn.execute(
             "SELECT table_name, column_name FROM gpkg_geometry_columns").fetchone()
         self.table = _quote(table)
         self.geom = _quote(column)
         self.rtree = _quote(f"rtree_{table}_{column}")
         self.fields = info.fields
-        names = ", ".join(f"t.{_quote(f.name)}" for f in info.fields)
+        self.columns = {f.name: f"t.{_quote(f.name)}" for f in info.fields}
+        sqlfilter.register(self.conn, wkb_of=_wkb)
+        names = ", ".join(self.columns.values())
         self.select = f"SELECT t.fid, t.{self.geom}{', ' if names else ''}{names}"
         self.booleans = [i for i, f in enumerate(info.fields) if f.type == "boolean"]
         self.extent = info.bbox
@@ -168,10 +174,10 @@ class GpkgStore:
     def items(self, layer_id: str, query: ItemQuery) -> ItemPage:
         """A page in fid order; deep pages cost the same as the first (keyset on fid)."""
         layer = self._open(layer_id)
-        prop_sql, prop_args = _property_sql(layer, query.properties)
+        plan = sqlfilter.plan(query, layer.columns, f"t.{layer.geom}")
         after = query.after
         offset = query.offset if after is None else 0  # a cursor replaces the offset
-        if after is None and not prop_sql and query.bbox is None:
+        if after is None and not plan.where and not plan.spatial:
             # fids of a written layer run 1..N without gaps: offset k is "fid > k".
             after, offset = offset, 0
         wanted = query.limit + 1
@@ -179,8 +185,7 @@ class GpkgStore:
         found_geoms: list[Any] = []
         found_props: list[dict[str, Any]] = []
         skipped = 0
-        for ids, geoms, props in self._scan(layer, query.bbox, prop_sql, prop_args,
-                                            after or 0, area=query.area):
+        for ids, geoms, props in self._scan(layer, plan, after or 0):
             for i in range(len(ids)):
                 if skipped < offset:
                     skipped += 1
@@ -192,39 +197,36 @@ class GpkgStore:
                 break
         more = len(found_ids) > query.limit
         del found_ids[query.limit:], found_geoms[query.limit:], found_props[query.limit:]
-        matched = self._count(layer, query, prop_sql, prop_args) if query.count else None
+        matched = self._count(layer, plan) if query.count else None
         return ItemPage(ids=found_ids, geometries=np.array(found_geoms, dtype=object),
                         properties=found_props, number_matched=matched,
                         next_after=found_ids[-1] if more and found_ids else None)
 
-    def _scan(self, layer: _Layer, bbox: BBox | None, prop_sql: str, prop_args: list[Any],
-              after: int, *, batch: int = SCAN_BATCH, area: Any = None
-              ) -> Iterator[tuple[list[int], Any, list[dict[str, Any]]]]:
-        """Batches of matching features with fid > ``after``, exact bbox (or area) test."""
-        if bbox is not None and area is None:
-            area = shapely.box(*bbox)
-        if area is not None:
-            shapely.prepare(area)
+    @staticmethod
+    def _from(layer: _Layer, window: BBox | None) -> tuple[str, list[Any]]:
+        """FROM and the start of WHERE: the table alone, or joined to the R-tree window."""
+        if window is None:
+            return f"FROM {layer.table} t WHERE 1", []
+        join = (f"FROM {layer.table} t CROSS JOIN {layer.rtree} r ON r.id = t.fid"
+                if _broad(window, layer.extent) else
+                f"FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id")
+        return (f"{join} WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?",
+                [window[0], window[2], window[1], window[3]])
+
+    def _scan(self, layer: _Layer, plan: sqlfilter.Plan, after: int, *,
+              batch: int = SCAN_BATCH) -> Iterator[tuple[list[int], Any, list[dict[str, Any]]]]:
+        """Batches of matching features with fid > ``after``: SQL conditions, then the R-tree
+        window, then the exact spatial tests on the fetched geometries."""
+        source, window_args = self._from(layer, plan.envelope)
+        sql = f"{layer.select} {source} AND t.fid > ?{plan.where} ORDER BY t.fid LIMIT ?"
         while True:
-            if bbox is None:
-                sql = (f"{layer.select} FROM {layer.table} t WHERE t.fid > ?{prop_sql}"
-                       " ORDER BY t.fid LIMIT ?")
-                args: list[Any] = [after, *prop_args, batch]
-            else:
-                join = (f"FROM {layer.table} t CROSS JOIN {layer.rtree} r ON r.id = t.fid"
-                        if _broad(bbox, layer.extent) else
-                        f"FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id")
-                sql = (f"{layer.select} {join} WHERE r.maxx >= ? AND r.minx <= ?"
-                       f" AND r.maxy >= ? AND r.miny <= ? AND t.fid > ?{prop_sql}"
-                       " ORDER BY t.fid LIMIT ?")
-                args = [bbox[0], bbox[2], bbox[1], bbox[3], after, *prop_args, batch]
-            rows = layer.conn.execute(sql, args).fetchall()
+            rows = layer.conn.execute(sql, [*window_args, after, *plan.args, batch]).fetchall()
             if not rows:
                 return
             ids, geoms, props = layer.rows_to_page(rows)
             after = ids[-1]
-            if area is not None:
-                hit = shapely.intersects(area, geoms)
+            if plan.spatial:
+                hit = plan.passes(geoms)
                 if not hit.all():
                     keep = np.flatnonzero(hit)
                     ids = [ids[i] for i in keep]
@@ -234,36 +236,34 @@ class GpkgStore:
             if len(rows) < batch:
                 return
 
-    def _count(self, layer: _Layer, query: ItemQuery, prop_sql: str, prop_args: list[Any]
-               ) -> int:
-        """numberMatched: index-only for features whose envelope lies inside the bbox, an
-        exact test only for those that cross its edge."""
-        if query.bbox is None:
-            if not prop_sql:
+    def _count(self, layer: _Layer, plan: sqlfilter.Plan) -> int:
+        """numberMatched, exact. For a plain bbox the index counts features whose envelope lies
+        inside it; only those crossing its edge, or every candidate of a spatial filter, are
+        tested exactly."""
+        if not plan.spatial:
+            if not plan.where:
                 return layer.feature_count
-            sql = f"SELECT count(*) FROM {layer.table} t WHERE 1{prop_sql}"
-            return int(layer.conn.execute(sql, prop_args).fetchone()[0])
-        minx, miny, maxx, maxy = query.bbox
-        if query.area is not None:  # not a CRS84 rectangle: test every candidate exactly
-            inside = 0
-            edge_sql = ""
-            edge_args: list[Any] = []
-        else:
+            sql = f"SELECT count(*) FROM {layer.table} t WHERE 1{plan.where}"
+            return int(layer.conn.execute(sql, plan.args).fetchone()[0])
+        source, window_args = self._from(layer, plan.envelope)
+        inside = 0
+        edge_sql = ""
+        if plan.rectangle_only and plan.envelope is not None:
+            inside_sql = "r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?"
+            minx, miny, maxx, maxy = plan.envelope
+            inside_args = [minx, maxx, miny, maxy]
             inside = int(layer.conn.execute(
-                f"SELECT count(*) FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id"
-                " WHERE r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?"
-                f"{prop_sql}", [minx, maxx, miny, maxy, *prop_args]).fetchone()[0])
-            edge_sql = " AND NOT (r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?)"
-            edge_args = [minx, maxx, miny, maxy]
-        edge = layer.conn.execute(
-            f"SELECT t.{layer.geom} FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id"
-            f" WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?{edge_sql}"
-            f"{prop_sql}", [minx, maxx, miny, maxy, *edge_args, *prop_args]).fetchall()
-        if not edge:
-            return inside
-        geoms = shapely.from_wkb([_wkb(row[0]) for row in edge])
-        area = query.area if query.area is not None else shapely.box(*query.bbox)
-        return inside + int(shapely.intersects(area, geoms).sum())
+                f"SELECT count(*) {source} AND {inside_sql}{plan.where}",
+                [*window_args, *inside_args, *plan.args]).fetchone()[0])
+            edge_sql = f" AND NOT ({inside_sql})"
+            window_args = [*window_args, *inside_args]
+        cursor = layer.conn.execute(f"SELECT t.{layer.geom} {source}{edge_sql}{plan.where}",
+                                    [*window_args, *plan.args])
+        matched = inside
+        while rows := cursor.fetchmany(SCAN_BATCH):
+            geoms = shapely.from_wkb([None if row[0] is None else _wkb(row[0]) for row in rows])
+            matched += int(plan.passes(geoms).sum())
+        return matched
 
     def vector_tile(self, layer_id: str, tile: TileRequest) -> bytes:
         """An MVT of every feature whose envelope meets the tile and its buffer."""
@@ -384,10 +384,3 @@ def _broad(bbox: BBox, extent: BBox) -> bool:
 
 def _overlaps(a: BBox, b: BBox) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
-
-
-def _property_sql(layer: _Layer, properties: tuple[tuple[str, object], ...]
-                  ) -> tuple[str, list[Any]]:
-    """``AND "name" = ?`` per equality filter; names and value types were checked already."""
-    sql = "".join(f" AND t.{_quote(name)} = ?" for name, _ in properties)
-    return sql, [value for _, value in properties]

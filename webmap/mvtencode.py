@@ -209,6 +209,9 @@ def _encode_family(geoms: npt.NDArray[np.object_], index: IntArray) -> _Geometry
 def _flatten_collections(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     """GeometryCollections become the multi-geometry of their highest-dimension parts."""
     geoms = geoms.copy()
+    rings = shapely.get_type_id(geoms) == 2
+    if rings.any():  # a LinearRing is drawn as the closed line it is
+        geoms[rings] = [shapely.LineString(shapely.get_coordinates(g)) for g in geoms[rings]]
     for i in np.flatnonzero(shapely.get_type_id(geoms) == 7):
         parts = shapely.get_parts(geoms[i])
         dims = shapely.get_dimensions(parts)
@@ -316,8 +319,8 @@ def encode(layer_name: str, ids: Sequence[int] | IntArray, geoms: npt.NDArray[np
     geoms = _flatten_collections(np.asarray(geoms, dtype=object))
     type_id = shapely.get_type_id(geoms)
     empty = shapely.is_empty(geoms) | (type_id < 0)
-    families = [np.flatnonzero(np.isin(type_id, kinds) & ~empty)
-                for kinds in ((0, 4), (1, 2, 5), (3, 6))]
+    # one geometry type per group: to_ragged_array is fastest on a homogeneous array
+    families = [np.flatnonzero((type_id == kind) & ~empty) for kind in (0, 4, 1, 5, 3, 6)]
     encoded = [g for g in (_encode_family(geoms, f) for f in families) if g is not None
                and g.features.size]
     if not encoded:

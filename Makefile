@@ -31,8 +31,13 @@ lint: install
 	$(BIN)/ruff check webmap tests benchmarks
 	$(BIN)/mypy
 
+# Needs the peers and the bench client venv set up as benchmarks/README.md says.
+BENCH ?= /tmp/bench
 bench: install
-	bash benchmarks/serve_webmap.sh start && $(BIN)/python benchmarks/run_bench.py; bash benchmarks/serve_webmap.sh stop
+	../shared/bench/serve.sh start
+	bash benchmarks/serve_webmap.sh start
+	$(BENCH)/venv-data/bin/python benchmarks/run_bench.py --rounds 3; status=$$?; \
+	bash benchmarks/serve_webmap.sh stop; ../shared/bench/serve.sh stop; exit $$status
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -51,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -91,6 +92,17 @@ ITEMS_URL = {
     "pygeoapi-pg": "/collections/buildings_pg/items?bbox={bbox}&limit=100&f=json",
     "tipg": "/collections/public.buildings/items?bbox={bbox}&limit=100&f=geojson",
     "webmap": "/collections/buildings/items?bbox={bbox}&limit=100&f=json",
+}
+# (f) CQL2 filter: equality + S_INTERSECTS on the same 500 m boxes. The geometry is
+# called "geometry" by webmap and pygeoapi, "geom" (the column) by tipg.
+FILTER_TEXT = "use='asuinrakennus' AND S_INTERSECTS({geom},{polygon})"
+FILTER_URL = {
+    "pygeoapi-pg": "/collections/buildings_pg/items?filter-lang=cql2-text&limit=100&f=json"
+                   "&filter={geometry}",
+    "tipg": "/collections/public.buildings/items?filter-lang=cql2-text&limit=100&f=geojson"
+            "&filter={geom}",
+    "webmap": "/collections/buildings/items?filter-lang=cql2-text&limit=100&f=json"
+              "&filter={geometry}",
 }
 MVT_URL = {
     "tipg": "/collections/public.buildings/tiles/WebMercatorQuad/{z}/{x}/{y}",
@@ -776,6 +788,7 @@ TITLES = {
     "mvt12": "(b) MVT WebMercatorQuad z12 (all tiles over the town, every round)",
     "mvt14": "(b) MVT WebMercatorQuad z14, distinct tiles",
     "png": "(c) PNG tiles z12-z14 from the COG",
+    "filter": "(f) items with a CQL2 filter: use = 'asuinrakennus' AND S_INTERSECTS 500 m box",
 }
 
 
@@ -863,7 +876,7 @@ def main() -> None:
     ap.add_argument("--z14", type=int, default=200, help="z14 tiles per server per round")
     ap.add_argument("--png", type=int, default=150, help="PNG tiles per round")
     ap.add_argument("--import-repeats", type=int, default=3)
-    ap.add_argument("--only", default="items,mvt12,mvt14,png,import,download")
+    ap.add_argument("--only", default="items,filter,mvt12,mvt14,png,import,download")
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--keepalive", action="store_true",
                     help="reuse connections (uvicorn then pins them to one worker)")
@@ -956,6 +969,38 @@ def main() -> None:
                         "share_equal": round(sum(x == y for x, y in zip(a, b, strict=False))
                                              / len(a), 3),
                         "n": len(a)}
+
+    if "filter" in only and live(["webmap", "pygeoapi-pg"]):
+        servers = live(["pygeoapi-pg", "tipg", "webmap"])
+        boxes = make_bboxes(args.items * R + 10, args.seed + 1)
+
+        def filter_url(s: str, box: str) -> str:
+            x0, y0, x1, y1 = box.split(",")
+            polygon = f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"
+            return FILTER_URL[s].format(
+                geometry=urllib.parse.quote(FILTER_TEXT.format(geom="geometry",
+                                                               polygon=polygon)),
+                geom=urllib.parse.quote(FILTER_TEXT.format(geom="geom", polygon=polygon)))
+
+        warm = {s: [filter_url(s, b) for b in boxes[-10:]] for s in servers}
+        batches = [{s: [filter_url(s, b) for b in boxes[r * args.items:(r + 1) * args.items]]
+                    for s in servers} for r in range(R)]
+        filtered: dict[str, list[int]] = {}
+
+        def check_filter(s, res):
+            filtered[s] = items_counts(res["bodies"])
+            validation.setdefault("filter_features_per_response", {})[s] = {
+                "median": statistics.median(filtered[s]),
+                "unparsable": sum(1 for c in filtered[s] if c < 0)}
+
+        results["filter"] = scenario(TITLES["filter"], servers, batches, C, warm, R,
+                                     check_filter)
+        for ref in ("pygeoapi-pg", "tipg"):
+            if "webmap" in filtered and ref in filtered:
+                a, b = filtered["webmap"], filtered[ref]
+                checks.setdefault("filter_same_count", {})[f"webmap vs {ref}"] = {
+                    "share_equal": round(sum(x == y for x, y in zip(a, b, strict=False))
+                                         / max(1, len(a)), 3), "n": len(a)}
 
     mvt_all = ["pygeoapi-pg", "tipg", "tipg-nocap", "webmap", "webmap-cached"]
     for z, key, n_per in ((12, "mvt12", None), (14, "mvt14", args.z14)):
@@ -1070,6 +1115,13 @@ def main() -> None:
             if a in it and b in it:
                 ratios[f"items rps {a}/{b}"] = ratio(it[a], it[b], "rps")
                 ratios[f"items median latency {b}/{a}"] = ratio(it[b], it[a], "median_ms")
+    if "filter" in results:
+        ft = results["filter"]
+        for ref in ("pygeoapi-pg", "tipg"):
+            if "webmap" in ft and ref in ft:
+                ratios[f"filter rps webmap/{ref}"] = ratio(ft["webmap"], ft[ref], "rps")
+                ratios[f"filter median latency {ref}/webmap"] = ratio(ft[ref], ft["webmap"],
+                                                                       "median_ms")
     for key in ("mvt12", "mvt14"):
         if key in results:
             m = results[key]
@@ -1082,7 +1134,8 @@ def main() -> None:
         ratios["png rps webmap/titiler"] = ratio(results["png"]["webmap"],
                                                  results["png"]["titiler"], "rps")
     # CPU per request: steadier than req/s on this shared machine.
-    for key, refs in (("items", ("pygeoapi-gpkg", "tipg")), ("mvt12", ("tipg",)),
+    for key, refs in (("items", ("pygeoapi-gpkg", "tipg")), ("filter", ("pygeoapi-pg", "tipg")),
+                      ("mvt12", ("tipg",)),
                       ("mvt14", ("tipg",)), ("png", ("titiler",))):
         m = results.get(key, {})
         if "webmap" not in m:

@@ -10,6 +10,7 @@ import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from .admin import api as admin_api
 from .api import features, landing, tiles
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .settings import Settings
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["webmap.backend"] = backend
     app.extensions["webmap.tile_cache"] = TileCache(settings.data_dir / "cache" / "tiles",
                                                     enabled=settings.tile_cache)
-    for room in (landing, features, tiles):
+    for room in (landing, features, tiles, admin_api):
         room.init_app(app)
     _register_errors(app)
     app.after_request(_finish)

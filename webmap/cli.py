@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .layers import import_file
 from .problems import Problem
 from .settings import Settings, SettingsError
 from .store.base import Store
@@ -78,20 +79,6 @@ def _progress_bar(path: Path) -> tuple[Callable[[int, int], None], Callable[[], 
     return update, close
 
 
-def import_path(store: Store, path: Path, layer_id: str, *,
-                on_progress: Callable[[int, int], None] | None = None,
-                attribution: str = "", description: str = "",
-                **options: Any) -> ImportReport:
-    """Import one file into the store (shared by ``layers import`` and ``demo``)."""
-    from .ingest import import_source
-
-    return store.import_layer(
-        layer_id,
-        lambda workdir: import_source(path, layer_id=layer_id, workdir=workdir,
-                                      on_progress=on_progress, **options),
-        attribution=attribution, description=description)
-
-
 def _print_report(report: ImportReport) -> None:
     minx, miny, maxx, maxy = report.bbox
     click.echo(f"imported {report.layer_id}: {report.kind}, {report.feature_count} features "
@@ -122,7 +109,7 @@ def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> No
     options = {k: v for k, v in options.items() if v is not None}
     with _problems():
         try:
-            report = import_path(store, path, layer_id, on_progress=update, **options)
+            report = import_file(store, path, layer_id, on_progress=update, **options)
         finally:
             close()
     if as_json:
@@ -164,6 +151,44 @@ def demo(force: bool) -> None:
                 click.echo(f"{entry['id']}: already imported")
                 continue
             options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
-            report = import_path(store, manifest_path.parent / entry["path"], entry["id"],
+            report = import_file(store, manifest_path.parent / entry["path"], entry["id"],
                                  **options)
             _print_report(report)
+
+
+@main.group()
+def tokens() -> None:
+    """Staff tokens for /admin/api (Authorization: Bearer …)."""
+
+
+def _tokens() -> Any:
+    from .admin.tokens import Tokens
+
+    return Tokens(_settings().data_dir / "staff.sqlite")
+
+
+@tokens.command("create")
+@click.argument("name")
+def create_token(name: str) -> None:
+    """Create a token for NAME and print it once: it is stored only as a hash."""
+    with _problems():
+        token = _tokens().create(name)
+    click.echo(token)
+    click.echo(f"(token for {name}: keep it safe, it cannot be shown again)", err=True)
+
+
+@tokens.command("list")
+def list_tokens() -> None:
+    """List tokens: name, created, revoked."""
+    for info in _tokens().list():
+        state = f"revoked {info.revoked}" if info.revoked else "active"
+        click.echo(f"{info.name}\t{info.created}\t{state}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def revoke_token(name: str) -> None:
+    """Revoke the token called NAME."""
+    with _problems():
+        _tokens().revoke(name)
+    click.echo(f"revoked {name}")

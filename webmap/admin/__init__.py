@@ -1,0 +1,1 @@
+"""Staff administration: bearer tokens and the staff API under /admin/api/."""

@@ -9,6 +9,7 @@ import os
 import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
 from .api import features, landing, tiles
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         room.init_app(app)
     _register_errors(app)
     app.after_request(_finish)
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops, x_prefix=hops)
     return app
 
 
@@ -77,10 +82,22 @@ def _register_errors(app: Flask) -> None:
         return _problem_response(unexpected_error_body(exc))
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""For webmap's own HTML pages: nothing inline, nothing from elsewhere, not framed."""
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _finish(response: Response) -> Response:
     """Security headers on everything; gzip for text-like bodies when the client accepts it."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if response.mimetype in {"application/json", "application/geo+json",
                              "application/vnd.mapbox-vector-tile", "image/png",
                              "application/problem+json"}:

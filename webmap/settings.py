@@ -81,6 +81,11 @@ class Settings:
         default=200,
         metadata={"help": "Largest accepted upload in MiB.", "parse": _positive_int},
     )
+    proxy_hops: int = field(
+        default=0,
+        metadata={"help": "Reverse proxies in front that set X-Forwarded-For/-Proto/-Host "
+                          "(0: trust none).", "parse": int},
+    )
     tile_cache: bool = field(
         default=True,
         metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",

@@ -188,3 +188,27 @@ def test_a_running_import_of_the_same_id_gives_409(app: Any, client: Any, token:
     assert_problem(response, 409)
     assert client.put("/admin/api/layers/tiet", headers=auth(token),
                       data=upload(roads)).status_code == 201
+
+
+def test_security_headers(client: Any, tmp_path: Path) -> None:
+    page = client.get("/?f=html")
+    policy = page.headers["Content-Security-Policy"]
+    assert "unsafe-eval" not in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"]
+    assert "Strict-Transport-Security" not in page.headers
+    api = client.get("/collections")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_and_links_behind_an_https_proxy(tmp_path: Path) -> None:
+    from webmap.app import create_app
+    from webmap.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
+    response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https",
+                                                   "X-Forwarded-Host": "kartta.example.fi"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    hrefs = [link["href"] for link in response.get_json()["links"]]
+    assert all(h.startswith("https://kartta.example.fi/") for h in hrefs)

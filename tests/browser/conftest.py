@@ -49,7 +49,8 @@ def chromium() -> Iterator[Any]:
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.x A/AA violations on the page as it is now."""
+    """axe-core's WCAG 2.x A/AA violations on the page as it is now (the page's context
+    needs ``bypass_csp=True``: axe is injected as an inline script)."""
     import axe_playwright_python
 
     script = Path(axe_playwright_python.__file__).with_name("axe.min.js")

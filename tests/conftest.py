@@ -55,18 +55,70 @@ def assert_problem(response: Any, status: int, *, mentions: str | None = None) -
     return body
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings over an empty data directory."""
-    return Settings(data_dir=tmp_path / "data", layers_dir=ROOT / "layers")
+TEST_DATABASE_URL = os.environ.get(
+    "WEBMAP_TEST_DATABASE_URL", "postgresql://webmap:webmap@127.0.0.1:5432/webmap_test")
+"""The PostGIS database the ``postgis`` backend parameter uses (one fresh schema per test)."""
+
+
+@pytest.fixture(scope="session")
+def postgis_database() -> str:
+    """The test database's URL once it answers and has PostGIS; skips (or, with
+    ``WEBMAP_REQUIRE_POSTGIS=1``, fails) when it does not."""
+    import psycopg
+
+    try:
+        with psycopg.connect(TEST_DATABASE_URL, connect_timeout=3, autocommit=True) as conn:
+            for extension in ("postgis", "unaccent"):
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+    except psycopg.Error as exc:
+        reason = (f"PostGIS test database {TEST_DATABASE_URL.rsplit('@', 1)[-1]} unavailable "
+                  f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}); "
+                  "run .ci/postgis.sh or set WEBMAP_TEST_DATABASE_URL")
+        if os.environ.get("WEBMAP_REQUIRE_POSTGIS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return TEST_DATABASE_URL
 
 
 @pytest.fixture
-def app(settings: Settings) -> Any:
-    """The app on the embedded backend."""
+def postgis_url(postgis_database: str) -> Iterator[str]:
+    """A URL whose connections work in a new, empty schema (dropped after the test)."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgis_database, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in postgis_database else "?"
+    yield f"{postgis_database}{joiner}options={quote(f'-csearch_path={schema},public')}"
+    with psycopg.connect(postgis_database, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+BACKENDS = [pytest.param("gpkg", id="gpkg"),
+            pytest.param("postgis", id="postgis", marks=pytest.mark.postgis)]
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings over an empty data directory, on each backend: the embedded GeoPackage store
+    and PostGIS (a fresh schema of the test database)."""
+    database_url = request.getfixturevalue("postgis_url") if request.param == "postgis" else None
+    return Settings(data_dir=tmp_path / "data", layers_dir=ROOT / "layers",
+                    database_url=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Any]:
+    """The app on the backend the settings choose."""
     application = create_app(settings)
     application.config["TESTING"] = True
-    return application
+    yield application
+    close = getattr(application.extensions["webmap.store"], "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture
@@ -134,7 +186,7 @@ class LiveServer:
     STOP_TIMEOUT_S = 10.0
 
     def __init__(self, data_dir: Path, *, layers_dir: Path = ROOT / "layers",
-                 workers: int = 2) -> None:
+                 workers: int = 2, database_url: str | None = None) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -144,6 +196,8 @@ class LiveServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEBMAP_")}
         env |= {"WEBMAP_DATA_DIR": str(data_dir), "WEBMAP_LAYERS_DIR": str(layers_dir),
                 "WEBMAP_LOG_LEVEL": "WARNING"}
+        if database_url:
+            env["WEBMAP_DATABASE_URL"] = database_url
         try:
             self.process = subprocess.Popen(
                 [*_gunicorn(), "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
@@ -200,7 +254,8 @@ def _gunicorn() -> list[str]:
 @pytest.fixture
 def live_server(settings: Settings, app: Any) -> Iterator[LiveServer]:
     """The test's data directory served by gunicorn on a free port (``app`` made it first)."""
-    server = LiveServer(settings.data_dir, layers_dir=settings.layers_dir)
+    server = LiveServer(settings.data_dir, layers_dir=settings.layers_dir,
+                        database_url=settings.database_url)
     yield server
     server.stop()
 

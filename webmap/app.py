@@ -28,8 +28,11 @@ GZIP_LEVEL = 3
 def open_store(settings: Settings) -> tuple[Store, str]:
     """The backend for these settings, chosen once per process."""
     if settings.database_url:
-        raise SystemExit("WEBMAP_DATABASE_URL is set, but the PostGIS backend is not part of "
-                         "this version yet; unset it to use the embedded GeoPackage store")
+        if not settings.database_url.startswith(("postgresql://", "postgres://")):
+            raise SystemExit("WEBMAP_DATABASE_URL must be a postgresql://… URL")
+        from .store.postgis import PostgisStore
+
+        return PostgisStore(settings.database_url, data_dir=settings.data_dir), "postgis"
     from .store.gpkg import GpkgStore
 
     return GpkgStore(settings.data_dir), "geopackage"

@@ -59,7 +59,8 @@ class Settings:
     )
     database_url: str | None = field(
         default=None,
-        metadata={"help": "postgresql://… to store everything in PostGIS instead of files.",
+        metadata={"help": "postgresql://… to keep the catalogue and layers in PostGIS "
+                          "instead of files.",
                   "parse": str},
     )
     redis_url: str | None = field(

@@ -1,0 +1,531 @@
+"""The PostGIS backend: layers as tables, the catalogue as a table, tiles made by the database.
+
+Every layer version is a table ``layer_<id>_<version>`` (``fid bigint`` 1..N in source order,
+``geom`` in EPSG:4326 with a GiST index); ``webmap_layers`` holds the same columns as the
+embedded catalogue, ``location`` naming the table (or, for rasters, the COG under
+``data_dir``). Connections come from a ``psycopg_pool`` pool; losing the database turns into
+``ServiceUnavailable`` (503 with ``Retry-After``) and the pool reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import errors, sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from .. import mvt
+from ..grids import GRID_EPSG
+from ..problems import (
+    Conflict,
+    FeatureNotFound,
+    ImportFailed,
+    LayerNotFound,
+    Problem,
+    ServiceUnavailable,
+)
+from ..types import Field, ImportReport, ItemPage, ItemQuery, LayerInfo, LayerKind
+from . import cog, pgfilter
+from .base import Importer, TileRequest
+from .gpkg import check_layer_id, field_type
+
+log = logging.getLogger("webmap.postgis")
+
+CATALOGUE = "webmap_layers"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {CATALOGUE} (
+    id text PRIMARY KEY,
+    kind text NOT NULL,
+    title text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    attribution text NOT NULL DEFAULT '',
+    source_crs text NOT NULL,
+    minx double precision NOT NULL, miny double precision NOT NULL,
+    maxx double precision NOT NULL, maxy double precision NOT NULL,
+    feature_count bigint NOT NULL,
+    geometry_type text NOT NULL,
+    fields text NOT NULL,
+    version text NOT NULL,
+    location text NOT NULL,
+    updated text NOT NULL
+)
+"""
+COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
+           "feature_count, geometry_type, fields, version, location, updated")
+PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
+            "boolean": "boolean", "date": "date", "datetime": "timestamptz"}
+COPY_TYPES = {"text": "text", "bigint": "int8", "double precision": "float8",
+              "boolean": "bool", "date": "date", "timestamptz": "timestamptz",
+              "timestamp": "timestamp"}
+POOL_TIMEOUT_S = 5.0
+RETRY_AFTER = {"Retry-After": "5"}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost database (connection refused, pool timeout) into a 503 problem."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            log.warning("database unavailable: %s", exc)
+            raise ServiceUnavailable("the database cannot be reached; try again shortly",
+                                     headers=dict(RETRY_AFTER)) from exc
+
+    return wrapper
+
+
+class _Catalogued:
+    """A catalogue row: the layer info and where its data lie."""
+
+    __slots__ = ("info", "location")
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        (layer_id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy,
+         count, geometry_type, fields, version, location, updated) = row
+        self.info = LayerInfo(
+            id=layer_id, kind=LayerKind(kind), title=title, description=description,
+            attribution=attribution, source_crs=source_crs,
+            bbox=(float(minx), float(miny), float(maxx), float(maxy)),
+            feature_count=int(count), geometry_type=geometry_type,
+            fields=tuple(Field(n, t) for n, t in json.loads(fields)),
+            version=version, updated=updated)
+        self.location: str = location
+
+
+class PostgisStore:
+    """Layers in PostgreSQL/PostGIS; rasters stay COGs under ``data_dir/layers``."""
+
+    def __init__(self, database_url: str, *, data_dir: Path, min_size: int = 1,
+                 max_size: int = 8, timeout: float | None = None) -> None:
+        self.data_dir = data_dir
+        (data_dir / "layers").mkdir(parents=True, exist_ok=True)
+        (data_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        self.pool = ConnectionPool(database_url, min_size=min_size, max_size=max_size,
+                                   timeout=timeout or POOL_TIMEOUT_S, open=True, name="webmap",
+                                   kwargs={"application_name": "webmap", "autocommit": True})
+        self.unaccent = False
+        self._ready = False
+        try:
+            self.init()
+        except ServiceUnavailable:
+            log.warning("PostGIS is not reachable yet; webmap answers 503 until it is")
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self.pool.close()
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        if not self._ready:
+            self.init()
+        with self.pool.connection() as conn:
+            yield conn
+
+    @_unavailable
+    def init(self) -> None:
+        """Create the extensions and the catalogue if missing (idempotent)."""
+        with self.pool.connection() as conn:
+            installed = {r[0] for r in conn.execute(
+                "SELECT extname FROM pg_extension WHERE extname IN ('postgis', 'unaccent')")}
+            for extension in ("postgis", "unaccent"):
+                if extension in installed:
+                    continue
+                try:
+                    with conn.transaction():
+                        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(
+                            sql.Identifier(extension)))
+                    installed.add(extension)
+                except psycopg.DatabaseError as exc:
+                    if extension == "postgis":
+                        raise ServiceUnavailable(
+                            "the database has no PostGIS and webmap may not install it",
+                            headers=dict(RETRY_AFTER)) from exc
+                    log.info("no unaccent extension (%s): ACCENTI uses translate()", exc)
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('webmap:init'))")
+                conn.execute(SCHEMA)
+        self.unaccent = "unaccent" in installed
+        self._ready = True
+
+    # -- reading ---------------------------------------------------------------------------
+    @_unavailable
+    def ping(self) -> None:
+        """``SELECT 1`` through the pool."""
+        with self._conn() as conn:
+            conn.execute("SELECT 1")
+
+    def _entry(self, conn: psycopg.Connection[Any], layer_id: str) -> _Catalogued:
+        row = conn.execute(f"SELECT {COLUMNS} FROM {CATALOGUE} WHERE id = %s",  # noqa: S608
+                           (layer_id,)).fetchone()
+        if row is None:
+            raise LayerNotFound(layer_id)
+        return _Catalogued(row)
+
+    def _vector(self, conn: psycopg.Connection[Any], layer_id: str) -> _Catalogued:
+        entry = self._entry(conn, layer_id)
+        if entry.info.kind is not LayerKind.VECTOR:
+            raise Problem(f"collection {layer_id!r} is a raster and has no features",
+                          status=400, title="Not a vector layer")
+        return entry
+
+    @_unavailable
+    def layers(self) -> list[LayerInfo]:
+        """Every layer, ordered by id."""
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT {COLUMNS} FROM {CATALOGUE} ORDER BY id").fetchall()  # noqa: S608
+        return [_Catalogued(row).info for row in rows]
+
+    @_unavailable
+    def layer(self, layer_id: str) -> LayerInfo:
+        """One layer; raises ``LayerNotFound``."""
+        with self._conn() as conn:
+            return self._entry(conn, layer_id).info
+
+    def _reading(self, layer_id: str, read: Callable[[psycopg.Connection[Any], _Catalogued], R]
+                 ) -> R:
+        """Run ``read`` on the current version; once more if a replace dropped the table
+        between reading the catalogue and the data."""
+        for attempt in range(3):
+            with self._conn() as conn:
+                entry = self._vector(conn, layer_id)
+                try:
+                    return read(conn, entry)
+                except errors.UndefinedTable:
+                    conn.rollback()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _select(entry: _Catalogued) -> sql.Composable:
+        columns: list[sql.Composable] = [sql.SQL("t.fid"), sql.SQL("ST_AsBinary(t.geom)")]
+        columns += [sql.SQL("t.") + sql.Identifier(f.name) for f in entry.info.fields]
+        return sql.SQL("SELECT {} FROM {} t").format(sql.SQL(", ").join(columns),
+                                                     sql.Identifier(entry.location))
+
+    @staticmethod
+    def _page(entry: _Catalogued, rows: list[tuple[Any, ...]]
+              ) -> tuple[list[int], Any, list[dict[str, Any]]]:
+        ids = [row[0] for row in rows]
+        geoms = shapely.from_wkb([row[1] for row in rows])
+        names = [f.name for f in entry.info.fields]
+        props = [dict(zip(names, row[2:], strict=True)) for row in rows]
+        return ids, np.asarray(geoms, dtype=object), props
+
+    @_unavailable
+    def item(self, layer_id: str, feature_id: int) -> ItemPage:
+        """One feature by fid."""
+        def read(conn: psycopg.Connection[Any], entry: _Catalogued) -> ItemPage:
+            rows = conn.execute(self._select(entry) + sql.SQL(" WHERE t.fid = %s"),
+                                (feature_id,)).fetchall()
+            if not rows:
+                raise FeatureNotFound(layer_id, feature_id)
+            ids, geoms, props = self._page(entry, rows)
+            return ItemPage(ids=ids, geometries=geoms, properties=props, number_matched=1,
+                            next_after=None)
+        return self._reading(layer_id, read)
+
+    @_unavailable
+    def items(self, layer_id: str, query: ItemQuery) -> ItemPage:
+        """A page in fid order (keyset on fid); numberMatched exact."""
+        def read(conn: psycopg.Connection[Any], entry: _Catalogued) -> ItemPage:
+            columns = {f.name: f.name for f in entry.info.fields}
+            plan = pgfilter.plan(query, columns, unaccent=self.unaccent)
+            after = query.after
+            offset = query.offset if after is None else 0  # a cursor replaces the offset
+            if after is None and not plan.filtered:
+                after, offset = offset, 0  # fids run 1..N without gaps
+            statement = self._select(entry) + sql.SQL(
+                " WHERE t.fid > %s AND {} ORDER BY t.fid LIMIT %s OFFSET %s").format(plan.where)
+            rows = conn.execute(statement, (after or 0, *plan.args, query.limit + 1,
+                                            offset)).fetchall()
+            more = len(rows) > query.limit
+            ids, geoms, props = self._page(entry, rows[:query.limit])
+            matched: int | None = None
+            if query.count:
+                if plan.filtered:
+                    matched = int(conn.execute(
+                        sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(
+                            sql.Identifier(entry.location), plan.where),
+                        plan.args).fetchone()[0])  # type: ignore[index]
+                else:
+                    matched = entry.info.feature_count
+            return ItemPage(ids=ids, geometries=geoms, properties=props,
+                            number_matched=matched,
+                            next_after=ids[-1] if more and ids else None)
+        return self._reading(layer_id, read)
+
+    @_unavailable
+    def vector_tile(self, layer_id: str, tile: TileRequest) -> bytes:
+        """An MVT made by PostGIS: features meeting the tile and its buffer, clipped,
+        simplified to a tile unit, the smallest left out, the largest kept first."""
+        def read(conn: psycopg.Connection[Any], entry: _Catalogued) -> bytes:
+            window = mvt.query_bbox_crs84(tile)
+            extent = entry.info.bbox
+            if not (window[0] <= extent[2] and window[2] >= extent[0]
+                    and window[1] <= extent[3] and window[3] >= extent[1]):
+                return b""
+            limit = mvt.MAX_FEATURES
+            while True:
+                data = self._mvt(conn, entry, tile, window, limit)
+                if len(data) <= mvt.MAX_TILE_BYTES or limit < 2:
+                    return data
+                count = self._mvt_count(conn, entry, window, limit)
+                limit = max(1, int(min(limit, count) * mvt.MAX_TILE_BYTES / len(data) * 0.9))
+        return self._reading(layer_id, read)
+
+    @staticmethod
+    def _mvt_count(conn: psycopg.Connection[Any], entry: _Catalogued,
+                   window: tuple[float, float, float, float], limit: int) -> int:
+        row = conn.execute(sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM {} t WHERE t.geom && "
+            "ST_MakeEnvelope(%s, %s, %s, %s, 4326) LIMIT %s) c").format(
+                sql.Identifier(entry.location)), (*window, limit)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _mvt(conn: psycopg.Connection[Any], entry: _Catalogued, tile: TileRequest,
+             window: tuple[float, float, float, float], limit: int) -> bytes:
+        epsg = int(GRID_EPSG[str(tile.grid.id)].split(":")[1])
+        minx, miny, maxx, maxy = mvt.tile_bounds(tile)
+        unit = (maxx - minx) / mvt.EXTENT
+        pad = mvt.BUFFER * unit
+        attributes = sql.SQL("").join(sql.SQL(", t.") + sql.Identifier(f.name)
+                                      for f in entry.info.fields)
+        statement = sql.SQL("""
+WITH local AS (
+    SELECT t.fid, ST_Transform(t.geom, %(epsg)s) AS g{attributes}
+    FROM {table} t
+    WHERE t.geom && ST_MakeEnvelope(%(wx0)s, %(wy0)s, %(wx1)s, %(wy1)s, 4326)
+), clipped AS (
+    SELECT l.*, CASE WHEN l.g @ ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, %(epsg)s)
+                     THEN l.g::box2d
+                     ELSE ST_ClipByBox2D(l.g, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s,
+                                                              %(by1)s, %(epsg)s))::box2d
+                END AS b
+    FROM local l
+), sized AS (
+    SELECT c.*, greatest(ST_XMax(c.b) - ST_XMin(c.b), ST_YMax(c.b) - ST_YMin(c.b)) AS size,
+           ST_Dimension(c.g) = 0 AS point
+    FROM clipped c WHERE c.b IS NOT NULL
+), kept AS (
+    SELECT s.* FROM sized s
+    WHERE s.point OR s.size >= %(min_size)s
+    ORDER BY s.size DESC, (s.fid * 2654435761) %% 4294967296
+    LIMIT %(limit)s
+), shaped AS (
+    SELECT k.fid{kept_attributes},
+           ST_AsMVTGeom(CASE WHEN ST_NPoints(k.g) > %(min_vertices)s
+                             THEN ST_Simplify(k.g, %(unit)s, true) ELSE k.g END,
+                        ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, %(epsg)s),
+                        %(extent)s, %(buffer)s, true) AS geom
+    FROM kept k
+)
+SELECT ST_AsMVT(shaped, %(name)s, %(extent)s, 'geom', 'fid')
+FROM shaped WHERE geom IS NOT NULL
+""").format(attributes=attributes, table=sql.Identifier(entry.location),
+            kept_attributes=sql.SQL("").join(sql.SQL(", k.") + sql.Identifier(f.name)
+                                             for f in entry.info.fields))
+        row = conn.execute(statement, {
+            "epsg": epsg, "wx0": window[0], "wy0": window[1], "wx1": window[2],
+            "wy1": window[3], "min_size": mvt.MIN_FEATURE_UNITS * unit, "limit": limit,
+            "min_vertices": mvt.SIMPLIFY_MIN_VERTICES, "unit": mvt.SIMPLIFY_UNITS * unit,
+            "x0": minx, "y0": miny, "x1": maxx, "y1": maxy, "extent": mvt.EXTENT,
+            "bx0": minx - pad, "by0": miny - pad, "bx1": maxx + pad, "by1": maxy + pad,
+            "buffer": mvt.BUFFER, "name": entry.info.id}).fetchone()
+        return bytes(row[0]) if row and row[0] else b""
+
+    @_unavailable
+    def raster_tile(self, layer_id: str, tile: TileRequest) -> bytes:
+        """A PNG tile of a raster layer (the COG on disk)."""
+        with self._conn() as conn:
+            entry = self._entry(conn, layer_id)
+        if entry.info.kind is not LayerKind.RASTER:
+            raise Problem(f"collection {layer_id!r} is a vector layer: ask for MVT tiles",
+                          status=400, title="Not a raster layer")
+        return cog.render_tile(self.data_dir / entry.location, tile)
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def _import_lock(self, layer_id: str) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction holding the layer's advisory lock (every worker and host sees it),
+        or ``Conflict`` when another import or removal of the id holds it."""
+        with self._conn() as conn, conn.transaction():
+            got = conn.execute(
+                "SELECT pg_try_advisory_xact_lock("
+                "hashtext('webmap:' || current_schema() || ':' || %s))", (layer_id,)).fetchone()
+            if not got or not got[0]:
+                raise Conflict(f"layer {layer_id!r} is being imported by another request; "
+                               "try again when it has finished")
+            yield conn
+
+    @_unavailable
+    def import_layer(self, layer_id: str, importer: Importer, *, attribution: str = "",
+                     description: str = "") -> ImportReport:
+        """In one transaction holding the layer's advisory lock: run the importer, COPY into a
+        new table, index, analyse and swap the catalogue row; then drop the old table."""
+        check_layer_id(layer_id)
+        scratch = self.data_dir / "tmp" / uuid.uuid4().hex
+        raster_target: Path | None = None
+        old: _Catalogued | None = None
+        try:
+            with self._import_lock(layer_id) as conn:
+                scratch.mkdir(parents=True)
+                layer = importer(scratch)
+                version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+                if layer.report.kind is LayerKind.RASTER:
+                    assert layer.raster_path is not None  # noqa: S101 - importer contract
+                    folder = self.data_dir / "layers" / layer_id
+                    folder.mkdir(parents=True, exist_ok=True)
+                    raster_target = folder / f"{version}.tif"
+                    shutil.move(layer.raster_path, raster_target)
+                    location = str(raster_target.relative_to(self.data_dir))
+                    fields: tuple[Field, ...] = ()
+                else:
+                    location = table_name(layer_id, version)
+                    fields = self._write_table(conn, location, layer.frame)
+                try:
+                    old = self._entry(conn, layer_id)
+                except LayerNotFound:
+                    old = None
+                self._put(conn, layer.report, fields=fields, version=version,
+                          location=location, attribution=attribution, description=description)
+            raster_target = None  # committed: keep it
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if raster_target is not None:
+                raster_target.unlink(missing_ok=True)
+        if old is not None:
+            self._discard(old)
+        return layer.report
+
+    @staticmethod
+    def _put(conn: psycopg.Connection[Any], report: ImportReport, *, fields: tuple[Field, ...],
+             version: str, location: str, attribution: str, description: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        conn.execute(
+            f"INSERT INTO {CATALOGUE} ({COLUMNS}) VALUES"  # noqa: S608
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, title = EXCLUDED.title,"
+            " description = EXCLUDED.description, attribution = EXCLUDED.attribution,"
+            " source_crs = EXCLUDED.source_crs, minx = EXCLUDED.minx, miny = EXCLUDED.miny,"
+            " maxx = EXCLUDED.maxx, maxy = EXCLUDED.maxy,"
+            " feature_count = EXCLUDED.feature_count, geometry_type = EXCLUDED.geometry_type,"
+            " fields = EXCLUDED.fields, version = EXCLUDED.version,"
+            " location = EXCLUDED.location, updated = EXCLUDED.updated",
+            (report.layer_id, str(report.kind), report.title, description, attribution,
+             report.source_crs, *(float(v) for v in report.bbox), report.feature_count,
+             report.geometry_type, json.dumps([[f.name, f.type] for f in fields]), version,
+             location, now))
+
+    def _write_table(self, conn: psycopg.Connection[Any], table: str, frame: Any
+                     ) -> tuple[Field, ...]:
+        """CREATE TABLE, binary COPY, GiST index and ANALYZE (inside the caller's transaction)."""
+        frame = frame.reset_index(drop=True)
+        geometry_name = frame.geometry.name
+        names = [str(n) for n in frame.columns if n != geometry_name]
+        fields = tuple(Field(name, field_type(frame[name])) for name in names)
+        types = [_pg_type(frame[f.name], f.type) for f in fields]
+        ident = sql.Identifier(table)
+        definitions = sql.SQL("").join(
+            sql.SQL(", {} {}").format(sql.Identifier(f.name), sql.SQL(t))
+            for f, t in zip(fields, types, strict=True))
+        conn.execute(sql.SQL("CREATE TABLE {} (fid bigint PRIMARY KEY, "
+                             "geom geometry(Geometry, 4326){})").format(ident, definitions))
+        geoms = shapely.set_srid(np.asarray(frame.geometry.values, dtype=object), 4326)
+        wkb = shapely.to_wkb(geoms, include_srid=True).tolist()
+        columns = [_python_values(frame[f.name], f.type) for f in fields]
+        fids = range(1, len(frame) + 1)
+        column_list = sql.SQL(", ").join([sql.Identifier("fid"), sql.Identifier("geom"),
+                                          *(sql.Identifier(f.name) for f in fields)])
+        try:
+            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+                    ident, column_list)) as copy:
+                copy.set_types(["int8", "bytea", *(COPY_TYPES[t] for t in types)])
+                for row in zip(fids, wkb, *columns, strict=True):
+                    copy.write_row(row)
+        except psycopg.DataError as exc:
+            raise ImportFailed(f"the layer could not be written: {exc.diag.message_primary}"
+                               ) from exc
+        conn.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+            sql.Identifier(f"{table}_geom"[:63]), ident))
+        conn.execute(sql.SQL("ANALYZE {}").format(ident))
+        return fields
+
+    @_unavailable
+    def remove_layer(self, layer_id: str) -> None:
+        """Delete the catalogue row and the table (or COG) in one transaction."""
+        with self._import_lock(layer_id) as conn:
+            entry = self._entry(conn, layer_id)
+            conn.execute(f"DELETE FROM {CATALOGUE} WHERE id = %s", (layer_id,))  # noqa: S608
+            if entry.info.kind is LayerKind.VECTOR:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                    sql.Identifier(entry.location)))
+        if entry.info.kind is LayerKind.RASTER:
+            self._discard(entry)
+            shutil.rmtree(self.data_dir / "layers" / layer_id, ignore_errors=True)
+
+    def _discard(self, entry: _Catalogued) -> None:
+        """Drop a replaced version (readers that still had its name retry on the new one)."""
+        if entry.info.kind is LayerKind.RASTER:
+            path = self.data_dir / entry.location
+            cog.forget(path)
+            path.unlink(missing_ok=True)
+            return
+        try:
+            with self.pool.connection() as conn:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                    sql.Identifier(entry.location)))
+        except psycopg.Error as exc:  # the new version is in; an orphan table is harmless
+            log.warning("could not drop replaced table %s: %s", entry.location, exc)
+
+
+def table_name(layer_id: str, version: str) -> str:
+    """``layer_<id>_<version>``, at most 63 characters (PostgreSQL's identifier limit)."""
+    safe_version = version.lower().replace("-", "_")
+    return f"layer_{layer_id.replace('-', '_')}"[:62 - len(safe_version)] + "_" + safe_version
+
+
+def _pg_type(column: pd.Series, kind: str) -> str:
+    if kind == "datetime" and getattr(column.dtype, "tz", None) is None:
+        return "timestamp"
+    return PG_TYPES[kind]
+
+
+def _python_values(column: pd.Series, kind: str) -> list[Any]:
+    """A column as Python values for COPY: missing values (None, NaN, NaT, NA) as None."""
+    missing = column.isna().to_numpy()
+    if kind == "datetime":
+        values = [None if m else v.to_pydatetime()
+                  for v, m in zip(column, missing, strict=True)]
+        return values
+    if kind == "string":
+        return [None if m else str(v) for v, m in zip(column.tolist(), missing, strict=True)]
+    values = column.astype(object).tolist()
+    if missing.any():
+        values = [None if m else v for v, m in zip(values, missing, strict=True)]
+    if kind == "boolean":
+        return [None if v is None else bool(v) for v in values]
+    if kind == "integer":
+        return [None if v is None else int(v) for v in values]
+    if kind == "number":
+        return [None if v is None else float(v) for v in values]
+    return values

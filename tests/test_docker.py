@@ -1,0 +1,51 @@
+"""The container files: Docker cannot run here, so they are parsed and checked."""
+
+from __future__ import annotations
+
+import re
+import runpy
+
+import yaml
+
+from tests.conftest import ROOT
+
+DOCKER = ROOT / "docker"
+
+
+def test_compose_runs_web_postgis_and_redis_with_health_checks() -> None:
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert set(services) == {"web", "db", "redis"}
+    assert services["db"]["image"].startswith("postgis/postgis:")
+    assert services["redis"]["image"].startswith("redis:")
+    for name, service in services.items():
+        assert service["healthcheck"]["test"], name
+    web = services["web"]
+    assert web["build"]["dockerfile"] == "docker/Dockerfile"
+    assert (ROOT / web["build"]["context"].replace("..", ".")).is_dir()
+    env = web["environment"]
+    assert env["WEBMAP_DATABASE_URL"].startswith("postgresql://") and "@db:5432/" in env[
+        "WEBMAP_DATABASE_URL"]
+    assert env["WEBMAP_REDIS_URL"] == "redis://redis:6379/0"
+    assert all(key.startswith("WEBMAP_") for key in env)
+    assert web["depends_on"] == {"db": {"condition": "service_healthy"},
+                                 "redis": {"condition": "service_healthy"}}
+    assert "/readyz" in " ".join(web["healthcheck"]["test"])
+    assert "webmap-data:/data" in web["volumes"]
+
+
+def test_dockerfile_copies_what_exists_and_runs_gunicorn_unprivileged() -> None:
+    text = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    for source in re.findall(r"^COPY (\S+(?: \S+)*) \S+$", text, flags=re.M):
+        for part in source.split():
+            assert (ROOT / part).exists(), f"COPY {part}: not in the repository"
+    assert re.search(r"^USER webmap$", text, flags=re.M)
+    assert "HEALTHCHECK" in text and "/healthz" in text
+    assert 'CMD ["gunicorn", "--config", "docker/gunicorn.conf.py", "webmap.app:create_app()"]' \
+        in text
+
+
+def test_gunicorn_config_loads_and_keeps_addresses_out_of_logs() -> None:
+    config = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
+    assert config["workers"] >= 1 and config["worker_class"] == "sync"
+    assert "%(h)s" not in config["access_log_format"]

@@ -156,6 +156,27 @@ def demo(force: bool) -> None:
             _print_report(report)
 
 
+@main.command("export-all")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_all(directory: Path) -> None:
+    """Write every layer (GeoPackage in EPSG:4326, COG) and a manifest into an empty DIRECTORY."""
+    from .backup import export_all as export
+
+    settings = _settings()
+    with _problems():
+        export(_store(), settings.data_dir, directory, on_layer=click.echo)
+
+
+@main.command("import-all")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_all(directory: Path) -> None:
+    """Import every layer of a DIRECTORY written by export-all (replacing layers of same id)."""
+    from .backup import import_all as restore
+
+    with _problems():
+        restore(_store(), directory, on_layer=click.echo)
+
+
 @main.group()
 def tokens() -> None:
     """Staff tokens for /admin/api (Authorization: Bearer …)."""

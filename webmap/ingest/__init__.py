@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tempfile
 import zipfile
@@ -36,16 +37,32 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
                   crs: str | None = None, layer: str | None = None,
                   encoding: str | None = None, x_column: str | None = None,
                   y_column: str | None = None, wkt_column: str | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> NormalisedLayer:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  source_crs: str | None = None) -> NormalisedLayer:
     """Read ``path`` into a normalised layer (CRS84 GeoDataFrame, or a COG in ``workdir``).
 
     ``crs`` (``EPSG:n``, ``epsg:n`` or a number) overrides what the file declares; ``layer``
     picks a layer of a multi-layer file or a data set in a ZIP; ``encoding`` overrides the
     text encoding; ``x_column``/``y_column``/``wkt_column`` name a CSV's geometry columns.
     ``on_progress(done, total)`` is called while features are read (``total`` 0 = unknown).
+    ``source_crs`` only replaces the report's source CRS (no reprojection): a restored backup
+    is in EPSG:4326 but keeps the CRS its layers were first imported from.
     Raises ``ImportFailed`` with a one-line ``detail`` for every unusable input.
     """
     path, workdir = Path(path), Path(workdir)
+    result = _import(path, layer_id=layer_id, workdir=workdir, title=title, crs=crs, layer=layer,
+                     encoding=encoding, x_column=x_column, y_column=y_column,
+                     wkt_column=wkt_column, on_progress=on_progress)
+    if source_crs is not None:
+        result.report = dataclasses.replace(result.report, source_crs=source_crs)
+    return result
+
+
+def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs: str | None,
+            layer: str | None, encoding: str | None, x_column: str | None,
+            y_column: str | None, wkt_column: str | None,
+            on_progress: Callable[[int, int], None] | None) -> NormalisedLayer:
+    """``import_source`` without the source CRS override."""
     with _library_errors(path, workdir):
         if not path.is_file():
             raise ImportFailed(f"{path.name}: no such file")

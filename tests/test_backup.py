@@ -1,0 +1,244 @@
+"""export-all / import-all: every layer round-trips, on both backends and from one to the other."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner, Result
+
+from tests.conftest import ROOT, make_buildings
+from tests.test_cli import assert_one_error_line
+from webmap.app import open_store
+from webmap.backup import export_all, import_all
+from webmap.cli import main
+from webmap.crs import transform_geometries
+from webmap.settings import Settings
+from webmap.store.base import Store
+from webmap.types import ItemQuery, LayerKind
+
+TOLERANCE_M = 0.001
+
+
+def buildings() -> gpd.GeoDataFrame:
+    """The builders' buildings plus a date and an integer column with gaps."""
+    frame = make_buildings(120)
+    frame["built"] = [date(1900 + i % 120, 1 + i % 12, 1 + i % 28) for i in range(len(frame))]
+    frame["storeys"] = pd.array([None if i % 5 == 0 else i for i in range(len(frame))],
+                                dtype="Int64")
+    return frame
+
+
+def features(store: Store, layer_id: str) -> tuple[list[int], Any, list[dict[str, Any]]]:
+    """Every feature of a layer in fid order, read page by page."""
+    ids: list[int] = []
+    geoms: list[Any] = []
+    props: list[dict[str, Any]] = []
+    after: int | None = None
+    while True:
+        page = store.items(layer_id, ItemQuery(limit=50, after=after))
+        ids += page.ids
+        geoms += list(page.geometries)
+        props += page.properties
+        if page.next_after is None:
+            return ids, np.asarray(geoms, dtype=object), props
+        after = page.next_after
+
+
+def plain(props: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Property dicts with dates as ISO text (GeoPackage returns text, PostGIS date objects)."""
+    return [{k: v.isoformat() if isinstance(v, date) else v for k, v in p.items()}
+            for p in props]
+
+
+def assert_same_layers(before: Store, after: Store, *, before_dir: Path,
+                       after_dir: Path) -> None:
+    """Same ids, titles, source CRSs, counts, fields, attributes, geometries (1 mm), pixels."""
+    old = {info.id: info for info in before.layers()}
+    new = {info.id: info for info in after.layers()}
+    assert sorted(new) == sorted(old)
+    for layer_id, info in old.items():
+        restored = new[layer_id]
+        for name in ("kind", "title", "description", "attribution", "source_crs",
+                     "feature_count", "geometry_type", "fields"):
+            assert getattr(restored, name) == getattr(info, name), (layer_id, name)
+        if info.kind is LayerKind.RASTER:
+            assert_same_pixels(before_dir / "layers" / layer_id / f"{info.version}.tif",
+                               after_dir / "layers" / layer_id / f"{restored.version}.tif")
+            continue
+        old_ids, old_geoms, old_props = features(before, layer_id)
+        new_ids, new_geoms, new_props = features(after, layer_id)
+        assert new_ids == old_ids == list(range(1, info.feature_count + 1))
+        assert plain(new_props) == plain(old_props)  # fid order kept: row by row
+        a = transform_geometries(old_geoms, "CRS84", "EPSG:3067")
+        b = transform_geometries(new_geoms, "CRS84", "EPSG:3067")
+        assert float(shapely.hausdorff_distance(a, b).max()) < TOLERANCE_M
+
+
+def assert_same_pixels(a: Path, b: Path) -> None:
+    """Same CRS, grid and pixel values."""
+    with rasterio.open(a) as one, rasterio.open(b) as two:
+        assert one.crs == two.crs
+        assert one.transform.almost_equals(two.transform)
+        assert (one.width, one.height, one.count) == (two.width, two.height, two.count)
+        assert np.array_equal(one.read(), two.read())
+
+
+@pytest.fixture
+def filled(app: Any, add_layer: Any, add_raster: Any) -> Store:
+    """The store with two vector layers (polygons from EPSG:3067, points from GK25) and a
+    raster, with titles, descriptions and attributions."""
+    store: Store = app.extensions["webmap.store"]
+    add_layer("rakennukset", buildings(), title="Rakennukset – byggnader")
+    points = make_buildings(30, seed=1)
+    points = points.set_geometry(points.geometry.to_crs("EPSG:3067").centroid.to_crs(
+        "OGC:CRS84"))
+    add_layer("pisteet", points, source_crs="EPSG:3879", title="Pisteet")
+    add_raster("ortokuva")
+    return store
+
+
+def test_round_trip_on_the_same_backend(settings: Settings, filled: Store,
+                                        tmp_path: Path) -> None:
+    manifest = export_all(filled, settings.data_dir, tmp_path / "export")
+    assert manifest["format"] == "webmap-export" and manifest["version"] == 1
+    assert manifest["maps"] == [] and manifest["comments"] == []
+    assert [e["id"] for e in manifest["layers"]] == ["ortokuva", "pisteet", "rakennukset"]
+    written = json.loads((tmp_path / "export" / "manifest.json").read_text(encoding="utf-8"))
+    assert written["layers"] == manifest["layers"]
+    entry = {e["id"]: e for e in manifest["layers"]}["rakennukset"]
+    assert entry == entry | {"kind": "vector", "title": "Rakennukset – byggnader",
+                             "source_crs": "EPSG:3067", "feature_count": 120,
+                             "file": "layers/rakennukset.gpkg"}
+
+    # A fresh data folder; on PostGIS the same (emptied) schema, since the catalogue is there.
+    before = Settings(data_dir=tmp_path / "before", layers_dir=ROOT / "layers")
+    reference, _ = open_store(before)
+    import_all(reference, tmp_path / "export")
+    for info in filled.layers():
+        filled.remove_layer(info.id)
+    restored_settings = Settings(data_dir=tmp_path / "restored", layers_dir=ROOT / "layers",
+                                 database_url=settings.database_url)
+    restored, _ = open_store(restored_settings)
+    try:
+        reports = import_all(restored, tmp_path / "export")
+        assert [r.layer_id for r in reports] == ["ortokuva", "pisteet", "rakennukset"]
+        assert_same_layers(reference, restored, before_dir=before.data_dir,
+                           after_dir=restored_settings.data_dir)
+    finally:
+        close = getattr(restored, "close", None)
+        if close is not None:
+            close()
+
+
+def test_round_trip_keeps_what_the_store_had(settings: Settings, filled: Store,
+                                             tmp_path: Path) -> None:
+    export_all(filled, settings.data_dir, tmp_path / "export")
+    restored, _ = open_store(Settings(data_dir=tmp_path / "restored",
+                                      layers_dir=ROOT / "layers"))
+    import_all(restored, tmp_path / "export")
+    assert_same_layers(filled, restored, before_dir=settings.data_dir,
+                       after_dir=tmp_path / "restored")
+
+
+def test_exported_geopackage_opens_with_the_right_crs(settings: Settings, filled: Store,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("webmap.backup.PAGE_SIZE", 7)  # many appended pages, a short last one
+    export_all(filled, settings.data_dir, tmp_path / "export")
+    path = tmp_path / "export" / "layers" / "rakennukset.gpkg"
+    info = pyogrio.read_info(path)
+    assert pyogrio.list_layers(path).tolist() == [["rakennukset", "Polygon"]]
+    assert info["crs"] == "EPSG:4326"
+    assert info["features"] == 120
+    frame = pyogrio.read_dataframe(path, fid_as_index=True)
+    assert frame.index.tolist() == list(range(1, 121))
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert types == {"name": "object", "floors": "int64", "area": "float64", "listed": "bool",
+                     "note": "object", "built": "datetime64[D]", "storeys": "int64"}
+    source = buildings()
+    assert frame["name"].tolist() == source["name"].tolist()
+    assert frame["storeys"].isna().sum() == 24
+    assert shapely.hausdorff_distance(
+        transform_geometries(np.asarray(frame.geometry.values, dtype=object), "CRS84",
+                             "EPSG:3067"),
+        transform_geometries(np.asarray(source.geometry.values, dtype=object), "CRS84",
+                             "EPSG:3067")).max() < TOLERANCE_M
+    raster = tmp_path / "export" / "layers" / "ortokuva.tif"
+    with rasterio.open(raster) as ds:
+        assert ds.crs.to_epsg() == 3067
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """WEBMAP_* for the CLI on these settings."""
+    return {"WEBMAP_DATA_DIR": str(settings.data_dir), "WEBMAP_LAYERS_DIR": str(ROOT / "layers"),
+            "WEBMAP_DATABASE_URL": settings.database_url or "", "WEBMAP_LOG_LEVEL": "WARNING"}
+
+
+def run(settings: Settings, *args: str | Path) -> Result:
+    """``webmap *args`` in-process on ``settings``."""
+    return CliRunner().invoke(main, [str(a) for a in args], env=env_for(settings),
+                              catch_exceptions=False)
+
+
+def test_cli_export_then_import(settings: Settings, filled: Store, tmp_path: Path) -> None:
+    result = run(settings, "export-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines == ["exported ortokuva: raster from EPSG:3067 to layers/ortokuva.tif",
+                     "exported pisteet: vector, 30 features from EPSG:3879 to layers/pisteet.gpkg",
+                     "exported rakennukset: vector, 120 features from EPSG:3067 to "
+                     "layers/rakennukset.gpkg"]
+    target = Settings(data_dir=tmp_path / "restored", layers_dir=ROOT / "layers")
+    result = run(target, "import-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "imported ortokuva: raster, 0 features from EPSG:3067",
+        "imported pisteet: vector, 30 features from EPSG:3879",
+        "imported rakennukset: vector, 120 features from EPSG:3067"]
+    listed = run(target, "layers", "list").stdout.splitlines()
+    assert [line.split("\t")[:4] for line in listed] == [
+        ["ortokuva", "raster", "0", "EPSG:3067"], ["pisteet", "vector", "30", "EPSG:3879"],
+        ["rakennukset", "vector", "120", "EPSG:3067"]]
+
+
+def test_export_into_a_non_empty_folder_fails(settings: Settings, filled: Store,
+                                              tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "old.txt").write_text("keep me", encoding="utf-8")
+    assert_one_error_line(run(settings, "export-all", folder), "not empty")
+    assert sorted(p.name for p in folder.iterdir()) == ["old.txt"]
+
+
+def test_import_of_a_folder_without_manifest_fails(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert_one_error_line(run(settings, "import-all", tmp_path / "empty"), "manifest.json")
+
+
+@pytest.mark.postgis
+@pytest.mark.parametrize("settings", ["gpkg"], indirect=True)
+def test_export_from_geopackage_import_into_postgis(settings: Settings, filled: Store,
+                                                    postgis_url: str, tmp_path: Path) -> None:
+    """The way from the embedded default to PostGIS (skips without the test database)."""
+    export_all(filled, settings.data_dir, tmp_path / "export")
+    target = Settings(data_dir=tmp_path / "pg-data", layers_dir=ROOT / "layers",
+                      database_url=postgis_url)
+    result = run(target, "import-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    postgis, backend = open_store(target)
+    try:
+        assert backend == "postgis"
+        assert_same_layers(filled, postgis, before_dir=settings.data_dir,
+                           after_dir=target.data_dir)
+    finally:
+        postgis.close()  # type: ignore[attr-defined]

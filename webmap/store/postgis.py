@@ -326,10 +326,17 @@ WITH local AS (
     SELECT c.*, greatest(ST_XMax(c.b) - ST_XMin(c.b), ST_YMax(c.b) - ST_YMin(c.b)) AS size,
            ST_Dimension(c.g) = 0 AS point
     FROM clipped c WHERE c.b IS NOT NULL
-), kept AS (
-    SELECT s.* FROM sized s
+), ranked AS (
+    -- the predicted encoded size of the features so far, largest first (as mvt.py does)
+    SELECT s.*, sum(2 * ST_NPoints(s.g) + 12{attribute_bytes}) OVER (
+               ORDER BY s.size DESC, (s.fid * 2654435761) %% 4294967296
+               ROWS UNBOUNDED PRECEDING) AS running
+    FROM sized s
     WHERE s.point OR s.size >= %(min_size)s
-    ORDER BY s.size DESC, (s.fid * 2654435761) %% 4294967296
+), kept AS (
+    SELECT r.* FROM ranked r
+    WHERE r.running <= %(budget)s OR r.running = (SELECT min(running) FROM ranked)
+    ORDER BY r.size DESC, (r.fid * 2654435761) %% 4294967296
     LIMIT %(limit)s
 ), shaped AS (
     SELECT k.fid{kept_attributes},
@@ -342,6 +349,9 @@ WITH local AS (
 SELECT ST_AsMVT(shaped, %(name)s, %(extent)s, 'geom', 'fid')
 FROM shaped WHERE geom IS NOT NULL
 """).format(attributes=attributes, table=sql.Identifier(entry.location),
+            attribute_bytes=sql.SQL("").join(
+                sql.SQL(" + coalesce(octet_length(s.{}::text) + 2, 0)").format(
+                    sql.Identifier(f.name)) for f in entry.info.fields),
             kept_attributes=sql.SQL("").join(sql.SQL(", k.") + sql.Identifier(f.name)
                                              for f in entry.info.fields))
         row = conn.execute(statement, {
@@ -350,7 +360,8 @@ FROM shaped WHERE geom IS NOT NULL
             "min_vertices": mvt.SIMPLIFY_MIN_VERTICES, "unit": mvt.SIMPLIFY_UNITS * unit,
             "x0": minx, "y0": miny, "x1": maxx, "y1": maxy, "extent": mvt.EXTENT,
             "bx0": minx - pad, "by0": miny - pad, "bx1": maxx + pad, "by1": maxy + pad,
-            "buffer": mvt.BUFFER, "name": entry.info.id}).fetchone()
+            "buffer": mvt.BUFFER, "name": entry.info.id,
+            "budget": mvt.MAX_TILE_BYTES}).fetchone()
         return bytes(row[0]) if row and row[0] else b""
 
     @_unavailable

@@ -212,3 +212,13 @@ def test_hsts_and_links_behind_an_https_proxy(tmp_path: Path) -> None:
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     hrefs = [link["href"] for link in response.get_json()["links"]]
     assert all(h.startswith("https://kartta.example.fi/") for h in hrefs)
+
+
+@pytest.mark.parametrize("layer_id", ["..", "...", "nope", "a.b"])
+def test_deleting_an_unknown_id_touches_no_file(app: Any, client: Any, token: str,
+                                                layer_id: str) -> None:
+    layers = Path(app.extensions["webmap.settings"].data_dir) / "layers"
+    before = sorted(p.name for p in layers.iterdir()) if layers.is_dir() else []
+    assert_problem(client.delete(f"/admin/api/layers/{layer_id}", headers=auth(token)), 404)
+    after = sorted(p.name for p in layers.iterdir()) if layers.is_dir() else []
+    assert after == before

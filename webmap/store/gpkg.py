@@ -362,6 +362,7 @@ class GpkgStore:
 
     def remove_layer(self, layer_id: str) -> None:
         """Delete the catalogue entry, then the file."""
+        self.catalogue.entry(layer_id)  # an unknown id never reaches a file path
         with self._import_lock(layer_id):
             entry = self.catalogue.delete(layer_id)
             self._discard(self.data_dir / entry.location)

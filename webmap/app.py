@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
 from .api import features, landing, tiles
+from .maps import MapRegistry
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .settings import Settings
 from .store.base import Store
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["webmap.backend"] = backend
     app.extensions["webmap.tile_cache"] = TileCache(settings.data_dir / "cache" / "tiles",
                                                     enabled=settings.tile_cache)
+    maps = MapRegistry(settings.layers_dir / "maps")
+    maps.all()  # a bad map file stops start-up, naming the file and the field
+    app.extensions["webmap.maps"] = maps
     for room in (landing, features, tiles, admin_api):
         room.init_app(app)
     _register_errors(app)

@@ -140,12 +140,9 @@ def tilejson(layer_id: str, grid_id: str) -> Response:
     return json_response(body)
 
 
-@bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
-def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
-    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
-    info = store().layer(layer_id)
-    _check_grid(info, grid_id)
-    tms = GRIDS[grid_id]
+def tile_request(grid_id: str, zoom: int, row: int, col: int) -> TileRequest:
+    """The tile at this path; ``NotFound`` when the grid, level, row or column does not exist."""
+    tms = grid(grid_id)
     if not tms.minzoom <= zoom <= tms.maxzoom:
         raise NotFound(f"tileMatrix {zoom} is outside {grid_id}'s "
                        f"{tms.minzoom}..{tms.maxzoom}")
@@ -153,13 +150,21 @@ def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response
     if row >= matrix.matrixHeight or col >= matrix.matrixWidth:
         raise NotFound(f"tile {zoom}/{row}/{col} is outside {grid_id}: level {zoom} has "
                        f"{matrix.matrixHeight} rows and {matrix.matrixWidth} columns")
+    return TileRequest(grid=tms, zoom=zoom, row=row, col=col)
+
+
+@bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
+def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
+    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
+    info = store().layer(layer_id)
+    _check_grid(info, grid_id)
+    request_tile = tile_request(grid_id, zoom, row, col)
     vector = info.kind is LayerKind.VECTOR
     etag = hashlib.blake2b(f"{__version__}/{info.id}/{info.version}/{grid_id}/{zoom}/{row}/"
                            f"{col}".encode(), digest_size=12).hexdigest()
     headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    request_tile = TileRequest(grid=tms, zoom=zoom, row=row, col=col)
     cache: TileCache = current_app.extensions["webmap.tile_cache"]
     if vector:
         data = cache.fetch(info, request_tile, "mvt",

@@ -8,6 +8,7 @@ from typing import Any
 from .. import __version__
 from ..grids import GRIDS
 from .params import DEFAULT_LIMIT, MAX_LIMIT
+from .search import DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS
 
 
 def _param(name: str, where: str, schema: dict[str, Any], description: str, *,
@@ -104,6 +105,19 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "getTileMatrixSet", "One tile matrix set", "Tiles",
             [_ref("parameters/tileMatrixSetId")],
             {"200": _ok("Tile matrix set", "application/json")}),
+        "/search": _operation(
+            "searchPlaces", "Addresses and place names of a map, best first", "Data",
+            [_param("q", "query", {"type": "string", "minLength": 1,
+                                   "maxLength": MAX_QUERY_CHARS},
+                    "What was typed: a prefix of an address (street and house number) or a "
+                    "place name; case and accents do not matter.", required=True),
+             _param("map", "query", {"type": "string"}, "The id of the map to search in.",
+                    required=True, example="helsinki-keskusta"),
+             _param("limit", "query", {"type": "integer", "minimum": 1,
+                                       "maximum": MAX_RESULTS, "default": DEFAULT_RESULTS},
+                    f"Results at most (larger values are capped at {MAX_RESULTS}).")],
+            {"200": _ok("Point features with label, kind, layer, feature_id (and lang, bbox)",
+                        "application/geo+json", schema=_ref("schemas/FeatureCollection"))}),
         "/healthz": _operation("getHealth", "The process answers", "Operations", [],
                                {"200": _ok("Alive", "application/json")}),
         "/readyz": _operation("getReady", "Storage answers", "Operations", [],

@@ -186,18 +186,21 @@ class LiveServer:
     STOP_TIMEOUT_S = 10.0
 
     def __init__(self, data_dir: Path, *, layers_dir: Path = ROOT / "layers",
-                 workers: int = 2, database_url: str | None = None) -> None:
+                 workers: int = 2, database_url: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEBMAP_")}
         env |= {"WEBMAP_DATA_DIR": str(data_dir), "WEBMAP_LAYERS_DIR": str(layers_dir),
                 "WEBMAP_LOG_LEVEL": "WARNING"}
         if database_url:
             env["WEBMAP_DATABASE_URL"] = database_url
+        env |= extra  # further WEBMAP_* settings for this server
         try:
             self.process = subprocess.Popen(
                 [*_gunicorn(), "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",

@@ -80,6 +80,26 @@ class Conflict(Problem):
     title = "Conflict"
 
 
+class Unprocessable(Problem):
+    """A well-formed request whose content breaks a rule; ``field`` names the member at fault."""
+
+    status = 422
+    title = "Unprocessable content"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail, field=field)
+
+
+class TooManyRequests(Problem):
+    """A client sent more than its share; ``Retry-After`` says when to try again."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 class ServiceUnavailable(Problem):
     """A backing service is down; the client may retry."""
 

@@ -1,0 +1,1 @@
+"""Consultation comments (SPEC §7): checked, stored once per key, moderated, exported."""

@@ -1,0 +1,455 @@
+"""Consultation comments: check a submission against its map, store it at most once per key.
+
+No Flask here: the views and the CLI hand in decoded JSON and get dataclasses or problems back.
+Every rule a client can break raises ``Unprocessable`` naming the member at fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+import shapely
+
+from ..maps import MapDefinition, MapRegistry
+from ..problems import Conflict, FeatureNotFound, LayerNotFound, NotFound, Problem, Unprocessable
+from ..store.base import Store
+
+log = logging.getLogger("webmap.comments")
+
+STATUSES = ("pending", "published", "hidden")
+MAX_TEXT_CHARS = 5000
+MAX_NAME_CHARS = 200
+MAX_EMAIL_CHARS = 254
+MAX_KEY_CHARS = 255
+MAX_VERTICES = 1000
+MAX_BODY_BYTES = 64 * 1024
+FIELDS = frozenset({"text", "geometry", "feature", "name", "email", "language", "website",
+                    "idempotency_key"})
+"""Every member a submission may have; others are refused so a misspelt one is not lost."""
+GEOMETRY_TYPES = {"point": "Point", "line": "LineString", "area": "Polygon"}
+"""Consultation geometry kinds and the GeoJSON type each takes."""
+
+ID_LENGTH = 10
+BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+REAL_FIRST = BASE32[:26]
+DECOY_FIRST = BASE32[26:]
+"""Stored comments' ids begin with a letter, honeypot receipts' with a digit: never the same."""
+COMMENT_ID = re.compile(rf"^[{REAL_FIRST}][{BASE32}]{{{ID_LENGTH - 1}}}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab, newline and carriage return."""
+KEY = re.compile(r"^[\x21-\x7e]+$")
+
+
+def new_comment_id() -> str:
+    """A 10-character base32 id (about 49 random bits) that begins with a letter."""
+    return secrets.choice(REAL_FIRST) + "".join(secrets.choice(BASE32)
+                                                for _ in range(ID_LENGTH - 1))
+
+
+def decoy_comment_id() -> str:
+    """An id for a honeypot receipt: looks like a real one but begins with a digit."""
+    return secrets.choice(DECOY_FIRST) + "".join(secrets.choice(BASE32)
+                                                 for _ in range(ID_LENGTH - 1))
+
+
+def is_comment_id(value: str) -> bool:
+    """Whether ``value`` could name a stored comment (honeypot ids never do)."""
+    return bool(COMMENT_ID.match(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """A checked comment, ready to store; ``geometry`` is canonical GeoJSON text in CRS84."""
+
+    map_id: str
+    text: str
+    language: str
+    geometry: str | None = None
+    feature_collection: str | None = None
+    feature_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comment:
+    """A stored comment; ``created`` is ISO 8601 in UTC."""
+
+    id: str
+    map_id: str
+    created: str
+    status: str
+    text: str
+    language: str
+    geometry: str | None
+    feature_collection: str | None
+    feature_id: str | None
+    name: str | None
+    email: str | None
+    idempotency_key: str | None
+
+    def same_content(self, submission: Submission) -> bool:
+        """Whether a retry carries the comment stored under its key (personal data aside)."""
+        return (self.text, self.language, self.geometry, self.feature_collection,
+                self.feature_id) == (submission.text, submission.language, submission.geometry,
+                                     submission.feature_collection, submission.feature_id)
+
+    def feature_ref(self) -> dict[str, Any] | None:
+        """``{"collection", "id"}`` of the plan feature commented on, or None."""
+        if self.feature_collection is None or self.feature_id is None:
+            return None
+        fid = self.feature_id
+        return {"collection": self.feature_collection, "id": int(fid) if fid.isdigit() else fid}
+
+    def public_properties(self) -> dict[str, Any]:
+        """What anyone may read: never a name or an e-mail."""
+        return {"id": self.id, "text": self.text, "created": self.created,
+                "feature": self.feature_ref(), "language": self.language}
+
+    def staff_properties(self) -> dict[str, Any]:
+        """Everything, for moderation and export."""
+        return {**self.public_properties(), "map_id": self.map_id, "status": self.status,
+                "name": self.name, "email": self.email}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a submission: ``created`` is False for a replayed idempotency key."""
+
+    id: str
+    status: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """How much personal data a purge removed."""
+
+    comments: int
+    names: int
+    emails: int
+
+
+class CommentNotFound(NotFound):
+    """No stored comment with this id."""
+
+    def __init__(self, comment_id: str) -> None:
+        super().__init__(f"there is no comment {comment_id!r}")
+
+
+class CommentStorage(Protocol):
+    """Where comments live: SQLite in the data directory, or PostgreSQL."""
+
+    def add(self, submission: Submission) -> tuple[Comment, bool]:
+        """Store a comment, or return the one already stored under its key (then False)."""
+
+    def by_key(self, map_id: str, idempotency_key: str) -> Comment | None:
+        """The comment stored under this map's key, if any."""
+
+    def get(self, comment_id: str) -> Comment:
+        """One comment; raises ``CommentNotFound``."""
+
+    def list(self, map_id: str, *, statuses: Sequence[str] = STATUSES) -> list[Comment]:
+        """A map's comments with these statuses, oldest first."""
+
+    def set_status(self, comment_id: str, status: str) -> Comment:
+        """Moderate a comment; raises ``CommentNotFound``."""
+
+    def purge_personal_data(self, map_id: str) -> PurgeReport:
+        """Blank every name and e-mail of a map's comments in one transaction."""
+
+    def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` when the storage cannot be reached."""
+
+
+# -- checking a submission ------------------------------------------------------------------
+
+
+def _string(data: Mapping[str, Any], key: str, *, limit: int, multiline: bool = False
+            ) -> str | None:
+    """A trimmed string member; None when absent or blank."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unprocessable(key, f"{key} must be a string")
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > limit:
+        raise Unprocessable(key, f"{key} has {len(value)} characters; at most {limit} are "
+                                 "accepted")
+    if CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
+        raise Unprocessable(key, f"{key} contains control characters")
+    return value
+
+
+def _position(value: Any, where: str) -> list[float]:
+    if (not isinstance(value, list) or len(value) not in (2, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not all(math.isfinite(v) for v in value)):
+        raise Unprocessable("geometry", f"{where}: a position is [longitude, latitude] in "
+                                        "degrees")
+    return [float(value[0]), float(value[1])]
+
+
+def _positions(value: Any, where: str, *, minimum: int) -> list[list[float]]:
+    if not isinstance(value, list) or len(value) < minimum:
+        raise Unprocessable("geometry", f"{where}: give at least {minimum} positions")
+    return [_position(v, where) for v in value]
+
+
+def _coordinates(kind: str, value: Any) -> Any:
+    """Coordinates of a Point, LineString or Polygon, checked and reduced to 2D."""
+    if kind == "Point":
+        return _position(value, "geometry.coordinates")
+    if kind == "LineString":
+        return _positions(value, "geometry.coordinates", minimum=2)
+    if not isinstance(value, list) or not value:
+        raise Unprocessable("geometry", "geometry.coordinates: a Polygon is a list of rings")
+    rings = [_positions(ring, f"geometry.coordinates[{i}]", minimum=4)
+             for i, ring in enumerate(value)]
+    for i, ring in enumerate(rings):
+        if ring[0] != ring[-1]:
+            raise Unprocessable("geometry", f"geometry.coordinates[{i}]: a ring must end "
+                                            "where it starts")
+    return rings
+
+
+def _vertex_count(kind: str, coordinates: Any) -> int:
+    if kind == "Point":
+        return 1
+    if kind == "LineString":
+        return len(coordinates)
+    return sum(len(ring) for ring in coordinates)
+
+
+def check_geometry(value: Any, definition: MapDefinition, allowed: Sequence[str]) -> str:
+    """Canonical GeoJSON text of a geometry the map takes, valid and inside its extent."""
+    allowed_types = {GEOMETRY_TYPES[k]: k for k in allowed if k in GEOMETRY_TYPES}
+    if not allowed_types:
+        raise Unprocessable("geometry", f"map {definition.id!r} takes comments on plan "
+                                        "features only: send 'feature' instead")
+    if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
+        raise Unprocessable("geometry", "geometry must be a GeoJSON geometry object")
+    kind = value["type"]
+    if kind not in allowed_types:
+        wanted = " or ".join(sorted(allowed_types))
+        raise Unprocessable("geometry", f"map {definition.id!r} takes a {wanted} geometry, "
+                                        f"not {kind}")
+    if "crs" in value:
+        raise Unprocessable("geometry", "give longitude and latitude (CRS84) without a 'crs' "
+                                        "member")
+    coordinates = _coordinates(kind, value.get("coordinates"))
+    vertices = _vertex_count(kind, coordinates)
+    if vertices > MAX_VERTICES:
+        raise Unprocessable("geometry", f"geometry has {vertices} vertices; at most "
+                                        f"{MAX_VERTICES} are accepted")
+    text = orjson.dumps({"type": kind, "coordinates": coordinates}).decode()
+    shape = shapely.from_geojson(text)
+    if not shapely.is_valid(shape):
+        reason = shapely.is_valid_reason(shape)
+        raise Unprocessable("geometry", f"geometry is not valid: {reason}")
+    if not shapely.box(*definition.extent).covers(shape):
+        west, south, east, north = definition.extent
+        raise Unprocessable("geometry", f"geometry lies outside the map's area ({west}, "
+                                        f"{south}, {east}, {north} in longitude/latitude)")
+    return text
+
+
+def check_feature(value: Any, definition: MapDefinition, store: Store) -> tuple[str, str]:
+    """(collection, id) of an existing feature in one of the map's plan layers."""
+    if not isinstance(value, Mapping):
+        raise Unprocessable("feature", 'feature must be {"collection": …, "id": …}')
+    unknown = sorted(set(value) - {"collection", "id"})
+    if unknown:
+        raise Unprocessable(f"feature.{unknown[0]}", f"feature has no member {unknown[0]!r}")
+    collection = value.get("collection")
+    plan_layers = [layer.layer for layer in definition.plan_layers]
+    if not isinstance(collection, str) or collection not in plan_layers:
+        listed = ", ".join(plan_layers) or "none"
+        raise Unprocessable("feature.collection", f"feature.collection must be one of the "
+                                                  f"map's plan layers ({listed})")
+    raw_id = value.get("id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, int | str):
+        raise Unprocessable("feature.id", "feature.id must be the feature's id")
+    text_id = str(raw_id).strip()
+    if not text_id.isdigit() or len(text_id) > 18:
+        raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
+                                          f"{raw_id!r}")
+    try:
+        store.item(collection, int(text_id))
+    except (FeatureNotFound, LayerNotFound):
+        raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
+                                          f"{raw_id!r}") from None
+    return collection, str(int(text_id))
+
+
+def check_key(header: str | None, body: Any) -> str | None:
+    """The idempotency key from the header or the body (they must agree when both are sent)."""
+    if body is not None and not isinstance(body, str):
+        raise Unprocessable("idempotency_key", "idempotency_key must be a string")
+    keys = {k.strip() for k in (header, body) if k is not None and k.strip()}
+    if len(keys) > 1:
+        raise Unprocessable("idempotency_key", "the Idempotency-Key header and idempotency_key "
+                                               "differ; send one of them")
+    if not keys:
+        return None
+    key = keys.pop()
+    if len(key) > MAX_KEY_CHARS or not KEY.match(key):
+        raise Unprocessable("idempotency_key", f"an idempotency key is 1-{MAX_KEY_CHARS} "
+                                               "visible ASCII characters, e.g. a UUID")
+    return key
+
+
+def check_submission(data: Mapping[str, Any], definition: MapDefinition, store: Store, *,
+                     idempotency_key: str | None) -> Submission:
+    """A ``Submission`` from decoded JSON, or ``Unprocessable`` naming the first field at fault."""
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise Unprocessable(unknown[0], f"unknown member {unknown[0]!r}; a comment has "
+                                        f"{', '.join(sorted(FIELDS - {'website'}))}")
+    consultation = definition.consultation
+    kinds = consultation.geometry if consultation else ()
+    text = _string(data, "text", limit=MAX_TEXT_CHARS, multiline=True)
+    if text is None:
+        raise Unprocessable("text", "write a comment: text must not be empty")
+    language = data.get("language")
+    if not isinstance(language, str) or language not in definition.languages:
+        raise Unprocessable("language", f"language must be one of "
+                                        f"{', '.join(definition.languages)}")
+    geometry_given = data.get("geometry") is not None
+    feature_given = data.get("feature") is not None
+    if not geometry_given and not feature_given:
+        field = "geometry" if set(kinds) - {"feature"} else "feature"
+        raise Unprocessable(field, "choose a place on the map or a plan feature to comment on")
+    geometry = check_geometry(data["geometry"], definition, kinds) if geometry_given else None
+    collection = feature_id = None
+    if feature_given:
+        if "feature" not in kinds:
+            raise Unprocessable("feature", f"map {definition.id!r} takes comments on places, "
+                                           "not on plan features")
+        collection, feature_id = check_feature(data["feature"], definition, store)
+    name = _string(data, "name", limit=MAX_NAME_CHARS)
+    email = _string(data, "email", limit=MAX_EMAIL_CHARS)
+    if email is not None and not EMAIL.match(email):
+        raise Unprocessable("email", "email does not look like an e-mail address "
+                                     "(name@example.fi)")
+    return Submission(map_id=definition.id, text=text, language=language, geometry=geometry,
+                      feature_collection=collection, feature_id=feature_id, name=name,
+                      email=email, idempotency_key=idempotency_key)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="minutes")
+
+
+def check_open(definition: MapDefinition, now: datetime) -> None:
+    """Raise ``Conflict`` (409) unless the map's consultation takes comments now."""
+    consultation = definition.consultation
+    if consultation is None:
+        raise Conflict(f"map {definition.id!r} does not take comments")
+    if consultation.is_open(now):
+        return
+    opens = _when(consultation.opens) if consultation.opens else None
+    closes = _when(consultation.closes) if consultation.closes else None
+    if consultation.opens and now < consultation.opens:
+        raise Conflict(f"the consultation on map {definition.id!r} opens at {opens}",
+                       opens=opens, closes=closes)
+    raise Conflict(f"the consultation on map {definition.id!r} closed at {closes}",
+                   opens=opens, closes=closes)
+
+
+class CommentService:
+    """The rules of a consultation over a storage: what the API and the CLI both call."""
+
+    def __init__(self, storage: CommentStorage, *, maps: MapRegistry, store: Store) -> None:
+        self.storage = storage
+        self.maps = maps
+        self.store = store
+
+    def submit(self, map_id: str, data: Any, *, idempotency_key: str | None = None,
+               now: datetime | None = None) -> Receipt:
+        """Check and store a comment once per key; a filled honeypot gets a receipt only."""
+        now = now or datetime.now(UTC)
+        definition = self.maps.get(map_id)
+        if not isinstance(data, Mapping):
+            raise Problem("the body must be a JSON object", title="Invalid body")
+        key = check_key(idempotency_key, data.get("idempotency_key"))
+        if data.get("website"):
+            # A hidden field people never see: whatever filled it is a naive bot.
+            log.info("honeypot filled on map %s; nothing stored", map_id)
+            return Receipt(decoy_comment_id(), "pending", created=True)
+        if key is not None:
+            stored = self.storage.by_key(map_id, key)
+            if stored is not None:
+                # A retry is answered even after the consultation has closed.
+                return self._replay(stored, data, definition, key)
+        check_open(definition, now)
+        submission = check_submission(data, definition, self.store, idempotency_key=key)
+        comment, created = self.storage.add(submission)
+        if not created:
+            if not comment.same_content(submission):
+                raise _key_reused()
+            return Receipt(comment.id, comment.status, created=False)
+        log.info("comment %s stored for map %s", comment.id, map_id)
+        return Receipt(comment.id, comment.status, created=True)
+
+    def _replay(self, stored: Comment, data: Mapping[str, Any], definition: MapDefinition,
+                key: str) -> Receipt:
+        submission = check_submission(data, definition, self.store, idempotency_key=key)
+        if not stored.same_content(submission):
+            raise _key_reused()
+        return Receipt(stored.id, stored.status, created=False)
+
+    def published(self, map_id: str) -> list[Comment]:
+        """A map's published comments, oldest first (404 for an unknown map)."""
+        self.maps.get(map_id)
+        return self.storage.list(map_id, statuses=("published",))
+
+    def for_staff(self, map_id: str, *, statuses: Sequence[str] = STATUSES) -> list[Comment]:
+        """A map's comments with personal data, for moderation and export."""
+        return self.storage.list(map_id, statuses=statuses)
+
+    def moderate(self, comment_id: str, status: Any) -> Comment:
+        """Publish, hide or return a comment to pending."""
+        if not isinstance(status, str) or status not in STATUSES:
+            raise Unprocessable("status", f"status must be one of {', '.join(STATUSES)}")
+        if not is_comment_id(comment_id):
+            raise CommentNotFound(comment_id)
+        comment = self.storage.set_status(comment_id, status)
+        log.info("comment %s set to %s", comment_id, status)
+        return comment
+
+    def purge_personal_data(self, map_id: str, *, force: bool = False,
+                            now: datetime | None = None) -> PurgeReport:
+        """Blank names and e-mails once the consultation is over (``force``: at any time)."""
+        now = now or datetime.now(UTC)
+        try:
+            definition: MapDefinition | None = self.maps.get(map_id)
+        except NotFound:
+            definition = None  # a map taken down keeps its comments until purged
+        consultation = definition.consultation if definition else None
+        if consultation is not None and not force and not (
+                consultation.closes is not None and now >= consultation.closes):
+            closes = _when(consultation.closes) if consultation.closes else "no closing date"
+            raise Conflict(f"the consultation on map {map_id!r} is not over (closes: "
+                           f"{closes}); purge after it closes, or use --force")
+        report = self.storage.purge_personal_data(map_id)
+        log.info("personal data purged from %d comments on map %s", report.comments, map_id)
+        return report
+
+
+def _key_reused() -> Unprocessable:
+    return Unprocessable("idempotency_key", "this idempotency key was already used for a "
+                                            "different comment; make a new key per comment")

@@ -1,0 +1,219 @@
+"""Comment routes: residents post and read published comments; staff moderate and export."""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from flask import Blueprint, Flask, Response, current_app, request, send_file
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits.errors import StorageError
+from psycopg_pool import ConnectionPool
+from redis.exceptions import RedisError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..admin.api import authenticate
+from ..api.render import json_response
+from ..problems import (
+    PROBLEM_MEDIA_TYPE,
+    InvalidParameter,
+    Problem,
+    TooManyRequests,
+    Unprocessable,
+)
+from ..settings import Settings
+from ..types import MediaType
+from .export import FORMATS, csv_bytes, feature_collection, write_gpkg
+from .service import MAX_BODY_BYTES, STATUSES, CommentService
+from .storage import open_storage
+
+public = Blueprint("comments", __name__)
+staff = Blueprint("comments_staff", __name__, url_prefix="/admin/api")
+staff.before_request(authenticate)
+NO_STORE = {"Cache-Control": "no-store"}
+PREFLIGHT_MAX_AGE_S = 600
+
+
+def _service() -> CommentService:
+    service: CommentService = current_app.extensions["webmap.comments"]
+    return service
+
+
+def _json_object() -> dict[str, Any]:
+    """The body as a JSON object of at most 64 KiB, or a problem saying what is wrong."""
+    request.max_content_length = MAX_BODY_BYTES
+    if not request.is_json:
+        raise Problem("send JSON with Content-Type: application/json", status=415,
+                      title="Unsupported media type")
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise Problem(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB", status=413,
+                      title="Content too large") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Problem("the body is not valid JSON", title="Invalid body") from None
+    if not isinstance(data, dict):
+        raise Problem("the body must be a JSON object", title="Invalid body")
+    return data
+
+
+def _idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header, bare or as a quoted structured-field string."""
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value
+
+
+@public.get("/maps/<map_id>/comments", provide_automatic_options=False)
+def published_comments(map_id: str) -> Response:
+    """Published comments as GeoJSON: text, time, feature and language, no personal data."""
+    body = feature_collection(_service().published(map_id), personal=False)
+    return Response(body, mimetype=MediaType.GEOJSON, headers={"Cache-Control": "no-cache"})
+
+
+@public.post("/maps/<map_id>/comments", provide_automatic_options=False)
+def post_comment(map_id: str) -> Response:
+    """Store a comment: 201 the first time, 200 with the same id for a retried key."""
+    service = _service()
+    service.maps.get(map_id)  # 404 before anything about the body
+    receipt = service.submit(map_id, _json_object(), idempotency_key=_idempotency_key())
+    headers = dict(NO_STORE)
+    if not receipt.created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response({"id": receipt.id, "status": receipt.status},
+                         status=201 if receipt.created else 200, headers=headers)
+
+
+@public.route("/maps/<map_id>/comments", methods=["OPTIONS"])
+def comments_preflight(map_id: str) -> Response:
+    """CORS preflight: pages on the map's own origins may post from the browser."""
+    definition = _service().maps.get(map_id)
+    settings: Settings = current_app.extensions["webmap.settings"]
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    response.headers["Allow"] = "GET, POST, OPTIONS"
+    origin = request.headers.get("Origin", "")
+    if origin in (*definition.origins, *settings.embed_origins):
+        response.headers.update({
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S)})
+    response.vary.add("Origin")
+    return response
+
+
+def _statuses(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return STATUSES
+    wanted = tuple(s.strip() for s in value.split(",") if s.strip())
+    bad = [s for s in wanted if s not in STATUSES]
+    if bad or not wanted:
+        raise InvalidParameter("status", f"status is one or more of {', '.join(STATUSES)} "
+                                         "separated by commas")
+    return wanted
+
+
+@staff.get("/maps/<map_id>/comments")
+def export_comments(map_id: str) -> Response:
+    """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``."""
+    fmt = request.args.get("format", "geojson")
+    if fmt not in FORMATS:
+        raise InvalidParameter("format", f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
+    service = _service()
+    service.maps.get(map_id)
+    comments = service.for_staff(map_id, statuses=_statuses(request.args.get("status")))
+    download = {"Content-Disposition": f'attachment; filename="{map_id}-comments.{fmt}"'}
+    if fmt == "geojson":
+        return Response(feature_collection(comments, personal=True), mimetype=FORMATS[fmt],
+                        headers=NO_STORE)
+    if fmt == "csv":
+        return Response(csv_bytes(comments), content_type=FORMATS[fmt],
+                        headers={**NO_STORE, **download})
+    settings: Settings = current_app.extensions["webmap.settings"]
+    (settings.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="comments-", dir=settings.data_dir / "tmp"))
+    try:
+        target = scratch / "comments.gpkg"
+        write_gpkg(comments, target)
+        handle = target.open("rb")  # still readable after its folder is gone
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    response = send_file(handle, mimetype=FORMATS[fmt], as_attachment=True,
+                         download_name=f"{map_id}-comments.gpkg", max_age=0)
+    response.headers["Cache-Control"] = NO_STORE["Cache-Control"]
+    return response
+
+
+@staff.patch("/comments/<comment_id>")
+def moderate_comment(comment_id: str) -> Response:
+    """Set a comment's status: ``{"status": "published" | "hidden" | "pending"}``."""
+    data = _json_object()
+    unknown = sorted(set(data) - {"status"})
+    if unknown:
+        raise Unprocessable(unknown[0], f"unknown member {unknown[0]!r}; send only 'status'")
+    comment = _service().moderate(comment_id, data.get("status"))
+    return json_response(comment.staff_properties(), headers=NO_STORE)
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> Response:
+    """A 429 problem with ``Retry-After`` in seconds, from the limit that was hit."""
+    limiter: Limiter = current_app.extensions["webmap.comments.limiter"]
+    window_s = exc.limit.limit.get_expiry()
+    retry_after_s = window_s
+    try:
+        current = limiter.current_limit
+        if current is not None:
+            reset_at = current.window[0]  # when the oldest counted post leaves the window
+            retry_after_s = min(window_s, max(1, math.ceil(reset_at - time.time())))
+    except (StorageError, RedisError, OSError) as error:
+        # The limit's own window is a safe answer when the shared store stops answering.
+        logging.getLogger("webmap.comments").warning("rate-limit window unknown: %s",
+                                                     type(error).__name__)
+    problem = TooManyRequests(f"too many comments from your address (at most "
+                              f"{exc.limit.limit}); try again in {retry_after_s} s",
+                              retry_after_s=retry_after_s)
+    return Response(orjson.dumps(problem.body()), status=problem.status,
+                    mimetype=PROBLEM_MEDIA_TYPE, headers=problem.headers)
+
+
+def _init_limiter(app: Flask, settings: Settings) -> None:
+    """Limit posts per client address: in memory, or shared through Redis when configured."""
+    if settings.comment_rate_limit == "off":
+        return
+    # flask-limiter logs the client address of each breach at INFO: personal data.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://",
+                      strategy="moving-window", key_prefix="webmap-comments",
+                      in_memory_fallback_enabled=True, swallow_errors=True,
+                      headers_enabled=False)
+    limiter.limit(settings.comment_rate_limit, methods=["POST"])(public)
+    limiter.init_app(app)
+    app.extensions["webmap.comments.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def init_app(app: Flask) -> None:
+    """Open the comment storage (beside the layer store), the rate limiter and the routes."""
+    settings: Settings = app.extensions["webmap.settings"]
+    store = app.extensions["webmap.store"]
+    pool = getattr(store, "pool", None)
+    storage = open_storage(settings, pool=pool if isinstance(pool, ConnectionPool) else None)
+    app.extensions["webmap.comments"] = CommentService(storage, maps=app.extensions["webmap.maps"],
+                                                       store=store)
+    _init_limiter(app, settings)
+    app.register_blueprint(public)
+    app.register_blueprint(staff)

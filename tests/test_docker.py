@@ -37,9 +37,15 @@ def test_compose_runs_web_postgis_and_redis_with_health_checks() -> None:
 def test_dockerfile_copies_what_exists_and_runs_gunicorn_unprivileged() -> None:
     text = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
     for source in re.findall(r"^COPY (\S+(?: \S+)*) \S+$", text, flags=re.M):
+        if source.startswith("--from="):
+            stage = source.split()[0].removeprefix("--from=")
+            assert re.search(rf"^FROM \S+ AS {stage}$", text, flags=re.M), stage
+            continue
         for part in source.split():
             assert (ROOT / part).exists(), f"COPY {part}: not in the repository"
     assert re.search(r"^USER webmap$", text, flags=re.M)
+    # the npm packages come from the lockfile, as in `make vendor`
+    assert "COPY package.json package-lock.json ./" in text and "npm ci" in text
     assert "HEALTHCHECK" in text and "/healthz" in text
     assert 'CMD ["gunicorn", "--config", "docker/gunicorn.conf.py", "webmap.app:create_app()"]' \
         in text

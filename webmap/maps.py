@@ -9,8 +9,8 @@ bad file is refused with a message naming the field.
 from __future__ import annotations
 
 import hashlib
-import logging
 import json
+import logging
 import re
 import threading
 import time
@@ -28,7 +28,7 @@ LANGUAGES = ("fi", "sv", "en")
 """Every map speaks these; a map may list fewer (its first is the default)."""
 log = logging.getLogger("webmap.maps")
 MAP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+ORIGIN = re.compile(r"^https?://[^/\s?#]+/?$")
 GEOMETRY_KINDS = ("point", "line", "area", "feature")
 BaseKind = Literal["rendered", "xyz", "layer"]
 
@@ -64,7 +64,9 @@ class MapLayer:
     label_field: str | None = None
     """The attribute that names a feature in the list and on the map."""
     attributes: tuple[str, ...] = ()
-    """Key attributes shown in the feature list and panel, in this order."""
+    """Key attributes shown in the feature panel, in this order."""
+    attribute_titles: Mapping[str, Localized] = field(default_factory=dict)
+    """What to call an attribute (``{"fi": …}``); the field name when none is given."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,15 +218,35 @@ def _base(data: Any, where: str) -> BaseMap:
     raise MapDefinitionError(f"{where}.type: use 'rendered', 'xyz' or 'layer', not {kind!r}")
 
 
+def _attributes(value: Any, where: str) -> tuple[tuple[str, ...], dict[str, Localized]]:
+    """``["field", {"field": "f", "title": {…}}, …]`` → names and titles."""
+    if not isinstance(value, list):
+        raise MapDefinitionError(f"{where}: give a list")
+    names: list[str] = []
+    titles: dict[str, Localized] = {}
+    for i, item in enumerate(value):
+        if isinstance(item, str) and item:
+            names.append(item)
+        elif isinstance(item, Mapping) and isinstance(item.get("field"), str):
+            names.append(item["field"])
+            if "title" in item:
+                titles[item["field"]] = _localized(item["title"], f"{where}[{i}].title")
+        else:
+            raise MapDefinitionError(f"{where}[{i}]: give a field name or "
+                                     "{\"field\": …, \"title\": …}")
+    return tuple(names), titles
+
+
 def _layer(data: Any, where: str) -> MapLayer:
     if not isinstance(data, Mapping):
         raise MapDefinitionError(f"{where}: give an object")
+    attributes, titles = _attributes(data.get("attributes", []), f"{where}.attributes")
     return MapLayer(
         layer=str(_need(data, "layer", where)), style=str(_need(data, "style", where)),
         plan=bool(data.get("plan", False)),
         title=_localized(data["title"], f"{where}.title") if "title" in data else {},
         label_field=data.get("label"),
-        attributes=_strings(data.get("attributes", []), f"{where}.attributes"))
+        attributes=attributes, attribute_titles=titles)
 
 
 def _search(data: Any, where: str) -> SearchSource:

@@ -43,8 +43,20 @@ TEXT: dict[str, dict[str, str]] = {
     "se-roads": {"objekttyp": "Mötesfri väg", "alternativt_manér": "Nej"},
     "se-landcover": {"objekttyp": "Åker"},
     "helsinki-places": {"name": "Pääposti"},
+    "asemakaava-alueet": {"maankaytto_asemakaava_kaavamerkinta": "Jätteenkäsittelyalue"},
+    "asemakaava-osa-alueet": {
+        "osa_alueet_asemakaava_kaavamerkinta": "Ajoneuvoliittymän likimääräinen sijainti"},
+    "asemakaava-viivat": {
+        "viivat_asemakaava_kaavamerkinta": "Risti merkinnän päällä osoittaa merkinnän poistamista"},
+    "asemakaava-pisteet": {"pisteet_asemakaava_kaavamerkinta": (
+        "Alleviivattu luku osoittaa ehdottomasti käytettävän rakennusoikeuden, rakennuksen "
+        "korkeuden, kattokaltevuuden tai muun määräyksen")},
+    "helsinki-areas": {"name": "Helsingin päärautatieasema"},
+    "helsinki-roads": {"name": "Eteläesplanadi"},
 }
 """Per demo vector layer: a text column (name as served) and a value with å/ä/ö/é in it."""
+DROPPED = {"helsinki-areas": 27, "helsinki-roads": 1}
+"""OSM features without a usable geometry (unclosed rings, one-node ways), left out on import."""
 NATIONAL_CRS = (3067, 3006)
 """The national CRS checked for a layer: the first whose area of use holds its bbox."""
 AREA_TOLERANCE_DEG = 0.05
@@ -105,7 +117,7 @@ def _features(url: str, layer_id: str, crs_uri: str | None = None) -> dict[str, 
 
 
 def test_manifest_matches_what_is_served(collections: dict[str, dict[str, Any]]) -> None:
-    assert len(MANIFEST) == 8
+    assert len(MANIFEST) == 14
     assert sorted(collections) == sorted(e["id"] for e in MANIFEST)
     for entry in MANIFEST:
         served = collections[entry["id"]]
@@ -128,7 +140,11 @@ def test_gdal_reads_every_feature_with_its_text(demo_url: str, collections: dict
         assert value in set(got[column]), f"{value!r} not in {layer_id}.{column}"
         source = Counter(v for v in _source_column(layer_id, column) if isinstance(v, str))
         served = Counter(v for v in got[column] if isinstance(v, str))
-        assert served == source, f"{layer_id}.{column} differs from the demo file"
+        if layer_id in DROPPED:
+            assert not served - source, f"{layer_id}.{column} has values not in the file"
+            assert (source - served).total() <= DROPPED[layer_id]
+        else:
+            assert served == source, f"{layer_id}.{column} differs from the demo file"
 
 
 @pytest.mark.parametrize("layer_id", VECTOR_IDS)

@@ -1,0 +1,445 @@
+"""The embeddable widget in real Chromium: axe-core, keyboard only, host messages, touch, reflow.
+
+One gunicorn serves the demo plan and postal areas for the module. The host e-service page
+is served from a second origin (``localhost``) and a third page from ``127.0.0.2``, so the
+postMessage origin checks and ``frame-ancestors`` are exercised across real origins.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import axe_violations, screenshot
+from tests.conftest import ROOT, LiveServer
+from webmap.layers import import_file
+from webmap.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+DEMO = ROOT / "layers" / "demo"
+PLAN_MAP = "kaava"
+HKI_MAP = "keskusta"
+LAYERS = [  # (id, file under layers/demo, layer in the file)
+    ("asemakaava-alueet", "qaava-asemakaava/asemakaava.gpkg", "asemakaava_maankaytto"),
+    ("asemakaava-osa-alueet", "qaava-asemakaava/asemakaava.gpkg", "asemakaava_osa_alueet"),
+    ("municipalities", "nls-municipalities/kuntarajat.2023.json", None),
+    ("postal-areas", "hsy-postal-areas/PKS_postinumeroalueet_2023_manner_shp.zip", None),
+    ("helsinki-places", "osm-helsinki/Helsinki.osm.pbf", "points"),
+]
+
+
+class _Pages(BaseHTTPRequestHandler):
+    """Serves the fixed pages of one origin; quiet."""
+
+    pages: dict[str, str] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = self.pages.get(self.path.split("?")[0])
+        if body is None:
+            self.send_error(404)
+            return
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        """No request log in the test output."""
+
+
+def _serve(host: str, pages: dict[str, str]) -> tuple[ThreadingHTTPServer, str]:
+    handler = type("Pages", (_Pages,), {"pages": pages})
+    server = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def origins() -> Iterator[dict[str, Any]]:
+    """A host origin (localhost) and a third origin (127.0.0.2), pages filled in later."""
+    host_pages: dict[str, str] = {}
+    third_pages: dict[str, str] = {}
+    host, host_url = _serve("localhost", host_pages)
+    third, third_url = _serve("127.0.0.2", third_pages)
+    yield {"host": host_url, "third": third_url, "host_pages": host_pages,
+           "third_pages": third_pages}
+    host.shutdown()
+    third.shutdown()
+
+
+def _map_file(source: str, map_id: str, origin: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "layers" / "maps" / f"{source}.json").read_text())
+    data["id"] = map_id
+    data["origins"] = [origin]
+    return data
+
+
+@pytest.fixture(scope="module")
+def widget_server(tmp_path_factory: pytest.TempPathFactory,
+                  origins: dict[str, Any]) -> Iterator[str]:
+    """gunicorn with the demo plan, the postal areas and two maps embeddable by the host."""
+    from webmap.app import open_store
+
+    root = tmp_path_factory.mktemp("widget")
+    layers_dir = root / "layers"
+    (layers_dir / "maps").mkdir(parents=True)
+    settings = Settings(data_dir=root / "data", layers_dir=layers_dir)
+    store, _ = open_store(settings)
+    for layer_id, path, layer in LAYERS:
+        import_file(store, DEMO / path, layer_id, layer=layer)
+    for source, map_id in (("paimio-asemakaava", PLAN_MAP), ("helsinki-keskusta", HKI_MAP)):
+        (layers_dir / "maps" / f"{map_id}.json").write_text(
+            json.dumps(_map_file(source, map_id, origins["host"])), encoding="utf-8")
+    server = LiveServer(settings.data_dir, layers_dir=layers_dir)
+    yield server.url
+    server.stop()
+
+
+def _open(chromium: Any, url: str, *, width: int = 1280, height: int = 800,
+          **options: Any) -> tuple[Any, Any, list[str]]:
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   bypass_csp=True, **options)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    page.wait_for_selector("html[data-ready]")
+    return context, page, requests
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (320, 640)])
+def test_widget_has_no_axe_violations(chromium: Any, widget_server: str, lang: str,
+                                      width: int, height: int) -> None:
+    context, page, requests = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang={lang}",
+                                    width=width, height=height)
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert page.locator(".wm-item").count() == 80 + 64
+    assert axe_violations(page) == [], "panel closed"
+    page.locator(".wm-item").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-panel:not([hidden])")
+    assert axe_violations(page) == [], "panel open"
+    screenshot(page, f"widget-{lang}-{width}-panel")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+    assert all(url.startswith(widget_server) or url.startswith("data:") for url in requests)
+    context.close()
+
+
+def test_search_is_a_keyboard_combobox_that_chooses_the_place(chromium: Any,
+                                                              widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=fi")
+    combo = page.locator("#wm-search-input")
+    combo.focus()
+    page.keyboard.type("saastopankinr")  # no accents: finds Säästöpankinranta
+    page.wait_for_selector("#wm-search-list:not([hidden]) [role=option]")
+    assert combo.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    active = combo.get_attribute("aria-activedescendant")
+    assert active and page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    label = page.locator(f"#{active}").text_content()
+    assert label and label.startswith("Säästöpankinranta")
+    assert axe_violations(page) == []
+    page.keyboard.press("Enter")
+    page.wait_for_function("webmapWidget.chosen !== null")
+    assert combo.input_value() == label
+    assert combo.get_attribute("aria-expanded") == "false"
+    chosen = page.evaluate("webmapWidget.chosen")
+    assert chosen["kind"] == "point"
+    page.wait_for_function("document.getElementById('wm-chosen-text').textContent"
+                           ".includes('Kallio')")  # Säästöpankinranta lies in Kallio (00530)
+    context.close()
+
+
+def test_every_control_is_at_least_44_px(chromium: Any, widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
+                             width=320, height=640)
+    page.locator(".wm-item").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-panel:not([hidden])")
+    small = page.evaluate("""() => [...document.querySelectorAll(
+            'button, a[href], input, select, textarea, [role=option], [tabindex="0"]')]
+        .filter(el => !(el instanceof SVGElement) && el.getClientRects().length
+                      && getComputedStyle(el).visibility !== 'hidden'
+                      && !el.classList.contains('wm-skip'))
+        .map(el => { const r = el.getBoundingClientRect();
+                     return {what: el.outerHTML.slice(0, 80), w: r.width, h: r.height}; })
+        .filter(b => b.w < 44 || b.h < 44)""")
+    assert small == []
+    screenshot(page, "widget-fi-320-top")
+    context.close()
+
+
+def test_page_stays_zoomable_and_loads_nothing_from_elsewhere(chromium: Any,
+                                                             widget_server: str) -> None:
+    context, page, requests = _open(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=sv")
+    viewports = page.evaluate("[...document.querySelectorAll('meta[name=viewport]')]"
+                              ".map(m => m.content)")
+    assert viewports == ["width=device-width, initial-scale=1"]
+    assert requests and all(u.startswith(widget_server) or u.startswith("data:")
+                            for u in requests)
+    assert "leaflet" in " ".join(requests)
+    assert page.evaluate("typeof L.Proj") == "undefined"  # proj4 only for national grids
+    context.close()
+
+
+def test_national_grid_map_is_drawn_in_etrs_tm35fin(chromium: Any, widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}")
+    assert page.evaluate("webmapMap.options.crs.code") == "EPSG:3067"
+    # The view covers the plan: a land-use area's centre is inside the map bounds.
+    inside = page.evaluate("""() => { const b = webmapMap.getBounds();
+        return [...document.querySelectorAll('path.wm-feature')].length > 100
+               && b.contains(L.latLng(60.456, 22.685)); }""")
+    assert inside
+    tiles = page.evaluate("[...document.querySelectorAll('.leaflet-tile')].map(t => t.src)")
+    assert tiles and all("/tiles/ETRS-TM35FIN/" in src for src in tiles)
+    context.close()
+
+
+def _wait(frame: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll ``expression`` in ``frame`` until it is true (the widget's CSP forbids the eval
+    that Playwright's wait_for_function uses)."""
+    deadline = time.monotonic() + timeout_s
+    while not frame.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            state = frame.evaluate("() => [webmapMap.getZoom(), document.activeElement.id]")
+            pytest.fail(f"{expression} did not become true in {timeout_s:.0f} s; {state}")
+        frame.page.wait_for_timeout(30)  # polling the page, not a timing assumption
+
+
+def _tab_until(page: Any, frame: Any, predicate: str, limit: int = 60) -> None:
+    """Press Tab until ``predicate`` (JS on document.activeElement, in the frame) holds."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if frame.evaluate(f"(el => Boolean({predicate}))(document.activeElement)"):
+            return
+    pytest.fail(f"Tab never reached {predicate}")
+
+
+def _host_page(widget_url: str, widget_origin: str, third_url: str) -> str:
+    return f"""<!doctype html><html lang="en"><head><title>E-service</title></head><body>
+<h1>Comment on the plan</h1>
+<iframe id="widget" src="{widget_url}" title="Map" style="width:1200px;height:1400px"></iframe>
+<iframe id="third" src="{third_url}" title="Another site"></iframe>
+<script>
+window.received = [];
+window.addEventListener("message", (event) => {{
+  if (event.origin === "{widget_origin}") window.received.push(event.data);
+}});
+</script></body></html>"""
+
+
+THIRD_PAGE = """<!doctype html><html lang="en"><head><title>Third</title></head><body>
+<script>
+window.attack = () => {
+  const widget = window.parent.frames[0];
+  widget.postMessage({type: "set-location", geometry: {type: "Point",
+                      coordinates: [22.68, 60.455]}}, "*");
+  widget.postMessage({type: "clear"}, "*");
+  widget.postMessage({type: "set-language", lang: "en"}, "*");
+};
+</script></body></html>"""
+
+
+def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: str,
+                                                 origins: dict[str, Any]) -> None:
+    origins["host_pages"]["/host.html"] = _host_page(
+        f"{widget_server}/embed/{PLAN_MAP}?lang=fi", widget_server,
+        origins["third"] + "/third.html")
+    origins["third_pages"]["/third.html"] = THIRD_PAGE
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(origins["host"] + "/host.html")
+    page.wait_for_function("window.received.some(m => m.type === 'ready')")
+    widget = page.frame_locator("#widget")  # noqa: F841 - keeps the frame alive by name
+    frame = next(f for f in page.frames if f.url.startswith(widget_server))
+    third = next(f for f in page.frames if f.url.startswith(origins["third"]))
+    ready = page.evaluate("window.received[0]")
+    assert ready == {"source": "webmap", "type": "ready", "map": PLAN_MAP}
+
+    # Reach the map and pan with an arrow key, zoom with +.
+    _tab_until(page, frame, "el.id === 'wm-map'")
+    before = frame.evaluate("webmapMap.getCenter()")
+    page.keyboard.press("ArrowRight")
+    _wait(frame, f"webmapMap.getCenter().lng > {before['lng']}")
+    zoom = frame.evaluate("webmapMap.getZoom()")
+    page.keyboard.press("+")
+    _wait(frame, f"document.documentElement.dataset.zoom === '{zoom + 1}'")  # zoomend
+    page.keyboard.press("-")
+    _wait(frame, f"document.documentElement.dataset.zoom === '{zoom}'")
+
+    # The plan areas themselves: one tab stop, arrow keys step, Enter opens, Escape returns.
+    page.keyboard.press("Tab")
+    first = frame.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert frame.evaluate("document.activeElement.getAttribute('role')") == "button"
+    page.keyboard.press("ArrowRight")
+    second = frame.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert second and second != first
+    page.keyboard.press("Enter")
+    frame.wait_for_selector("#wm-panel:not([hidden])")
+    assert frame.evaluate("document.activeElement.id") == "wm-panel"
+    assert second.startswith(frame.evaluate("document.getElementById('wm-panel-title')"
+                                            ".textContent"))
+    page.keyboard.press("Escape")
+    frame.wait_for_selector("#wm-panel", state="hidden")
+    assert frame.evaluate("document.activeElement.getAttribute('aria-label')") == second
+
+    # Choose the map centre (the crosshair).
+    _tab_until(page, frame, "el.dataset.action === 'choose-centre'")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.received.some(m => m.type === 'location')")
+    location = page.evaluate("window.received.find(m => m.type === 'location')")
+    centre = frame.evaluate("webmapMap.getCenter()")
+    assert location["source"] == "webmap"
+    assert location["geometry"]["type"] == "Point"
+    lon, lat = location["geometry"]["coordinates"]
+    assert abs(lon - centre["lng"]) < 1e-6 and abs(lat - centre["lat"]) < 1e-6
+    assert location["feature"] is not None  # the plan centre lies in a plan area
+    assert location["feature"]["collection"] in {"asemakaava-alueet", "asemakaava-osa-alueet"}
+    _wait(frame, "document.getElementById('wm-status').textContent")  # announced politely
+    status = frame.evaluate("document.getElementById('wm-status').textContent")
+    marking = next(v for k, v in location["feature"]["properties"].items()
+                   if k.endswith("_kaavamerkinta"))
+    assert status == f"Valittu paikka on kohteessa {marking}."
+
+    # Choose a feature from the list (the text alternative).
+    _tab_until(page, frame, "el.classList.contains('wm-item')")
+    item_name = frame.evaluate("document.activeElement.querySelector('.wm-item-name')"
+                               ".textContent")
+    page.keyboard.press("Enter")
+    frame.wait_for_selector("#wm-panel:not([hidden])")
+    _tab_until(page, frame, "el.dataset.action === 'choose-feature'")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.received.filter(m => m.type === 'location').length === 2")
+    chosen = page.evaluate("window.received.filter(m => m.type === 'location')[1]")
+    assert chosen["feature"]["collection"] == "asemakaava-alueet"
+    assert chosen["feature"]["properties"]["maankaytto_asemakaava_kaavamerkinta"] == item_name
+    assert chosen["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    assert frame.evaluate("document.activeElement.classList.contains('wm-item')")
+
+    # A third origin is ignored: no new message, the choice and language stay.
+    third.evaluate("attack()")
+    page.evaluate(f"""document.getElementById('widget').contentWindow.postMessage(
+        {{type: 'set-language', lang: 'sv'}}, '{widget_server}')""")
+    _wait(frame, "document.documentElement.lang === 'sv'")
+    assert page.evaluate("window.received.filter(m => m.type === 'location').length") == 2
+    assert frame.evaluate("webmapWidget.chosen.kind") == "feature"
+    assert frame.evaluate("document.querySelector('[data-action=choose-centre]').textContent"
+                          ) == "Välj kartans mittpunkt"
+
+    # The host sets a location and clears it.
+    page.evaluate(f"""document.getElementById('widget').contentWindow.postMessage(
+        {{type: 'set-location', geometry: {{type: 'Point', coordinates: [22.685, 60.456]}}}},
+        '{widget_server}')""")
+    page.wait_for_function("window.received.filter(m => m.type === 'location').length === 3")
+    third_location = page.evaluate("window.received.filter(m => m.type === 'location')[2]")
+    assert third_location["geometry"] == {"type": "Point", "coordinates": [22.685, 60.456]}
+    page.evaluate(f"""document.getElementById('widget').contentWindow.postMessage(
+        {{type: 'clear'}}, '{widget_server}')""")
+    _wait(frame, "webmapWidget.chosen === null")
+    context.close()
+
+
+def test_the_example_host_page_in_the_repository_works(chromium: Any, widget_server: str,
+                                                      origins: dict[str, Any]) -> None:
+    example = (ROOT / "examples" / "host.html").read_text(encoding="utf-8")
+    origins["host_pages"]["/example.html"] = example.replace(
+        "http://127.0.0.1:8000", widget_server).replace("paimio-asemakaava", PLAN_MAP)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(origins["host"] + "/example.html")
+    page.wait_for_function("document.getElementById('log').textContent.includes('ready')")
+    page.locator("button[data-lang=sv]").focus()
+    page.keyboard.press("Enter")
+    frame = next(f for f in page.frames if f.url.startswith(widget_server))
+    _wait(frame, "document.documentElement.lang === 'sv'")
+    frame.evaluate("webmapWidget.choosePoint(webmapMap.getCenter())")
+    page.wait_for_function("document.getElementById('location').textContent.includes('Point')")
+    context.close()
+
+
+def test_other_origins_cannot_frame_the_widget(chromium: Any, widget_server: str,
+                                               origins: dict[str, Any]) -> None:
+    origins["third_pages"]["/framer.html"] = _host_page(
+        f"{widget_server}/embed/{PLAN_MAP}", widget_server, "about:blank")
+    context = chromium.new_context()
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text
+            else None)
+    page.goto(origins["third"] + "/framer.html")
+    page.wait_for_load_state("load")
+    frame = page.frame_locator("#widget")
+    assert frame.locator("#wm-map").count() == 0
+    assert page.evaluate("window.received.length") == 0
+    assert blocked, "Chromium did not report the frame-ancestors refusal"
+    context.close()
+
+
+def test_one_finger_scrolls_the_page_two_fingers_move_the_map(chromium: Any,
+                                                              widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=en",
+                             width=375, height=667, has_touch=True, is_mobile=True)
+    assert page.evaluate("webmapMap.gestureHandling.enabled()")
+    assert not page.evaluate("webmapMap.dragging.enabled()")
+    touch_action = page.evaluate("getComputedStyle(document.getElementById('wm-map'))"
+                                 ".touchAction")
+    assert "pan-y" in touch_action or touch_action == "auto", touch_action
+    one = """n => { const el = document.getElementById('wm-map');
+        const r = el.getBoundingClientRect();
+        const touches = [...Array(n).keys()].map(i => new Touch({identifier: i, target: el,
+            clientX: r.left + 50 + 30 * i, clientY: r.top + 50}));
+        el.dispatchEvent(new TouchEvent('touchstart', {touches, targetTouches: touches,
+            changedTouches: touches, bubbles: true, cancelable: true}));
+        return [webmapMap.dragging.enabled(),
+                el.classList.contains('leaflet-gesture-handling-touch-warning'),
+                el.getAttribute('data-gesture-handling-touch-content')]; }"""
+    dragging, warned, text = page.evaluate(one, 1)
+    assert (dragging, warned) == (False, True)
+    assert text == "Use two fingers to move the map"
+    dragging, warned, _ = page.evaluate(one, 2)
+    assert (dragging, warned) == (True, False)
+    context.close()
+
+
+def test_reduced_motion_and_forced_colours(chromium: Any, widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
+                             reduced_motion="reduce", forced_colors="active")
+    assert page.evaluate("webmapMap.options.zoomAnimation") is False
+    assert page.evaluate("webmapMap.options.fadeAnimation") is False
+    page.locator(".wm-item").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-panel:not([hidden])")
+    pressed = page.evaluate("""getComputedStyle(document.querySelector(
+        '.wm-item[aria-pressed=true]')).backgroundColor""")
+    normal = page.evaluate("getComputedStyle(document.querySelector("
+                           "'.wm-item[aria-pressed=false]')).backgroundColor")
+    assert pressed != normal  # the chosen item stands out in forced colours too
+    assert axe_violations(page) == []
+    screenshot(page, "widget-forced-colours")
+    context.close()
+
+
+def test_language_switch_changes_every_string(chromium: Any, widget_server: str) -> None:
+    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi")
+    page.locator(".wm-lang[data-lang=en]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    en = json.loads((ROOT / "webmap" / "i18n" / "en.json").read_text(encoding="utf-8"))
+    texts = page.evaluate("[...document.querySelectorAll('[data-i18n]')]"
+                          ".map(el => [el.dataset.i18n, el.textContent])")
+    assert texts and all(text == en[key] for key, text in texts)
+    assert page.evaluate("document.querySelector('h1').textContent") == \
+        "Detailed plan proposal (example), Paimio"
+    context.close()
+

@@ -7,9 +7,22 @@ export WEBMAP_LAYERS_DIR ?= $(CURDIR)/layers
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install vendor run demo test lint bench clean
 
-$(BIN)/webmap: pyproject.toml
+# npm packages (package-lock.json) that webmap serves itself, copied into the Python package.
+NPM_VENDOR = webmap/widget/vendor
+$(NPM_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(NPM_VENDOR) && mkdir -p $(NPM_VENDOR)/proj4 $(NPM_VENDOR)/proj4leaflet
+	cp node_modules/proj4/dist/proj4.js node_modules/proj4/package.json \
+	   node_modules/proj4/LICENSE.md $(NPM_VENDOR)/proj4/
+	cp node_modules/proj4leaflet/src/proj4leaflet.js node_modules/proj4leaflet/package.json \
+	   node_modules/proj4leaflet/LICENSE $(NPM_VENDOR)/proj4leaflet/
+	touch $@
+
+vendor: $(NPM_VENDOR)/.installed
+
+$(BIN)/webmap: pyproject.toml $(NPM_VENDOR)/.installed
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -27,7 +40,7 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/pip install --quiet ruff mypy
+	$(BIN)/pip install --quiet ruff mypy pandas-stubs
 	$(BIN)/ruff check webmap tests benchmarks
 	$(BIN)/mypy
 
@@ -40,4 +53,4 @@ bench: install
 	bash benchmarks/serve_webmap.sh stop; ../shared/bench/serve.sh stop; exit $$status
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache node_modules $(NPM_VENDOR)

@@ -12,12 +12,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
-from .api import features, landing, tiles
+from .api import basemaps, features, landing, search, tiles
+from .comments import views as comments
 from .maps import MapRegistry
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .settings import Settings
 from .store.base import Store
 from .store.cache import TileCache
+from .widget import views as widget
 
 COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem+json",
                 "application/vnd.oai.openapi+json", "application/vnd.mapbox-vector-tile",
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     maps = MapRegistry(settings.layers_dir / "maps")
     maps.all()  # a bad map file stops start-up, naming the file and the field
     app.extensions["webmap.maps"] = maps
-    for room in (landing, features, tiles, admin_api):
+    for room in (landing, features, tiles, basemaps, search, widget, admin_api, comments):
         room.init_app(app)
     _register_errors(app)
     app.after_request(_finish)

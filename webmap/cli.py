@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .comments.service import STATUSES
 from .layers import import_file
 from .problems import Problem
 from .settings import Settings, SettingsError
@@ -213,3 +214,167 @@ def revoke_token(name: str) -> None:
     with _problems():
         _tokens().revoke(name)
     click.echo(f"revoked {name}")
+
+
+@main.group()
+def styles() -> None:
+    """Check and list map styles (styles/*.json, base maps in styles/basemaps/)."""
+
+
+_STYLES_OPTION = click.option(
+    "--styles", "styles_dir", default=Path("styles"), show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The styles directory; base maps are read from its basemaps/ folder.")
+
+
+@styles.command("check")
+@_STYLES_OPTION
+def check_style_files(styles_dir: Path) -> None:
+    """Check contrast (3:1) and non-colour cues of every style; exit 1 on any issue.
+
+    Each style is checked over the base maps of the maps that use it (maps in
+    WEBMAP_LAYERS_DIR/maps); a style no map uses, over every base map.
+    """
+    from .maps import MapDefinitionError
+    from .styles import StyleError, check_styles, load_styles
+
+    try:
+        found = load_styles(styles_dir)
+        issues = check_styles(styles_dir, _settings().layers_dir, styles=found)
+    except (StyleError, MapDefinitionError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    errors = [issue for issue in issues if issue.severity == "error"]
+    for issue in issues:
+        if issue.severity == "warning":
+            click.echo(f"warning: {issue}", err=True)
+    for issue in errors:
+        click.echo(str(issue))
+    if errors:
+        sys.exit(1)
+    click.echo(f"{len(found)} styles OK")
+
+
+@styles.command("list")
+@_STYLES_OPTION
+def list_styles(styles_dir: Path) -> None:
+    """List styles: id, geometry, classes, title."""
+    from .maps import text
+    from .styles import StyleError, load_styles
+
+    try:
+        found = load_styles(styles_dir)
+    except StyleError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for style in found.values():
+        count = f"{len(style.classes)} class" + ("es" if len(style.classes) > 1 else "")
+        click.echo(f"{style.id}\t{style.geometry}\t{count}\t"
+                   f"{text(style.title, 'en')}")
+
+
+@main.group()
+def comments() -> None:
+    """List, export and purge consultation comments."""
+
+
+@contextmanager
+def _comment_service() -> Iterator[Any]:
+    """The comment service over the configured storage, closed afterwards."""
+    from .comments.service import CommentService
+    from .comments.storage import close_storage, open_storage
+    from .maps import MapRegistry
+
+    settings = _settings()
+    store = _store()
+    storage = open_storage(settings, pool=getattr(store, "pool", None))
+    try:
+        yield CommentService(storage, maps=MapRegistry(settings.layers_dir / "maps"),
+                             store=store)
+    finally:
+        close_storage(storage)
+        close: Callable[[], None] | None = getattr(store, "close", None)
+        if close is not None:
+            close()
+
+
+def _known_map(service: Any, map_id: str) -> None:
+    """Warn (not fail) about a map that is not defined: its stored comments still count."""
+    from .problems import NotFound
+
+    try:
+        service.maps.get(map_id)
+    except NotFound:
+        click.echo(f"warning: map {map_id!r} is not defined; showing its stored comments",
+                   err=True)
+
+
+_STATUS_OPTION = click.option(
+    "--status", "statuses", multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only comments with this status (repeat for several; default: all).")
+
+
+@comments.command("list")
+@click.argument("map_id", metavar="MAP")
+@_STATUS_OPTION
+def list_comments(map_id: str, statuses: tuple[str, ...]) -> None:
+    """List MAP's comments: id, created, status, language, place, text (no personal data)."""
+    with _problems(), _comment_service() as service:
+        _known_map(service, map_id)
+        found = service.for_staff(map_id, statuses=statuses or STATUSES)
+        for comment in found:
+            ref = comment.feature_ref()
+            place = (f"{ref['collection']}/{ref['id']}" if ref
+                     else json.loads(comment.geometry)["type"] if comment.geometry else "")
+            preview = " ".join(comment.text.split())
+            preview = preview if len(preview) <= 60 else preview[:59] + "…"
+            click.echo(f"{comment.id}\t{comment.created}\t{comment.status}\t"
+                       f"{comment.language}\t{place}\t{preview}")
+    click.echo(f"{len(found)} comments on {map_id}", err=True)
+
+
+@comments.command("export")
+@click.argument("map_id", metavar="MAP")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]),
+              default="geojson", show_default=True, help="GeoJSON, CSV (Excel) or GeoPackage.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output; required for gpkg).")
+@_STATUS_OPTION
+def export_comments(map_id: str, fmt: str, output: Path | None,
+                    statuses: tuple[str, ...]) -> None:
+    """Export MAP's comments with names and e-mails, for staff."""
+    import tempfile
+
+    from .comments.export import csv_bytes, feature_collection, write_gpkg
+
+    if fmt == "gpkg" and output is None:
+        raise click.UsageError("a GeoPackage needs --output FILE")
+    with _problems(), _comment_service() as service:
+        _known_map(service, map_id)
+        found = service.for_staff(map_id, statuses=statuses or STATUSES)
+    if output is None:
+        data = feature_collection(found, personal=True) if fmt == "geojson" else csv_bytes(found)
+        click.echo(data, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".comments-", dir=output.parent) as scratch:
+        partial = Path(scratch) / f"comments.{fmt}"
+        if fmt == "gpkg":
+            write_gpkg(found, partial)
+        else:
+            partial.write_bytes(feature_collection(found, personal=True) if fmt == "geojson"
+                                else csv_bytes(found))
+        os.replace(partial, output)  # readers see the old file or the whole new one
+    click.echo(f"exported {len(found)} comments on {map_id} to {output}", err=True)
+
+
+@comments.command("purge-personal-data")
+@click.argument("map_id", metavar="MAP")
+@click.option("--force", is_flag=True, help="Purge even though the consultation is open.")
+def purge_personal_data(map_id: str, force: bool) -> None:
+    """Remove the names and e-mails of MAP's comments once its consultation has closed."""
+    with _problems(), _comment_service() as service:
+        report = service.purge_personal_data(map_id, force=force)
+    click.echo(f"removed personal data from {report.comments} comments on {map_id} "
+               f"(names: {report.names}, e-mails: {report.emails})")

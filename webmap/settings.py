@@ -35,6 +35,17 @@ def _url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+def _rate_limits(value: str) -> str:
+    """``off`` or limits such as ``10/minute;100/hour`` (flask-limiter's notation)."""
+    import limits
+
+    cleaned = value.strip()
+    if cleaned.lower() == "off":
+        return "off"
+    limits.parse_many(cleaned)  # raises ValueError naming the bad part
+    return cleaned
+
+
 def _flag(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -56,6 +67,11 @@ class Settings:
     layers_dir: Path = field(
         default=Path("layers"),
         metadata={"help": "Layer and map definitions, and the demo data.", "parse": _path},
+    )
+    styles_dir: Path = field(
+        default=Path("styles"),
+        metadata={"help": "Layer styles, and the base maps webmap draws itself in basemaps/.",
+                  "parse": _path},
     )
     database_url: str | None = field(
         default=None,
@@ -92,6 +108,11 @@ class Settings:
         metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",
                   "parse": _flag},
     )
+    comment_rate_limit: str = field(
+        default="10/minute;100/hour",
+        metadata={"help": "Comments one client address may post, e.g. 10/minute;100/hour, "
+                          "or off.", "parse": _rate_limits},
+    )
     log_level: str = field(
         default="INFO",
         metadata={"help": "Logging level: DEBUG, INFO, WARNING or ERROR.", "parse": str.upper},
@@ -101,6 +122,10 @@ class Settings:
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"WEBMAP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                 f"got {self.log_level!r}")
+        try:
+            _rate_limits(self.comment_rate_limit)
+        except ValueError as exc:
+            raise SettingsError(f"WEBMAP_COMMENT_RATE_LIMIT: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -14,6 +14,12 @@ from typing import Any
 
 import pytest
 
+from tests.browser.widgets import (  # noqa: F401 - shared fixtures
+    origins,
+    widget_server,
+    widget_site,
+)
+
 CHROMIUM = os.environ.get("WEBMAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

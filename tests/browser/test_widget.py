@@ -8,119 +8,22 @@ postMessage origin checks and ``frame-ancestors`` are exercised across real orig
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import axe_violations, screenshot
-from tests.conftest import ROOT, LiveServer
-from webmap.layers import import_file
-from webmap.settings import Settings
+from tests.browser.widgets import HKI_MAP, PLAN_MAP, open_page, tab_until, wait_until
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
-
-DEMO = ROOT / "layers" / "demo"
-PLAN_MAP = "kaava"
-HKI_MAP = "keskusta"
-LAYERS = [  # (id, file under layers/demo, layer in the file)
-    ("asemakaava-alueet", "qaava-asemakaava/asemakaava.gpkg", "asemakaava_maankaytto"),
-    ("asemakaava-osa-alueet", "qaava-asemakaava/asemakaava.gpkg", "asemakaava_osa_alueet"),
-    ("municipalities", "nls-municipalities/kuntarajat.2023.json", None),
-    ("postal-areas", "hsy-postal-areas/PKS_postinumeroalueet_2023_manner_shp.zip", None),
-    ("helsinki-places", "osm-helsinki/Helsinki.osm.pbf", "points"),
-]
-
-
-class _Pages(BaseHTTPRequestHandler):
-    """Serves the fixed pages of one origin; quiet."""
-
-    pages: dict[str, str] = {}
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        body = self.pages.get(self.path.split("?")[0])
-        if body is None:
-            self.send_error(404)
-            return
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        """No request log in the test output."""
-
-
-def _serve(host: str, pages: dict[str, str]) -> tuple[ThreadingHTTPServer, str]:
-    handler = type("Pages", (_Pages,), {"pages": pages})
-    server = ThreadingHTTPServer((host, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://{host}:{server.server_address[1]}"
-
-
-@pytest.fixture(scope="module")
-def origins() -> Iterator[dict[str, Any]]:
-    """A host origin (localhost) and a third origin (127.0.0.2), pages filled in later."""
-    host_pages: dict[str, str] = {}
-    third_pages: dict[str, str] = {}
-    host, host_url = _serve("localhost", host_pages)
-    third, third_url = _serve("127.0.0.2", third_pages)
-    yield {"host": host_url, "third": third_url, "host_pages": host_pages,
-           "third_pages": third_pages}
-    host.shutdown()
-    third.shutdown()
-
-
-def _map_file(source: str, map_id: str, origin: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((ROOT / "layers" / "maps" / f"{source}.json").read_text())
-    data["id"] = map_id
-    data["origins"] = [origin]
-    return data
-
-
-@pytest.fixture(scope="module")
-def widget_server(tmp_path_factory: pytest.TempPathFactory,
-                  origins: dict[str, Any]) -> Iterator[str]:
-    """gunicorn with the demo plan, the postal areas and two maps embeddable by the host."""
-    from webmap.app import open_store
-
-    root = tmp_path_factory.mktemp("widget")
-    layers_dir = root / "layers"
-    (layers_dir / "maps").mkdir(parents=True)
-    settings = Settings(data_dir=root / "data", layers_dir=layers_dir)
-    store, _ = open_store(settings)
-    for layer_id, path, layer in LAYERS:
-        import_file(store, DEMO / path, layer_id, layer=layer)
-    for source, map_id in (("paimio-asemakaava", PLAN_MAP), ("helsinki-keskusta", HKI_MAP)):
-        (layers_dir / "maps" / f"{map_id}.json").write_text(
-            json.dumps(_map_file(source, map_id, origins["host"])), encoding="utf-8")
-    server = LiveServer(settings.data_dir, layers_dir=layers_dir)
-    yield server.url
-    server.stop()
-
-
-def _open(chromium: Any, url: str, *, width: int = 1280, height: int = 800,
-          **options: Any) -> tuple[Any, Any, list[str]]:
-    context = chromium.new_context(viewport={"width": width, "height": height},
-                                   bypass_csp=True, **options)
-    page = context.new_page()
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(url)
-    page.wait_for_selector("html[data-ready]")
-    return context, page, requests
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (320, 640)])
 def test_widget_has_no_axe_violations(chromium: Any, widget_server: str, lang: str,
                                       width: int, height: int) -> None:
-    context, page, requests = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang={lang}",
+    context, page, requests = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang={lang}",
                                     width=width, height=height)
     assert page.evaluate("document.documentElement.lang") == lang
     assert page.locator(".wm-item").count() == 80 + 64
@@ -138,7 +41,7 @@ def test_widget_has_no_axe_violations(chromium: Any, widget_server: str, lang: s
 
 def test_search_is_a_keyboard_combobox_that_chooses_the_place(chromium: Any,
                                                               widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=fi")
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=fi")
     combo = page.locator("#wm-search-input")
     combo.focus()
     page.keyboard.type("saastopankinr")  # no accents: finds Säästöpankinranta
@@ -162,7 +65,7 @@ def test_search_is_a_keyboard_combobox_that_chooses_the_place(chromium: Any,
 
 
 def test_every_control_is_at_least_44_px(chromium: Any, widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
                              width=320, height=640)
     page.locator(".wm-item").first.focus()
     page.keyboard.press("Enter")
@@ -171,7 +74,7 @@ def test_every_control_is_at_least_44_px(chromium: Any, widget_server: str) -> N
             'button, a[href], input, select, textarea, [role=option], [tabindex="0"]')]
         .filter(el => !(el instanceof SVGElement) && el.getClientRects().length
                       && getComputedStyle(el).visibility !== 'hidden'
-                      && !el.classList.contains('wm-skip'))
+                      && !el.classList.contains('wm-skip') && !el.closest('[aria-hidden=true]'))
         .map(el => { const r = el.getBoundingClientRect();
                      return {what: el.outerHTML.slice(0, 80), w: r.width, h: r.height}; })
         .filter(b => b.w < 44 || b.h < 44)""")
@@ -182,7 +85,7 @@ def test_every_control_is_at_least_44_px(chromium: Any, widget_server: str) -> N
 
 def test_page_stays_zoomable_and_loads_nothing_from_elsewhere(chromium: Any,
                                                              widget_server: str) -> None:
-    context, page, requests = _open(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=sv")
+    context, page, requests = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=sv")
     viewports = page.evaluate("[...document.querySelectorAll('meta[name=viewport]')]"
                               ".map(m => m.content)")
     assert viewports == ["width=device-width, initial-scale=1"]
@@ -194,7 +97,7 @@ def test_page_stays_zoomable_and_loads_nothing_from_elsewhere(chromium: Any,
 
 
 def test_national_grid_map_is_drawn_in_etrs_tm35fin(chromium: Any, widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}")
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}")
     assert page.evaluate("webmapMap.options.crs.code") == "EPSG:3067"
     # The view covers the plan: a land-use area's centre is inside the map bounds.
     inside = page.evaluate("""() => { const b = webmapMap.getBounds();
@@ -204,26 +107,6 @@ def test_national_grid_map_is_drawn_in_etrs_tm35fin(chromium: Any, widget_server
     tiles = page.evaluate("[...document.querySelectorAll('.leaflet-tile')].map(t => t.src)")
     assert tiles and all("/tiles/ETRS-TM35FIN/" in src for src in tiles)
     context.close()
-
-
-def _wait(frame: Any, expression: str, timeout_s: float = 10.0) -> None:
-    """Poll ``expression`` in ``frame`` until it is true (the widget's CSP forbids the eval
-    that Playwright's wait_for_function uses)."""
-    deadline = time.monotonic() + timeout_s
-    while not frame.evaluate(f"() => Boolean({expression})"):
-        if time.monotonic() > deadline:
-            state = frame.evaluate("() => [webmapMap.getZoom(), document.activeElement.id]")
-            pytest.fail(f"{expression} did not become true in {timeout_s:.0f} s; {state}")
-        frame.page.wait_for_timeout(30)  # polling the page, not a timing assumption
-
-
-def _tab_until(page: Any, frame: Any, predicate: str, limit: int = 60) -> None:
-    """Press Tab until ``predicate`` (JS on document.activeElement, in the frame) holds."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if frame.evaluate(f"(el => Boolean({predicate}))(document.activeElement)"):
-            return
-    pytest.fail(f"Tab never reached {predicate}")
 
 
 def _host_page(widget_url: str, widget_origin: str, third_url: str) -> str:
@@ -268,15 +151,15 @@ def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: s
     assert ready == {"source": "webmap", "type": "ready", "map": PLAN_MAP}
 
     # Reach the map and pan with an arrow key, zoom with +.
-    _tab_until(page, frame, "el.id === 'wm-map'")
+    tab_until(page, frame, "el.id === 'wm-map'")
     before = frame.evaluate("webmapMap.getCenter()")
     page.keyboard.press("ArrowRight")
-    _wait(frame, f"webmapMap.getCenter().lng > {before['lng']}")
+    wait_until(frame, f"webmapMap.getCenter().lng > {before['lng']}")
     zoom = frame.evaluate("webmapMap.getZoom()")
     page.keyboard.press("+")
-    _wait(frame, f"document.documentElement.dataset.zoom === '{zoom + 1}'")  # zoomend
+    wait_until(frame, f"document.documentElement.dataset.zoom === '{zoom + 1}'")  # zoomend
     page.keyboard.press("-")
-    _wait(frame, f"document.documentElement.dataset.zoom === '{zoom}'")
+    wait_until(frame, f"document.documentElement.dataset.zoom === '{zoom}'")
 
     # The plan areas themselves: one tab stop, arrow keys step, Enter opens, Escape returns.
     page.keyboard.press("Tab")
@@ -295,7 +178,7 @@ def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: s
     assert frame.evaluate("document.activeElement.getAttribute('aria-label')") == second
 
     # Choose the map centre (the crosshair).
-    _tab_until(page, frame, "el.dataset.action === 'choose-centre'")
+    tab_until(page, frame, "el.dataset.action === 'choose-centre'")
     page.keyboard.press("Enter")
     page.wait_for_function("window.received.some(m => m.type === 'location')")
     location = page.evaluate("window.received.find(m => m.type === 'location')")
@@ -306,19 +189,19 @@ def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: s
     assert abs(lon - centre["lng"]) < 1e-6 and abs(lat - centre["lat"]) < 1e-6
     assert location["feature"] is not None  # the plan centre lies in a plan area
     assert location["feature"]["collection"] in {"asemakaava-alueet", "asemakaava-osa-alueet"}
-    _wait(frame, "document.getElementById('wm-status').textContent")  # announced politely
+    wait_until(frame, "document.getElementById('wm-status').textContent")  # announced politely
     status = frame.evaluate("document.getElementById('wm-status').textContent")
     marking = next(v for k, v in location["feature"]["properties"].items()
                    if k.endswith("_kaavamerkinta"))
     assert status == f"Valittu paikka on kohteessa {marking}."
 
     # Choose a feature from the list (the text alternative).
-    _tab_until(page, frame, "el.classList.contains('wm-item')")
+    tab_until(page, frame, "el.classList.contains('wm-item')")
     item_name = frame.evaluate("document.activeElement.querySelector('.wm-item-name')"
                                ".textContent")
     page.keyboard.press("Enter")
     frame.wait_for_selector("#wm-panel:not([hidden])")
-    _tab_until(page, frame, "el.dataset.action === 'choose-feature'")
+    tab_until(page, frame, "el.dataset.action === 'choose-feature'")
     page.keyboard.press("Enter")
     page.wait_for_function("window.received.filter(m => m.type === 'location').length === 2")
     chosen = page.evaluate("window.received.filter(m => m.type === 'location')[1]")
@@ -331,7 +214,7 @@ def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: s
     third.evaluate("attack()")
     page.evaluate(f"""document.getElementById('widget').contentWindow.postMessage(
         {{type: 'set-language', lang: 'sv'}}, '{widget_server}')""")
-    _wait(frame, "document.documentElement.lang === 'sv'")
+    wait_until(frame, "document.documentElement.lang === 'sv'")
     assert page.evaluate("window.received.filter(m => m.type === 'location').length") == 2
     assert frame.evaluate("webmapWidget.chosen.kind") == "feature"
     assert frame.evaluate("document.querySelector('[data-action=choose-centre]').textContent"
@@ -346,7 +229,7 @@ def test_keyboard_only_journey_and_host_messages(chromium: Any, widget_server: s
     assert third_location["geometry"] == {"type": "Point", "coordinates": [22.685, 60.456]}
     page.evaluate(f"""document.getElementById('widget').contentWindow.postMessage(
         {{type: 'clear'}}, '{widget_server}')""")
-    _wait(frame, "webmapWidget.chosen === null")
+    wait_until(frame, "webmapWidget.chosen === null")
     context.close()
 
 
@@ -362,7 +245,7 @@ def test_the_example_host_page_in_the_repository_works(chromium: Any, widget_ser
     page.locator("button[data-lang=sv]").focus()
     page.keyboard.press("Enter")
     frame = next(f for f in page.frames if f.url.startswith(widget_server))
-    _wait(frame, "document.documentElement.lang === 'sv'")
+    wait_until(frame, "document.documentElement.lang === 'sv'")
     frame.evaluate("webmapWidget.choosePoint(webmapMap.getCenter())")
     page.wait_for_function("document.getElementById('location').textContent.includes('Point')")
     context.close()
@@ -388,7 +271,7 @@ def test_other_origins_cannot_frame_the_widget(chromium: Any, widget_server: str
 
 def test_one_finger_scrolls_the_page_two_fingers_move_the_map(chromium: Any,
                                                               widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=en",
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=en",
                              width=375, height=667, has_touch=True, is_mobile=True)
     assert page.evaluate("webmapMap.gestureHandling.enabled()")
     assert not page.evaluate("webmapMap.dragging.enabled()")
@@ -413,7 +296,7 @@ def test_one_finger_scrolls_the_page_two_fingers_move_the_map(chromium: Any,
 
 
 def test_reduced_motion_and_forced_colours(chromium: Any, widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
                              reduced_motion="reduce", forced_colors="active")
     assert page.evaluate("webmapMap.options.zoomAnimation") is False
     assert page.evaluate("webmapMap.options.fadeAnimation") is False
@@ -431,7 +314,7 @@ def test_reduced_motion_and_forced_colours(chromium: Any, widget_server: str) ->
 
 
 def test_language_switch_changes_every_string(chromium: Any, widget_server: str) -> None:
-    context, page, _ = _open(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi")
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi")
     page.locator(".wm-lang[data-lang=en]").focus()
     page.keyboard.press("Enter")
     page.wait_for_function("document.documentElement.lang === 'en'")

@@ -136,3 +136,20 @@ def test_every_data_i18n_key_exists() -> None:
     used.discard("lang_")  # t('lang_' + code, …): lang_fi, lang_sv, lang_en
     assert {"lang_fi", "lang_sv", "lang_en"} <= keys
     assert used and used <= keys, used - keys
+
+
+def test_the_form_is_offered_only_while_the_consultation_is_open(
+        write_map: Callable[[dict[str, Any]], Path], make_widget_app: Callable[[], Any]) -> None:
+    write_map({**MAP, "id": "auki", "consultation": {"geometry": ["point"]}})
+    write_map({**MAP, "id": "kiinni", "consultation": {"opens": "2020-01-01",
+                                                      "closes": "2020-02-01"}})
+    write_map({**MAP, "id": "ei", "consultation": None})
+    client = make_widget_app().test_client()
+    open_page = client.get("/embed/auki?lang=fi").get_data(as_text=True)
+    assert 'id="wm-form"' in open_page and "comment.js" in open_page
+    assert 'autocomplete="off"' in open_page and 'name="website"' in open_page  # honeypot
+    closed = client.get("/embed/kiinni?lang=fi").get_data(as_text=True)
+    assert 'id="wm-form"' not in closed
+    assert "Tämän kartan kommentointi ei ole auki." in closed
+    none = client.get("/embed/ei").get_data(as_text=True)
+    assert "wm-comment" not in none and "comment.js" not in none

@@ -176,6 +176,7 @@ def embed(map_id: str) -> Response:
         config=widget_config(definition, lang),
         css=f"../widget/static/widget.css?v={assets.static_digest('widget.css')}",
         js=f"../widget/static/widget.js?v={assets.static_digest('widget.js')}",
+        comment_js=f"../widget/static/comment.js?v={assets.static_digest('comment.js')}",
         map_js=f"{definition.id}/map.js?lang={lang}&v={definition.version}")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = (

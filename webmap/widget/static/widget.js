@@ -35,6 +35,7 @@ function applyLanguage(next) {
   renderLegend();
   renderChosen();
   if (current) showPanel(current.entry, current.latlng, null);
+  document.dispatchEvent(new CustomEvent("webmap:language", { detail: next }));
   return true;
 }
 
@@ -652,5 +653,10 @@ async function start() {
   performance.mark("webmap-ready");
   post({ type: "ready", map: config.map });
 }
-window.webmapWidget = { config, map, applyLanguage, choosePoint, clearChoice, get chosen() { return chosen; }, post };
+window.webmapWidget = {
+  config, map, applyLanguage, choosePoint, clearChoice, post, announce, tr, local, featureName,
+  get chosen() { return chosen; },
+  get lang() { return lang; },
+  chosenText,
+};
 start();

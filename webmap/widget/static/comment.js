@@ -1,0 +1,262 @@
+// webmap widget: the consultation comment form, its receipt and the published comments.
+// Sends each comment with an Idempotency-Key, so a retry on a flaky network never stores it twice.
+
+const widget = window.webmapWidget;
+const { config } = widget;
+const MAX_TEXT = 5000;
+const RETRIES = 2;
+const form = document.getElementById("wm-form");
+const published = document.getElementById("wm-published");
+const chars = (value) => [...value.trim()].length; // code points, as the server counts
+
+function endpoint() { return `../maps/${encodeURIComponent(config.map)}/comments`; }
+
+// ---------- published comments ----------
+async function loadPublished() {
+  if (!published) return;
+  try {
+    const response = await fetch(endpoint(), { headers: { Accept: "application/geo+json" } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    published.replaceChildren();
+    for (const feature of body.features || []) {
+      const item = document.createElement("li");
+      const text = document.createElement("p");
+      text.textContent = feature.properties.text; // user text: always as text, never as HTML
+      const meta = document.createElement("p");
+      meta.className = "wm-hint";
+      const created = new Date(feature.properties.created);
+      meta.textContent = Number.isNaN(created.getTime()) ? "" : created.toLocaleDateString(widget.lang);
+      item.append(text, meta);
+      published.append(item);
+    }
+    if (!published.children.length) {
+      const empty = document.createElement("li");
+      empty.textContent = widget.tr("published_none");
+      published.append(empty);
+    }
+  } catch (_) {
+    published.replaceChildren();
+  }
+}
+
+if (form) {
+  const text = document.getElementById("wm-text");
+  const name = document.getElementById("wm-name");
+  const email = document.getElementById("wm-email");
+  const website = document.getElementById("wm-website");
+  const send = document.getElementById("wm-send");
+  const count = document.getElementById("wm-text-count");
+  const errors = document.getElementById("wm-errors");
+  const errorList = document.getElementById("wm-error-list");
+  const placeText = document.getElementById("wm-form-place");
+  const receipt = document.getElementById("wm-receipt");
+  const fields = {
+    text: { input: text, error: document.getElementById("wm-text-error") },
+    name: { input: name, error: document.getElementById("wm-name-error") },
+    email: { input: email, error: document.getElementById("wm-email-error") },
+    place: { input: null, error: document.getElementById("wm-place-error") },
+  };
+  let key = null; // the idempotency key of the comment being sent
+  let keyFor = null; // what it was made for: a changed comment gets a new key
+  let sending = false;
+
+  // ---------- character counter (announced politely, after a pause) ----------
+  let countTimer = null;
+  function renderCount(immediate) {
+    const left = MAX_TEXT - chars(text.value);
+    const message = left >= 0 ? widget.tr("comment_count", { count: left })
+      : widget.tr("comment_count_over", { count: -left });
+    clearTimeout(countTimer);
+    if (immediate) count.textContent = message;
+    else countTimer = setTimeout(() => { count.textContent = message; }, 700);
+  }
+  text.addEventListener("input", () => renderCount(false));
+
+  function placeDescription() {
+    return widget.chosen ? widget.tr("comment_place", { place: widget.chosenText() })
+      : widget.tr("comment_place_none");
+  }
+  function renderPlace() { placeText.textContent = placeDescription(); }
+  document.addEventListener("webmap:chosen", () => {
+    renderPlace();
+    if (widget.chosen) showFieldError("place", null);
+  });
+  document.addEventListener("webmap:language", () => {
+    renderPlace();
+    renderCount(true);
+    loadPublished();
+  });
+
+  // ---------- errors: a summary with links, each message tied to its field ----------
+  function showFieldError(field, message) {
+    const entry = fields[field];
+    entry.error.textContent = message || "";
+    entry.error.hidden = !message;
+    if (entry.input) {
+      if (message) {
+        entry.input.setAttribute("aria-invalid", "true");
+        const ids = new Set((entry.input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+        ids.add(entry.error.id);
+        entry.input.setAttribute("aria-describedby", [...ids].join(" "));
+      } else {
+        entry.input.removeAttribute("aria-invalid");
+        const ids = (entry.input.getAttribute("aria-describedby") || "").split(" ")
+          .filter((id) => id && id !== entry.error.id);
+        entry.input.setAttribute("aria-describedby", ids.join(" "));
+      }
+    }
+  }
+  function showErrors(list) {
+    for (const field of Object.keys(fields)) showFieldError(field, null);
+    errorList.replaceChildren();
+    for (const { field, message } of list) {
+      if (fields[field]) showFieldError(field, message);
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      const target = fields[field] && fields[field].input ? fields[field].input
+        : document.querySelector('[data-action="choose-centre"]:not([hidden])') || document.getElementById("wm-search-input")
+          || document.getElementById("wm-features");
+      link.href = `#${target ? target.id || "wm-features" : "wm-features"}`;
+      link.textContent = message;
+      link.addEventListener("click", (event) => {
+        if (!target) return;
+        event.preventDefault();
+        target.focus();
+      });
+      item.append(link);
+      errorList.append(item);
+    }
+    errors.hidden = list.length === 0;
+    if (list.length) {
+      errors.focus();
+      widget.announce(list.map((e) => e.message).join(" "));
+    }
+  }
+  function fieldOf(problemField) {
+    if (problemField === "geometry" || (problemField || "").startsWith("feature")) return "place";
+    return fields[problemField] ? problemField : null;
+  }
+  function messageFor(field) {
+    switch (field) {
+      case "text": return chars(text.value) ? widget.tr("error_text_long") : widget.tr("error_text_empty");
+      case "email": return widget.tr("error_email");
+      case "name": return widget.tr("error_name");
+      case "place": return widget.tr("error_place");
+      default: return null;
+    }
+  }
+
+  function validate() {
+    const problems = [];
+    if (!widget.chosen) problems.push({ field: "place", message: widget.tr("error_place") });
+    const length = chars(text.value);
+    if (length === 0 || length > MAX_TEXT) problems.push({ field: "text", message: messageFor("text") });
+    if (chars(name.value) > 200) problems.push({ field: "name", message: widget.tr("error_name") });
+    const mail = email.value.trim();
+    if (mail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(mail)) {
+      problems.push({ field: "email", message: widget.tr("error_email") });
+    }
+    return problems;
+  }
+
+  function payload() {
+    const chosen = widget.chosen;
+    const body = { text: text.value, language: widget.lang };
+    const allows = (kind) => config.consultation.geometry.includes(kind);
+    if (chosen.kind === "feature") {
+      body.feature = { collection: chosen.entry.source.layer, id: chosen.entry.feature.id };
+    } else {
+      body.geometry = chosen.geometry;
+      if (chosen.entry && allows("feature")) {
+        body.feature = { collection: chosen.entry.source.layer, id: chosen.entry.feature.id };
+      }
+    }
+    if (name.value.trim()) body.name = name.value;
+    if (email.value.trim()) body.email = email.value.trim();
+    if (website.value) body.website = website.value;
+    return body;
+  }
+
+  async function post(body) {
+    let lastError = null;
+    for (let attempt = 0; attempt <= RETRIES; attempt += 1) {
+      try {
+        const response = await fetch(endpoint(), {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key },
+          body: JSON.stringify(body),
+        });
+        if (response.status >= 500 && attempt < RETRIES) { lastError = new Error(`HTTP ${response.status}`); continue; }
+        return response;
+      } catch (error) {
+        lastError = error; // the network failed: the same key makes the retry safe
+      }
+      await new Promise((resolve) => { setTimeout(resolve, 400 * (attempt + 1)); });
+    }
+    throw lastError;
+  }
+
+  function showReceipt(id) {
+    form.hidden = true;
+    errors.hidden = true;
+    document.getElementById("wm-receipt-id").textContent = id;
+    receipt.hidden = false;
+    document.getElementById("wm-receipt-heading").focus();
+    widget.post({ type: "comment-submitted", id });
+    key = null;
+    keyFor = null;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (sending) return;
+    const problems = validate();
+    if (problems.length) { showErrors(problems); return; }
+    const body = payload();
+    const signature = JSON.stringify(body);
+    if (!key || keyFor !== signature) {
+      key = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      keyFor = signature;
+    }
+    sending = true;
+    send.setAttribute("aria-disabled", "true");
+    widget.announce(widget.tr("comment_sending"));
+    try {
+      const response = await post(body);
+      const answer = await response.json().catch(() => ({}));
+      if (response.status === 201 || response.status === 200) {
+        showReceipt(answer.id);
+      } else if (response.status === 422) {
+        const field = fieldOf(answer.field);
+        const message = (field && messageFor(field)) || widget.tr("error_other", { detail: answer.detail || "" });
+        showErrors([{ field: field || "text", message }]);
+      } else if (response.status === 409) {
+        showErrors([{ field: "place", message: widget.tr("error_closed") }]);
+      } else if (response.status === 429) {
+        const seconds = Number(response.headers.get("Retry-After")) || 60;
+        showErrors([{ field: "text", message: widget.tr("error_rate", { minutes: Math.max(1, Math.ceil(seconds / 60)) }) }]);
+      } else {
+        showErrors([{ field: "text", message: widget.tr("error_other", { detail: answer.detail || response.status }) }]);
+      }
+    } catch (_) {
+      showErrors([{ field: "text", message: widget.tr("error_network") }]);
+    } finally {
+      sending = false;
+      send.removeAttribute("aria-disabled");
+    }
+  });
+
+  document.getElementById("wm-another").addEventListener("click", () => {
+    form.reset();
+    receipt.hidden = true;
+    form.hidden = false;
+    for (const field of Object.keys(fields)) showFieldError(field, null);
+    renderCount(true);
+    text.focus();
+  });
+
+  renderCount(true);
+  renderPlace();
+}
+loadPublished();

@@ -153,3 +153,17 @@ def test_the_form_is_offered_only_while_the_consultation_is_open(
     assert "Tämän kartan kommentointi ei ole auki." in closed
     none = client.get("/embed/ei").get_data(as_text=True)
     assert "wm-comment" not in none and "comment.js" not in none
+
+
+def test_an_external_xyz_base_map_is_the_only_other_host_allowed(
+        write_map: Callable[[dict[str, Any]], Path], make_widget_app: Callable[[], Any]) -> None:
+    write_map({**MERCATOR, "id": "xyz", "base": {
+        "type": "xyz", "url": "https://tiles.kunta.example.fi/base/{z}/{x}/{y}.png",
+        "attribution": "© Kunta", "palette": ["#f2efe9"]}})
+    client = make_widget_app().test_client()
+    csp = _csp(client.get("/embed/xyz"))
+    assert csp["img-src"] == "'self' data: https://tiles.kunta.example.fi"
+    assert csp["connect-src"] == "'self'" and csp["script-src"] == "'self'"
+    script = client.get("/embed/xyz/map.js").get_data(as_text=True)
+    assert '"https://tiles.kunta.example.fi/base/{z}/{x}/{y}.png"' in script
+    assert '"attribution": "\\u00a9 Kunta"' in script  # folium escapes non-ASCII

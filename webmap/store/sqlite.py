@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +33,18 @@ CREATE TABLE IF NOT EXISTS layers (
 """
 
 
+def init_wal_database(path: Path, schema: str, connect: Callable[[], sqlite3.Connection]
+                      ) -> None:
+    """Make the folder, set WAL (the file keeps it: readers never wait for a writer), run schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect()
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(schema)
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
     """A layer and where its data lie (a path relative to the data directory)."""
@@ -46,13 +58,7 @@ class Catalogue:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
+        init_wal_database(path, SCHEMA, self._connect)
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:

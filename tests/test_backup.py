@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ from tests.test_cli import assert_one_error_line
 from webmap.app import open_store
 from webmap.backup import export_all, import_all
 from webmap.cli import main
+from webmap.comments.service import Comment, Submission
+from webmap.comments.storage import close_storage, open_storage
 from webmap.crs import transform_geometries
+from webmap.maps import MapRegistry
 from webmap.settings import Settings
 from webmap.store.base import Store
+from webmap.store.maps import open_map_storage
 from webmap.types import ItemQuery, LayerKind
 
 TOLERANCE_M = 0.001
@@ -242,3 +247,140 @@ def test_export_from_geopackage_import_into_postgis(settings: Settings, filled: 
                            after_dir=target.data_dir)
     finally:
         postgis.close()  # type: ignore[attr-defined]
+
+
+PUBLISHED = {
+    "id": "kaava-ehdotus", "title": {"fi": "Kaavaehdotus", "sv": "Planförslag"},
+    "extent": [24.93, 60.16, 24.96, 60.18], "languages": ["fi", "sv"],
+    "base": {"type": "rendered", "basemap": "helsinki"},
+    "layers": [{"layer": "rakennukset", "style": "districts", "plan": True, "label": "name"}],
+    "consultation": {"opens": "2026-01-01T00:00:00+02:00", "geometry": ["point", "line",
+                                                                         "area", "feature"]},
+    "origins": ["https://e-palvelu.example.fi"],
+}
+GEOMETRIES = [
+    '{"type":"Point","coordinates":[24.941234567891232,60.17]}',
+    '{"type":"LineString","coordinates":[[24.94,60.17],[24.95,60.171]]}',
+    '{"type":"Polygon","coordinates":[[[24.94,60.17],[24.95,60.17],[24.95,60.175],'
+    '[24.94,60.17]]]}',
+    None,
+]
+
+
+@pytest.fixture
+def with_maps_and_comments(app: Any, filled: Store) -> list[Comment]:
+    """A published map and comments on it and on a file map: every status, personal data,
+    idempotency keys, each geometry kind and a plan-feature comment without geometry."""
+    app.extensions["webmap.maps"].publish(PUBLISHED, check=False)
+    storage = app.extensions["webmap.comments"].storage
+    made: list[Comment] = []
+    for i, geometry in enumerate(GEOMETRIES * 2):
+        comment, _ = storage.add(Submission(
+            map_id="kaava-ehdotus" if i < 6 else "helsinki-keskusta",
+            text=f"Kommentti {i}: =puisto, ÅÄÖ åäö", language=("fi", "sv")[i % 2],
+            geometry=geometry,
+            feature_collection="rakennukset" if geometry is None else None,
+            feature_id=str(i + 1) if geometry is None else None,
+            name="Matti Meikäläinen" if i % 3 == 0 else None,
+            email=f"asukas{i}@example.fi" if i % 2 == 0 else None,
+            idempotency_key=f"key-{i}" if i != 5 else None))
+        status = ("pending", "published", "hidden")[i % 3]
+        made.append(storage.set_status(comment.id, status) if status != "pending" else comment)
+    return made
+
+
+def stored_comments(settings: Settings) -> list[Comment]:
+    """Every comment the settings' storage holds, by map and id."""
+    storage = open_storage(settings)
+    try:
+        return sorted((c for map_id in storage.map_ids() for c in storage.list(map_id)),
+                      key=lambda c: (c.map_id, c.id))
+    finally:
+        close_storage(storage)
+
+
+def published_maps(settings: Settings) -> dict[str, Any]:
+    """id -> the published document."""
+    registry = MapRegistry(settings.layers_dir / "maps", published=open_map_storage(settings))
+    return {m.id: m.definition for m in registry.published()}
+
+
+def test_export_and_import_maps_and_comments(settings: Settings, filled: Store,
+                                             with_maps_and_comments: list[Comment],
+                                             tmp_path: Path) -> None:
+    result = run(settings, "export-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[3:] == [
+        "exported map kaava-ehdotus to maps/kaava-ehdotus.json",
+        "exported 2 comments on helsinki-keskusta to comments/helsinki-keskusta.gpkg",
+        "exported 6 comments on kaava-ehdotus to comments/kaava-ehdotus.gpkg"]
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(e["id"], e["file"]) for e in manifest["maps"]] == [
+        ("kaava-ehdotus", "maps/kaava-ehdotus.json")]
+    assert [(e["map"], e["count"]) for e in manifest["comments"]] == [
+        ("helsinki-keskusta", 2), ("kaava-ehdotus", 6)]
+    exported = json.loads((tmp_path / "export" / "maps" / "kaava-ehdotus.json").read_text(
+        encoding="utf-8"))
+    assert exported == PUBLISHED
+    gpkg = tmp_path / "export" / "comments" / "kaava-ehdotus.gpkg"
+    assert pyogrio.read_info(gpkg)["crs"] == "EPSG:4326"
+
+    target = Settings(data_dir=tmp_path / "restored", layers_dir=ROOT / "layers")
+    result = run(target, "import-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[3:] == [
+        "imported map kaava-ehdotus", "imported 2 comments on helsinki-keskusta",
+        "imported 6 comments on kaava-ehdotus"]
+    assert published_maps(target) == {"kaava-ehdotus": PUBLISHED}
+    assert stored_comments(target) == stored_comments(settings)
+    assert sorted(c.id for c in stored_comments(target)) == sorted(
+        c.id for c in with_maps_and_comments)
+
+    again = run(target, "import-all", tmp_path / "export")  # nothing doubles
+    assert again.stdout.splitlines()[3:] == [
+        "imported map kaava-ehdotus (replaced)",
+        "imported 0 comments on helsinki-keskusta (2 were there already)",
+        "imported 0 comments on kaava-ehdotus (6 were there already)"]
+    assert len(stored_comments(target)) == 8
+
+
+def test_a_restored_map_a_file_now_defines_is_left_to_the_file(
+        settings: Settings, filled: Store, with_maps_and_comments: list[Comment],
+        tmp_path: Path) -> None:
+    run(settings, "export-all", tmp_path / "export")
+    layers = tmp_path / "layers"
+    shutil.copytree(ROOT / "layers" / "maps", layers / "maps")
+    (layers / "maps" / "kaava-ehdotus.json").write_text(json.dumps(PUBLISHED), encoding="utf-8")
+    target = Settings(data_dir=tmp_path / "restored", layers_dir=layers)
+    result = CliRunner().invoke(main, ["import-all", str(tmp_path / "export")],
+                                env={**env_for(target), "WEBMAP_LAYERS_DIR": str(layers)})
+    assert result.exit_code == 0, result.stderr
+    assert "skipped map kaava-ehdotus: map 'kaava-ehdotus' is defined in " \
+        "layers/maps/kaava-ehdotus.json; edit the file" in result.stdout
+    assert published_maps(target) == {}
+
+
+@pytest.mark.postgis
+@pytest.mark.parametrize("settings", ["gpkg"], indirect=True)
+def test_everything_moves_from_the_embedded_default_to_postgis(
+        settings: Settings, filled: Store, with_maps_and_comments: list[Comment],
+        postgis_url: str, tmp_path: Path) -> None:
+    """Layers (count, attributes, geometry to 1 mm), published maps and comments (ids, texts,
+    statuses, times, personal data) survive export-all on GeoPackage, import-all on PostGIS."""
+    assert run(settings, "export-all", tmp_path / "export").exit_code == 0
+    target = Settings(data_dir=tmp_path / "pg-data", layers_dir=ROOT / "layers",
+                      database_url=postgis_url)
+    result = run(target, "import-all", tmp_path / "export")
+    assert result.exit_code == 0, result.stderr
+    postgis, _ = open_store(target)
+    try:
+        assert_same_layers(filled, postgis, before_dir=settings.data_dir,
+                           after_dir=target.data_dir)
+    finally:
+        postgis.close()  # type: ignore[attr-defined]
+    assert published_maps(target) == {"kaava-ehdotus": PUBLISHED}
+    moved = stored_comments(target)
+    assert moved == stored_comments(settings)
+    assert [(c.id, c.text, c.status) for c in moved] == [
+        (c.id, c.text, c.status) for c in sorted(with_maps_and_comments,
+                                                 key=lambda c: (c.map_id, c.id))]

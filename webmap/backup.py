@@ -1,8 +1,10 @@
-"""Backups: export every layer to a folder (GeoPackage, COG, manifest) and import it back.
+"""Backups: export layers, published maps and comments to a folder, and import them back.
 
-The folder is also the way from one backend to another (the embedded GeoPackage store to
-PostGIS): ``export_all`` reads only through the Store protocol, ``import_all`` imports through
-the same service as ``webmap layers import``.
+The folder holds ``layers/<id>.gpkg`` (or ``.tif``), ``maps/<id>.json`` (the documents staff
+published), ``comments/<map>.gpkg`` (every comment with its id, time, status and personal data)
+and ``manifest.json``. It is also the way from one backend to another (the embedded default to
+PostGIS): ``export_all`` reads only through the Store protocol, the map registry and the comment
+storage; ``import_all`` imports layers through the same service as ``webmap layers import``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
+import shapely
 
+from .comments.export import COLUMNS as COMMENT_COLUMNS
+from .comments.export import GPKG_LAYER, write_gpkg
+from .comments.service import STATUSES, Comment, CommentStorage
 from .layers import import_file
-from .problems import Problem
+from .maps import MAP_ID, MapRegistry
+from .problems import Conflict, Problem
 from .store.base import Store
 from .types import Field, ImportReport, ItemQuery, LayerInfo, LayerKind
 
@@ -30,6 +39,8 @@ PAGE_SIZE = 10_000
 """Features read from the store (and appended to the GeoPackage) at a time."""
 GPKG_GEOMETRY_TYPES = {"Geometry": "Unknown"}
 """Catalogue geometry types that GDAL names differently; the others are the same."""
+BACKUP_COMMENT_COLUMNS = (*COMMENT_COLUMNS, "idempotency_key")
+"""The staff export's columns plus the key that keeps a retried submission from landing twice."""
 
 Echo = Callable[[str], None]
 
@@ -41,14 +52,16 @@ class BackupFailed(Problem):
     title = "Backup failed"
 
 
-def export_all(store: Store, data_dir: Path, target: Path, *,
+def export_all(store: Store, data_dir: Path, target: Path, *, maps: MapRegistry | None = None,
+               comments: CommentStorage | None = None,
                on_layer: Echo | None = None) -> dict[str, Any]:
-    """Write every layer of ``store`` and a manifest into the empty folder ``target``.
+    """Write every layer of ``store``, the published maps of ``maps``, the comments of
+    ``comments`` and a manifest into the empty folder ``target``.
 
     Vectors become ``layers/<id>.gpkg`` in EPSG:4326 (read page by page in fid order, so fids
     and attribute types survive); rasters are the stored COG copied to ``layers/<id>.tif``
     (``data_dir`` is where the store keeps them). Returns the manifest; ``on_layer`` gets a
-    one-line summary per layer.
+    one-line summary per layer, map and map's comments.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
@@ -76,16 +89,20 @@ def export_all(store: Store, data_dir: Path, target: Path, *,
     manifest: dict[str, Any] = {
         "format": FORMAT, "version": VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "layers": entries, "maps": [], "comments": []}
+        "layers": entries,
+        "maps": [] if maps is None else _export_maps(maps, target, on_layer),
+        "comments": [] if comments is None else _export_comments(comments, target, on_layer)}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                    encoding="utf-8")
     return manifest
 
 
-def import_all(store: Store, source: Path, *,
+def import_all(store: Store, source: Path, *, maps: MapRegistry | None = None,
+               comments: CommentStorage | None = None,
                on_layer: Echo | None = None) -> list[ImportReport]:
     """Import every layer listed in ``source``'s manifest into ``store`` (replacing layers
-    with the same id), keeping titles, descriptions, attributions and source CRSs."""
+    with the same id), keeping titles, descriptions, attributions and source CRSs; then the
+    published maps into ``maps`` and the comments into ``comments`` (when given)."""
     manifest = read_manifest(Path(source))
     reports: list[ImportReport] = []
     for entry in manifest["layers"]:
@@ -101,6 +118,10 @@ def import_all(store: Store, source: Path, *,
                         and expected is not None and expected != report.feature_count else "")
             on_layer(f"imported {report.layer_id}: {report.kind}, {report.feature_count} "
                      f"features{mismatch} from {report.source_crs}")
+    if maps is not None:
+        _import_maps(maps, Path(source), manifest["maps"], on_layer)
+    if comments is not None:
+        _import_comments(comments, Path(source), manifest["comments"], on_layer)
     return reports
 
 
@@ -119,22 +140,143 @@ def read_manifest(source: Path) -> dict[str, Any]:
     if manifest.get("version") != VERSION:
         raise BackupFailed(f"{path} is export format version {manifest.get('version')!r}; "
                            f"this webmap reads version {VERSION}")
-    layers = manifest.get("layers")
-    if not isinstance(layers, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("id"), str) for e in layers):
-        raise BackupFailed(f"{path} has no valid list of layers")
+    for key, id_key in (("layers", "id"), ("maps", "id"), ("comments", "map")):
+        entries = manifest.setdefault(key, [])
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get(id_key), str) for e in entries):
+            raise BackupFailed(f"{path} has no valid list of {key}")
     return manifest
 
 
-def _layer_file(source: Path, entry: dict[str, Any]) -> Path:
-    """The file of a manifest entry; only files under ``layers/`` of the folder."""
+def _entry_file(source: Path, entry: dict[str, Any], folder: str, what: str) -> Path:
+    """The file of a manifest entry; only files directly under ``folder/`` of the export."""
     name = str(entry.get("file", ""))
     path = source / name
-    if not name.startswith("layers/") or Path(name).name != name[len("layers/"):]:
-        raise BackupFailed(f"layer {entry['id']!r}: file {name!r} is not under layers/")
+    prefix = f"{folder}/"
+    if not name.startswith(prefix) or Path(name).name != name[len(prefix):]:
+        raise BackupFailed(f"{what}: file {name!r} is not under {prefix}")
     if not path.is_file():
-        raise BackupFailed(f"layer {entry['id']!r}: {name} is missing from {source}")
+        raise BackupFailed(f"{what}: {name} is missing from {source}")
     return path
+
+
+def _layer_file(source: Path, entry: dict[str, Any]) -> Path:
+    """The file of a layer entry, under ``layers/``."""
+    return _entry_file(source, entry, "layers", f"layer {entry['id']!r}")
+
+
+def _export_maps(maps: MapRegistry, target: Path, echo: Echo | None) -> list[dict[str, Any]]:
+    """Each published map as the document staff sent, ``maps/<id>.json``."""
+    entries: list[dict[str, Any]] = []
+    for stored in maps.published():
+        file_name = f"maps/{stored.id}.json"
+        path = target / file_name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(stored.definition, ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
+        entries.append({"id": stored.id, "version": stored.version, "updated": stored.updated,
+                        "file": file_name})
+        if echo is not None:
+            echo(f"exported map {stored.id} to {file_name}")
+    return entries
+
+
+def _import_maps(maps: MapRegistry, source: Path, entries: list[dict[str, Any]],
+                 echo: Echo | None) -> None:
+    """Publish each map again, as it was: no layer or style check (it passed when published),
+    and a map a file now defines is left to the file."""
+    for entry in entries:
+        map_id = entry["id"]
+        if not MAP_ID.match(map_id):
+            raise BackupFailed(f"map {map_id!r}: not a map id")
+        path = _entry_file(source, entry, "maps", f"map {map_id!r}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeError, json.JSONDecodeError) as exc:
+            raise BackupFailed(f"map {map_id!r}: {path.name} is not valid JSON ({exc})"
+                               ) from exc
+        if not isinstance(data, dict) or data.get("id", map_id) != map_id:
+            raise BackupFailed(f"map {map_id!r}: {path.name} does not define map {map_id!r}")
+        try:
+            _, created = maps.publish({**data, "id": map_id}, check=False)
+        except Conflict as exc:
+            if echo is not None:
+                echo(f"skipped map {map_id}: {exc.detail}")
+            continue
+        if echo is not None:
+            echo(f"imported map {map_id}" + ("" if created else " (replaced)"))
+
+
+def _export_comments(comments: CommentStorage, target: Path, echo: Echo | None
+                     ) -> list[dict[str, Any]]:
+    """Every map's comments, all statuses, with personal data: ``comments/<map>.gpkg``."""
+    entries: list[dict[str, Any]] = []
+    for map_id in comments.map_ids():
+        found = comments.list(map_id, statuses=STATUSES)
+        file_name = f"comments/{map_id}.gpkg"
+        path = target / file_name
+        path.parent.mkdir(exist_ok=True)
+        write_gpkg(found, path, columns=BACKUP_COMMENT_COLUMNS)
+        entries.append({"map": map_id, "count": len(found), "file": file_name})
+        if echo is not None:
+            echo(f"exported {len(found)} comments on {map_id} to {file_name}")
+    return entries
+
+
+def _import_comments(comments: CommentStorage, source: Path, entries: list[dict[str, Any]],
+                     echo: Echo | None) -> None:
+    """Restore each map's comments as they were; those already stored are left alone."""
+    for entry in entries:
+        map_id = entry["map"]
+        path = _entry_file(source, entry, "comments", f"comments on {map_id!r}")
+        found = read_comments(path, map_id)
+        added = comments.restore(found)
+        if echo is not None:
+            kept = f" ({len(found) - added} were there already)" if added < len(found) else ""
+            echo(f"imported {added} comments on {map_id}{kept}")
+
+
+def read_comments(path: Path, map_id: str) -> list[Comment]:
+    """The comments of a backup GeoPackage, with geometry as the canonical GeoJSON text the
+    comment service stores."""
+    try:
+        frame = pyogrio.read_dataframe(path, layer=GPKG_LAYER)
+    except pyogrio.errors.DataSourceError as exc:
+        raise BackupFailed(f"comments on {map_id!r}: {path.name} is not a GeoPackage with a "
+                           f"layer {GPKG_LAYER!r}") from exc
+    missing = [c for c in BACKUP_COMMENT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BackupFailed(f"comments on {map_id!r}: {path.name} lacks {', '.join(missing)}")
+    geometries = np.asarray(frame.geometry.values, dtype=object)
+    found: list[Comment] = []
+    for i, row in enumerate(frame[list(BACKUP_COMMENT_COLUMNS)].to_dict("records")):
+        values = {k: None if _missing(v) else v for k, v in row.items()}
+        if not values["id"] or values["status"] not in STATUSES or values["created"] is None:
+            raise BackupFailed(f"comments on {map_id!r}: row {i + 1} of {path.name} has no id, "
+                               "a known status or a time")
+        created = pd.Timestamp(values["created"])
+        created = created.tz_localize(UTC) if created.tzinfo is None else created.tz_convert(UTC)
+        found.append(Comment(
+            id=str(values["id"]), map_id=map_id,
+            created=created.to_pydatetime().isoformat(timespec="milliseconds"),
+            status=str(values["status"]), text=str(values["text"] or ""),
+            language=str(values["language"] or ""), geometry=_geojson(geometries[i]),
+            **{k: None if values[k] is None else str(values[k]) for k in (
+                "feature_collection", "feature_id", "name", "email", "idempotency_key")}))
+    return found
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT
+
+
+def _geojson(geometry: Any) -> str | None:
+    """``{"type": …, "coordinates": …}`` as compact JSON, as the comment service writes it."""
+    if geometry is None or shapely.is_empty(geometry):
+        return None
+    mapping = shapely.geometry.mapping(geometry)
+    return orjson.dumps({"type": mapping["type"],
+                         "coordinates": mapping["coordinates"]}).decode()
 
 
 def _copy_raster(data_dir: Path, info: LayerInfo, target: Path) -> None:

@@ -1,4 +1,4 @@
-"""Maps: published compositions of layers, one JSON file per map in ``<layers_dir>/maps/``.
+"""Maps: compositions of layers, from JSON files in ``<layers_dir>/maps/`` or published by staff.
 
 A map names its layers and their styles, a base map, the initial extent, its
 languages, the consultation settings and the origins allowed to embed it
@@ -8,21 +8,25 @@ bad file is refused with a message naming the field.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .grids import GRIDS
-from .problems import NotFound
+from .problems import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from .types import BBox
+
+if TYPE_CHECKING:
+    from .store.maps import MapStorage, StoredMap
 
 LANGUAGES = ("fi", "sv", "en")
 """Every map speaks these; a map may list fewer (its first is the default)."""
@@ -333,38 +337,111 @@ def load_map(path: Path) -> MapDefinition:
     return definition
 
 
+MapCheck = Callable[[MapDefinition], None]
+"""What a published map must satisfy beyond its schema (its layers and styles exist…);
+raises a problem naming the field."""
+
+
+def _unprocessable(exc: MapDefinitionError) -> Unprocessable:
+    """A bad published definition as a 422 naming the field (``layers[0].style``)."""
+    message = str(exc).removeprefix("map.").removeprefix("map: ")
+    where, colon, rest = message.partition(": ")
+    required = re.fullmatch(r"'([^']+)' is required", rest if colon else message)
+    if required:
+        field_name = f"{where}.{required.group(1)}" if colon else required.group(1)
+    else:
+        field_name = where if colon else "definition"
+    return Unprocessable(field_name, message)
+
+
 class MapRegistry:
-    """The maps in a directory, re-read when a file changes (checked at most every second)."""
+    """File maps from a directory, merged with maps published through the staff API.
+
+    Files are re-read when one changes; published maps when the storage's revision does (both
+    checked at most every ``CHECK_SECONDS``), so every worker and host sees a publish within a
+    second. A file map wins over a published map of the same id: files are the deployment's.
+    """
 
     CHECK_SECONDS = 1.0
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, published: MapStorage | None = None,
+                 check: MapCheck | None = None) -> None:
         self.directory = directory
         self._lock = threading.Lock()
         self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._files: dict[str, MapDefinition] = {}
+        self._storage = published
+        self._check = check
+        self._revision: int | None = None
+        self._published: dict[str, MapDefinition] = {}
         self._maps: dict[str, MapDefinition] = {}
         self._checked = 0.0
+
+    def use_storage(self, published: MapStorage, *, check: MapCheck | None = None) -> None:
+        """Serve and accept published maps from ``published``; ``check`` vets each publish."""
+        with self._lock:
+            self._storage = published
+            self._check = check
+            self._revision = None
+            self._published = {}
+            self._merge()
+
+    def _merge(self) -> None:
+        shadowed = sorted(set(self._files) & set(self._published))
+        if shadowed:
+            log.warning("maps %s are both files and published; the files are served",
+                        ", ".join(shadowed))
+        self._maps = {**self._published, **self._files}
 
     def _scan(self) -> None:
         files = sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []
         signature = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
         if signature == self._signature:
             return
-        self._maps = {d.id: d for d in (load_map(p) for p in files)}
+        self._files = {d.id: d for d in (load_map(p) for p in files)}
         self._signature = signature
+        self._merge()
+
+    def _sync(self, storage: MapStorage) -> None:
+        """Reload published maps when the revision moved; keep the last set if the database
+        is away (raise only when there is none yet)."""
+        try:
+            revision = storage.revision()
+            if revision == self._revision:
+                return
+            rows = storage.all()  # read after the revision: a later change bumps it again
+        except ServiceUnavailable:
+            if self._revision is None:
+                raise
+            log.warning("published maps not reloaded: the database cannot be reached")
+            return
+        published: dict[str, MapDefinition] = {}
+        for row in rows:
+            try:
+                published[row.id] = parse_map(row.definition, source=f"published map {row.id}",
+                                              version=row.version)
+            except MapDefinitionError as exc:
+                log.error("published map not served: %s", exc)
+        self._published = published
+        self._revision = revision
+        self._merge()
 
     def _fresh(self) -> dict[str, MapDefinition]:
         with self._lock:
             now = time.monotonic()
+            due = now - self._checked >= self.CHECK_SECONDS
             if self._signature is None:
                 self._scan()
-            elif now - self._checked >= self.CHECK_SECONDS:
+            elif due:
                 try:
                     self._scan()
                 except (MapDefinitionError, OSError) as exc:
                     # Keep serving the maps we have; the log says which file to fix.
                     log.error("map definitions not reloaded: %s", exc)
-            self._checked = now
+            if self._storage is not None and (due or self._revision is None):
+                self._sync(self._storage)
+            if due:
+                self._checked = now
             return self._maps
 
     def all(self) -> list[MapDefinition]:
@@ -377,3 +454,61 @@ class MapRegistry:
         if found is None:
             raise MapNotFound(map_id)
         return found
+
+    # -- published maps --------------------------------------------------------------------
+    def _published_storage(self) -> MapStorage:
+        if self._storage is None:
+            raise Conflict("this service keeps no published maps; add a file to "
+                           f"{self.directory.parent.name}/{self.directory.name} instead")
+        return self._storage
+
+    def _file_label(self, map_id: str) -> str:
+        return f"{self.directory.parent.name}/{self.directory.name}/{map_id}.json"
+
+    def publish(self, data: Mapping[str, Any], *, check: bool = True
+                ) -> tuple[MapDefinition, bool]:
+        """Validate and store a map; returns it and whether it is new. A bad definition,
+        layer or style raises ``Unprocessable`` naming the field, a file map ``Conflict``;
+        ``check=False`` (a backup being restored) skips the layer and style check."""
+        storage = self._published_storage()
+        try:
+            definition = parse_map(data, source="map")
+        except MapDefinitionError as exc:
+            raise _unprocessable(exc) from None
+        self._fresh()
+        if definition.id in self._files:
+            raise Conflict(f"map {definition.id!r} is defined in "
+                           f"{self._file_label(definition.id)}; edit the file")
+        if check and self._check is not None:
+            self._check(definition)
+        stored, created = storage.put(definition.id, data)
+        definition = dataclasses.replace(definition, version=stored.version)
+        with self._lock:
+            self._published[definition.id] = definition
+            self._merge()
+        log.info("map %s %s", definition.id, "published" if created else "updated")
+        return definition, created
+
+    def unpublish(self, map_id: str) -> None:
+        """Take a published map down; ``MapNotFound`` when none has the id, ``Conflict`` for
+        a file map."""
+        storage = self._published_storage()
+        self._fresh()
+        if not storage.delete(map_id):
+            if map_id in self._files:
+                raise Conflict(f"map {map_id!r} is defined in {self._file_label(map_id)}; "
+                               "remove the file to take it down")
+            raise MapNotFound(map_id)
+        with self._lock:
+            self._published.pop(map_id, None)
+            self._merge()
+        log.info("map %s taken down", map_id)
+
+    def is_published(self, map_id: str) -> bool:
+        """Whether ``map_id`` was published through the staff API (not a file map)."""
+        self._fresh()
+        return map_id in self._published
+
+    def published(self) -> list[StoredMap]:
+        """The published maps as stored (the documents staff sent), by id."""
+        return [] if self._storage is None else self._storage.all()

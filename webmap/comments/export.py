@@ -65,14 +65,15 @@ def csv_bytes(comments: Sequence[Comment]) -> bytes:
     return (BOM + out.getvalue()).encode("utf-8")
 
 
-def write_gpkg(comments: Sequence[Comment], path: Path) -> None:
+def write_gpkg(comments: Sequence[Comment], path: Path, *,
+               columns: Sequence[str] = COLUMNS) -> None:
     """One layer ``comments`` in EPSG:4326 (mixed points, lines, areas; plan-feature comments
-    without geometry keep their feature reference)."""
+    without geometry keep their feature reference); a backup adds ``idempotency_key``."""
     geometries = (shapely.from_geojson(np.array([c.geometry for c in comments], dtype=object))
                   if comments else np.array([], dtype=object))
-    columns: dict[str, Any] = {column: [getattr(c, column) for c in comments]
-                               for column in COLUMNS}
-    columns["created"] = [datetime.fromisoformat(c.created) for c in comments]
-    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"))
+    values: dict[str, Any] = {column: [getattr(c, column) for c in comments]
+                              for column in columns}
+    values["created"] = [datetime.fromisoformat(c.created) for c in comments]
+    frame = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"))
     pyogrio.write_dataframe(frame, path, layer=GPKG_LAYER, driver="GPKG",
                             geometry_type="Unknown")

@@ -168,6 +168,12 @@ class CommentStorage(Protocol):
     def purge_personal_data(self, map_id: str) -> PurgeReport:
         """Blank every name and e-mail of a map's comments in one transaction."""
 
+    def map_ids(self) -> tuple[str, ...]:
+        """Every map that has stored comments, by id."""
+
+    def restore(self, comments: Sequence[Comment]) -> int:
+        """Insert comments as they were (a backup); skip those already stored."""
+
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` when the storage cannot be reached."""
 

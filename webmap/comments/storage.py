@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..problems import ServiceUnavailable
 from ..settings import Settings
+from ..store.sqlite import init_wal_database
 from .service import (
     STATUSES,
     Comment,
@@ -85,6 +86,8 @@ CREATE INDEX IF NOT EXISTS {TABLE}_map ON {TABLE} (map_id, status, created);
 CREATE INDEX IF NOT EXISTS {TABLE}_geom ON {TABLE} USING gist (geom);
 """
 PURGE_WHERE = "WHERE map_id = ? AND (name IS NOT NULL OR email IS NOT NULL)"
+RESTORE = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
+           f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING")
 
 
 def _comment(row: Sequence[Any]) -> Comment:
@@ -186,6 +189,26 @@ class _SqlComments:
                                    f"{PURGE_WHERE}"), (map_id,))
         return PurgeReport(int(comments), int(names), int(emails))
 
+    def map_ids(self) -> tuple[str, ...]:
+        """Every map that has stored comments, by id (maps taken down too)."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(f"SELECT DISTINCT map_id FROM {TABLE} ORDER BY map_id"  # noqa: S608
+                                ).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def restore(self, comments: Sequence[Comment]) -> int:
+        """Insert comments as they were (ids, times, statuses, personal data) in one
+        transaction; those whose id or key is already stored are skipped. Returns how many
+        were added."""
+        added = 0
+        with self._transaction(write=True) as conn:
+            for c in comments:
+                added += conn.execute(self._sql(RESTORE), (
+                    c.id, c.map_id, self._created(datetime.fromisoformat(c.created)), c.status,
+                    c.text, c.language, c.geometry, c.feature_collection, c.feature_id, c.name,
+                    c.email, c.idempotency_key)).rowcount
+        return added
+
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` when the table cannot be read."""
         with self._transaction(write=False) as conn:
@@ -200,13 +223,7 @@ class SqliteComments(_SqlComments):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SQLITE_SCHEMA)
-        finally:
-            conn.close()
+        init_wal_database(path, SQLITE_SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000,

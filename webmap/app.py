@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
+from .admin import pages as admin_pages
 from .api import basemaps, features, landing, search, tiles
 from .comments import views as comments
 from .maps import MapRegistry
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     maps = MapRegistry(settings.layers_dir / "maps")
     maps.all()  # a bad map file stops start-up, naming the file and the field
     app.extensions["webmap.maps"] = maps
-    for room in (landing, features, tiles, basemaps, search, widget, admin_api, comments):
+    for room in (landing, features, tiles, basemaps, search, widget, admin_api, comments,
+                 admin_pages):
         room.init_app(app)
     _register_errors(app)
     app.after_request(_finish)

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from .comments.service import STATUSES
+from .comments.service import STATUSES, CommentStorage
 from .layers import import_file
+from .maps import MapRegistry
 from .problems import Problem
 from .settings import Settings, SettingsError
 from .store.base import Store
@@ -157,25 +158,48 @@ def demo(force: bool) -> None:
             _print_report(report)
 
 
+@contextmanager
+def _backup_parts() -> Iterator[tuple[Settings, Store, MapRegistry, CommentStorage]]:
+    """The settings, store, map registry and comment storage a backup reads or fills."""
+    from .comments.storage import close_storage, open_storage
+    from .store.maps import open_map_storage
+
+    settings = _settings()
+    store = _store()
+    pool = getattr(store, "pool", None) if settings.database_url else None
+    published = open_map_storage(settings, pool=pool)
+    comment_storage = open_storage(settings, pool=pool)
+    try:
+        yield (settings, store, MapRegistry(settings.layers_dir / "maps", published=published),
+               comment_storage)
+    finally:
+        close_storage(comment_storage)
+        close: Callable[[], None] | None = getattr(store, "close", None)
+        if close is not None:
+            close()
+
+
 @main.command("export-all")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_all(directory: Path) -> None:
-    """Write every layer (GeoPackage in EPSG:4326, COG) and a manifest into an empty DIRECTORY."""
+    """Write every layer (GeoPackage in EPSG:4326, COG), published map (JSON), the comments
+    (GeoPackage per map, with personal data) and a manifest into an empty DIRECTORY."""
     from .backup import export_all as export
 
-    settings = _settings()
-    with _problems():
-        export(_store(), settings.data_dir, directory, on_layer=click.echo)
+    with _problems(), _backup_parts() as (settings, store, maps, comment_storage):
+        export(store, settings.data_dir, directory, maps=maps, comments=comment_storage,
+               on_layer=click.echo)
 
 
 @main.command("import-all")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_all(directory: Path) -> None:
-    """Import every layer of a DIRECTORY written by export-all (replacing layers of same id)."""
+    """Import the layers, maps and comments of a DIRECTORY written by export-all (replacing
+    layers and maps of the same id; comments already stored are kept)."""
     from .backup import import_all as restore
 
-    with _problems():
-        restore(_store(), directory, on_layer=click.echo)
+    with _problems(), _backup_parts() as (_, store, maps, comment_storage):
+        restore(store, directory, maps=maps, comments=comment_storage, on_layer=click.echo)
 
 
 @main.group()
@@ -184,9 +208,9 @@ def tokens() -> None:
 
 
 def _tokens() -> Any:
-    from .admin.tokens import Tokens
+    from .admin.tokens import open_tokens
 
-    return Tokens(_settings().data_dir / "staff.sqlite")
+    return open_tokens(_settings())
 
 
 @tokens.command("create")
@@ -284,13 +308,15 @@ def _comment_service() -> Iterator[Any]:
     from .comments.service import CommentService
     from .comments.storage import close_storage, open_storage
     from .maps import MapRegistry
+    from .store.maps import open_map_storage
 
     settings = _settings()
     store = _store()
     storage = open_storage(settings, pool=getattr(store, "pool", None))
+    published = open_map_storage(settings, pool=getattr(store, "pool", None))
     try:
-        yield CommentService(storage, maps=MapRegistry(settings.layers_dir / "maps"),
-                             store=store)
+        yield CommentService(storage, maps=MapRegistry(settings.layers_dir / "maps",
+                                                       published=published), store=store)
     finally:
         close_storage(storage)
         close: Callable[[], None] | None = getattr(store, "close", None)
@@ -378,3 +404,107 @@ def purge_personal_data(map_id: str, force: bool) -> None:
         report = service.purge_personal_data(map_id, force=force)
     click.echo(f"removed personal data from {report.comments} comments on {map_id} "
                f"(names: {report.names}, e-mails: {report.emails})")
+
+
+@main.group()
+def db() -> None:
+    """Prepare and upgrade storage: PostgreSQL when WEBMAP_DATABASE_URL is set (numbered
+    migrations), else the SQLite files in WEBMAP_DATA_DIR."""
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Any]:
+    """An autocommit connection to WEBMAP_DATABASE_URL; a lost one is an error line, exit 2."""
+    import psycopg
+
+    try:
+        with psycopg.connect(str(settings.database_url), autocommit=True, connect_timeout=10,
+                             application_name="webmap") as conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"error: the database cannot be reached: {reason}", err=True)
+        sys.exit(2)
+
+
+def _embedded_files(settings: Settings) -> list[tuple[Path, str, Callable[[], object]]]:
+    """Each SQLite file of the embedded default: path, what it holds, how to create it."""
+    from .admin.tokens import SqliteTokens
+    from .comments.storage import SqliteComments
+    from .store.gpkg import GpkgStore
+    from .store.maps import SqliteMaps
+
+    data = settings.data_dir
+    return [(data / "catalogue.sqlite", "layer catalogue", lambda: GpkgStore(data)),
+            (data / "comments.sqlite", "comments", lambda: SqliteComments(
+                data / "comments.sqlite")),
+            (data / "staff.sqlite", "staff tokens", lambda: SqliteTokens(data / "staff.sqlite")),
+            (data / "maps.sqlite", "published maps", lambda: SqliteMaps(data / "maps.sqlite"))]
+
+
+def _print_applied(ran: list[Any], states: list[Any]) -> None:
+    for migration in ran:
+        click.echo(f"applied {migration.label}")
+    latest = states[-1].label if states else "none"
+    if ran:
+        click.echo(f"database at {latest}: {len(ran)} migrations applied now")
+    else:
+        click.echo(f"nothing to apply: the database is at {latest}")
+
+
+@db.command("init")
+def db_init() -> None:
+    """Prepare empty storage (idempotent): run every migration on PostgreSQL, or create the
+    SQLite files in the data directory."""
+    from .store import migrate
+
+    settings = _settings()
+    if not settings.database_url:
+        for path, holds, create in _embedded_files(settings):
+            existed = path.exists()
+            create()
+            click.echo(f"{path} ({holds}): {'already there' if existed else 'created'}")
+        click.echo(f"embedded storage ready in {settings.data_dir}; set WEBMAP_DATABASE_URL "
+                   "to use PostgreSQL instead")
+        return
+    with _problems(), _database(settings) as conn:
+        ran = migrate.upgrade(conn)
+        _print_applied(ran, migrate.status(conn))
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply the pending PostgreSQL migrations and print what ran (safe on several hosts at
+    once: they take turns)."""
+    from .store import migrate
+
+    settings = _settings()
+    if not settings.database_url:
+        click.echo("nothing to migrate: the embedded storage (SQLite files in "
+                   f"{settings.data_dir}) keeps its tables current itself; "
+                   "`webmap db init` creates them now")
+        return
+    with _problems(), _database(settings) as conn:
+        ran = migrate.upgrade(conn)
+        _print_applied(ran, migrate.status(conn))
+
+
+@db.command("status")
+def db_status() -> None:
+    """List migrations and when each ran (PostgreSQL), or which SQLite files exist."""
+    from .store import migrate
+
+    settings = _settings()
+    if not settings.database_url:
+        for path, holds, _ in _embedded_files(settings):
+            click.echo(f"{path}\t{holds}\t{'present' if path.exists() else 'missing'}")
+        return
+    with _problems(), _database(settings) as conn:
+        states = migrate.status(conn)
+    for state in states:
+        when = (f"applied {state.applied.isoformat(timespec='seconds')}" if state.applied
+                else "pending")
+        newer = "" if state.known else " (by a newer webmap)"
+        click.echo(f"{state.label}\t{when}{newer}")
+    pending = sum(1 for state in states if state.applied is None)
+    click.echo(f"{len(states) - pending} applied, {pending} pending")

@@ -46,6 +46,20 @@ def _rate_limits(value: str) -> str:
     return cleaned
 
 
+def _session_hours(value: str) -> int:
+    hours = int(value)
+    if not 1 <= hours <= 168:
+        raise ValueError("must be a whole number of hours from 1 to 168")
+    return hours
+
+
+def _secret(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError("must be at least 32 characters (e.g. `python3 -c "
+                         "'import secrets; print(secrets.token_urlsafe(48))'`)")
+    return value
+
+
 def _flag(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -113,6 +127,18 @@ class Settings:
         metadata={"help": "Comments one client address may post, e.g. 10/minute;100/hour, "
                           "or off.", "parse": _rate_limits},
     )
+    secret_key: str | None = field(
+        default=None, repr=False,
+        metadata={"help": "Signs staff session cookies and form tokens; every host behind one "
+                          "address must share it (default: a random key kept in "
+                          "DATA_DIR/secret_key, enough for one host).",
+                  "parse": _secret},
+    )
+    staff_session_hours: int = field(
+        default=8,
+        metadata={"help": "Hours a staff sign-in lasts before the token must be given again.",
+                  "parse": _session_hours},
+    )
     log_level: str = field(
         default="INFO",
         metadata={"help": "Logging level: DEBUG, INFO, WARNING or ERROR.", "parse": str.upper},
@@ -139,7 +165,8 @@ class Settings:
             try:
                 values[spec.name] = spec.metadata["parse"](raw.strip())
             except ValueError as exc:
-                raise SettingsError(f"{name}={raw!r}: {exc}") from None
+                shown = repr(raw) if spec.repr else "(hidden)"  # never echo a secret
+                raise SettingsError(f"{name}={shown}: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]
 
     @property

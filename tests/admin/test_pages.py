@@ -1,0 +1,470 @@
+"""The staff HTML pages: sign-in and its session, upload and report, preview, style choice,
+map composition and comment moderation, through Flask's test client on both backends."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders import make_vector
+from webmap.admin import wording
+from webmap.app import create_app
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(response: Any) -> str:
+    """The CSRF token in a page's forms."""
+    found = CSRF.search(response.get_data(as_text=True))
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: Any, token: str) -> str:
+    """Sign ``client`` in with ``token``; the session's CSRF token."""
+    form = client.get("/admin/")
+    response = client.post("/admin/", data={"token": token, "csrf_token": csrf_of(form)})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return csrf_of(client.get("/admin/layers"))
+
+
+def errors_of(response: Any) -> dict[str, str]:
+    """Field id -> message of a page's error summary."""
+    html = response.get_data(as_text=True)
+    return dict(re.findall(r'<li><a href="#([^"]+)">(.*?)</a></li>', html))
+
+
+def upload(path: Path, **form: str) -> dict[str, Any]:
+    """A multipart upload form."""
+    return {"file": (io.BytesIO(path.read_bytes()), path.name), **form}
+
+
+@pytest.fixture
+def token(app: Any) -> str:
+    """An active staff token."""
+    return str(app.extensions["webmap.tokens"].create("anna"))
+
+
+@pytest.fixture
+def csrf(client: Any, token: str) -> str:
+    """A signed-in client's CSRF token."""
+    return sign_in(client, token)
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    """A GeoJSON of 30 polygons in EPSG:3067, two of them self-intersecting."""
+    return make_vector(tmp_path / "kaava.geojson", fmt="geojson", n=30, invalid=2)
+
+
+# ---------- sign-in and the session ----------
+
+def test_sign_in_sets_a_strict_http_only_cookie(client: Any, token: str) -> None:
+    page = client.get("/admin/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<html lang="en">' in html
+    assert 'for="f-token"' in html and 'type="password"' in html
+    response = client.post("/admin/", data={"token": token, "csrf_token": csrf_of(page)})
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/layers"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+    assert "Secure" not in cookie and "Expires=" in cookie
+    assert token not in cookie
+    layers = client.get("/admin/layers")
+    assert layers.status_code == 200 and "Signed in as <strong>anna</strong>" in layers.text
+
+
+def test_cookie_is_secure_behind_an_https_proxy(tmp_path: Path) -> None:
+    from webmap.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
+    secret = app.extensions["webmap.tokens"].create("anna")
+    client = app.test_client()
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "kartta.example.fi"}
+    form = client.get("/admin/", headers=https)
+    response = client.post("/admin/", headers={**https, "Origin": "https://kartta.example.fi"},
+                           data={"token": secret, "csrf_token": csrf_of(form)})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_wrong_and_revoked_tokens_are_refused(app: Any, client: Any, token: str) -> None:
+    records = app.extensions["webmap.tokens"]
+    former = records.create("former")
+    records.revoke("former")
+    for wrong in ("nope", former, ""):
+        form = client.get("/admin/")
+        response = client.post("/admin/", data={"token": wrong, "csrf_token": csrf_of(form)})
+        assert response.status_code == 401
+        assert errors_of(response) == {"f-token": "That token is not valid or has been revoked. "
+                                                  "Check it and try again."}
+        assert 'aria-invalid="true"' in response.text
+        assert client.get("/admin/layers").status_code == 303
+
+
+def test_failed_sign_ins_are_limited_per_address(client: Any, token: str) -> None:
+    form = csrf_of(client.get("/admin/"))
+    for _ in range(10):
+        assert client.post("/admin/", data={"token": "nope", "csrf_token": form}
+                           ).status_code == 401
+    blocked = client.post("/admin/", data={"token": token, "csrf_token": form})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "Too many wrong tokens" in blocked.text
+    other = client.post("/admin/", data={"token": token, "csrf_token": form},
+                        environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 303
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/admin/", "//evil.example/admin/",
+                                    "/collections", "/admin/../collections", "\\\\evil"])
+def test_sign_in_goes_only_to_staff_pages(client: Any, token: str, target: str) -> None:
+    form = client.get("/admin/", query_string={"next": target})
+    response = client.post("/admin/", data={"token": token, "csrf_token": csrf_of(form),
+                                            "next": target})
+    assert response.headers["Location"] == "/admin/layers"
+
+
+def test_next_page_after_sign_in(client: Any, token: str) -> None:
+    bounced = client.get("/admin/maps?x=1")
+    assert bounced.status_code == 303
+    assert bounced.headers["Location"] == "/admin/?next=/admin/maps?x%3D1"
+    form = client.get(bounced.headers["Location"])
+    response = client.post("/admin/", data={"token": token, "csrf_token": csrf_of(form),
+                                            "next": "/admin/maps?x=1"})
+    assert response.headers["Location"] == "/admin/maps?x=1"
+
+
+def test_session_ends_when_old_or_when_the_token_is_revoked(app: Any, client: Any,
+                                                            csrf: str) -> None:
+    assert client.get("/admin/layers").status_code == 200
+    hours = app.extensions["webmap.settings"].staff_session_hours
+    with client.session_transaction("/admin/") as session:
+        session["signed_in"] = time.time() - hours * 3600 - 1
+    assert client.get("/admin/layers").status_code == 303
+    with client.session_transaction("/admin/") as session:
+        session["signed_in"] = time.time()
+    assert client.get("/admin/layers").status_code == 200
+    app.extensions["webmap.tokens"].revoke("anna")
+    assert client.get("/admin/layers").status_code == 303
+
+
+def test_sign_out(client: Any, csrf: str) -> None:
+    response = client.post("/admin/sign-out", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    assert client.get("/admin/layers").status_code == 303
+    assert "You have signed out." in client.get("/admin/").text
+
+
+def test_secret_key_is_made_once_and_private(app: Any, tmp_path: Path) -> None:
+    settings = app.extensions["webmap.settings"]
+    path = settings.data_dir / "secret_key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = create_app(settings)
+    assert again.secret_key == app.secret_key == path.read_text().strip()
+    given = create_app(dataclasses.replace(settings, secret_key="k" * 40))
+    assert given.secret_key == "k" * 40
+
+
+def test_secret_key_setting_is_checked_and_never_echoed() -> None:
+    from webmap.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="WEBMAP_SECRET_KEY") as caught:
+        Settings.from_env({"WEBMAP_SECRET_KEY": "short-secret"})
+    assert "short-secret" not in str(caught.value)
+    assert "k" * 40 not in repr(Settings(secret_key="k" * 40))
+
+
+# ---------- layers: upload, report, preview, removal ----------
+
+def test_upload_report_and_preview(client: Any, csrf: str, plan_file: Path) -> None:
+    response = client.post("/admin/layers/new", data=upload(
+        plan_file, csrf_token=csrf, id="kaava", title="Kaava – Åbo", attribution="Kunta"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/layers/kaava/report"
+    report = client.get("/admin/layers/kaava/report").text
+    for sentence in ("30 polygons were imported.",
+                     "Coordinate system detected: EPSG:3067 (ETRS89 / TM35FIN(E,N))",
+                     "2 polygons were self-intersecting and were repaired.",
+                     "No feature was left out."):
+        assert sentence in report
+    assert 'href="/admin/layers/kaava"' in report
+    preview = client.get("/admin/layers/kaava")
+    html = preview.text
+    assert preview.status_code == 200 and 'id="wm-map"' in html
+    assert "Kaava – Åbo" in html and "/collections/kaava" in html and "ogr2ogr" in html
+    config = json.loads(re.search(r'id="staff-map-config">(.*?)</script>', html).group(1))
+    assert config["items"] == "/collections/kaava/items" and len(config["bbox"]) == 4
+    script = client.get(re.search(r'<script src="(/admin/layers/kaava/map\.js[^"]*)"',
+                                  html).group(1).replace("&amp;", "&"))
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert "L.map(" in script.text and "/basemaps/" in script.text
+    assert not re.search(r"""(src=|<link[^>]+href=)["']https?://""", html)  # nothing loaded
+    listed = client.get("/admin/layers").text
+    assert 'href="/admin/layers/kaava"' in listed and ">30<" in listed
+
+
+def test_upload_errors_are_linked_to_their_fields(client: Any, csrf: str,
+                                                  plan_file: Path, tmp_path: Path) -> None:
+    response = client.post("/admin/layers/new", data={"csrf_token": csrf, "id": "Bad Id"})
+    assert response.status_code == 422
+    assert set(errors_of(response)) == {"f-id", "f-file"}
+    html = response.text
+    assert response.text.count('aria-invalid="true"') == 2
+    assert 'aria-describedby="f-id-hint f-id-error"' in html and "<title>Error: " in html
+    no_crs = make_vector(tmp_path / "lakes.shp", fmt="shp", n=5, prj="none")
+    archive = tmp_path / "lakes.zip"
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in no_crs.parent.glob("lakes.*"):
+            if part.suffix != ".zip":
+                zf.write(part, part.name)
+    response = client.post("/admin/layers/new", data=upload(archive, csrf_token=csrf, id="lakes"))
+    assert response.status_code == 422 and list(errors_of(response)) == ["f-crs"]
+    assert client.post("/admin/layers/new", data=upload(
+        archive, csrf_token=csrf, id="lakes", crs="EPSG:3067")).status_code == 303
+    again = client.post("/admin/layers/new", data=upload(plan_file, csrf_token=csrf, id="lakes"))
+    assert list(errors_of(again)) == ["f-id"] and "Replace" in errors_of(again)["f-id"]
+    replaced = client.post("/admin/layers/new", data=upload(plan_file, csrf_token=csrf,
+                                                            id="lakes", replace="yes"))
+    assert replaced.status_code == 303
+    assert client.get("/collections/lakes/items").get_json()["numberMatched"] == 30
+
+
+def test_raster_preview_draws_its_own_tiles(client: Any, csrf: str, add_raster: Any) -> None:
+    add_raster("ortho")
+    html = client.get("/admin/layers/ortho").text
+    config = json.loads(re.search(r'id="staff-map-config">(.*?)</script>', html).group(1))
+    assert config["kind"] == "raster" and config["items"] is None
+    script = client.get("/admin/layers/ortho/map.js").text
+    assert "/collections/ortho/tiles/WebMercatorQuad/{z}/{y}/{x}" in script
+    assert 'id="f-base"' not in html  # a raster is its own picture
+
+
+def test_remove_asks_first(client: Any, csrf: str, add_layer: Any) -> None:
+    add_layer("old-plan")
+    confirm = client.get("/admin/layers/old-plan/remove")
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.text
+    done = client.post("/admin/layers/old-plan/remove", data={"csrf_token": csrf})
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/layers"
+    assert "Layer old-plan was removed." in client.get("/admin/layers").text
+    assert client.get("/collections/old-plan").status_code == 404
+    assert client.get("/admin/layers/old-plan").status_code == 404
+
+
+def test_style_choice_shows_the_verdict(app: Any, client: Any, csrf: str, add_layer: Any,
+                                        tmp_path: Path) -> None:
+    add_layer("plan")
+    chooser = client.get("/admin/layers/plan/style")
+    assert chooser.status_code == 200 and 'id="f-style"' in chooser.text
+    passing = client.get("/admin/layers/plan/style?style=districts&base=finland").text
+    assert "Passes: districts is readable over finland" in passing
+    assert "/admin/maps/new?layer=plan&amp;style=districts" in passing
+    assert "Does not pass" not in passing
+    assert client.get("/admin/layers/plan/style?style=../secret").status_code == 400
+
+
+def test_a_failing_style_is_explained(tmp_path: Path, settings: Any) -> None:
+    styles = tmp_path / "styles"
+    (styles / "basemaps").mkdir(parents=True)
+    (styles / "basemaps" / "pale.json").write_text(json.dumps(
+        {"id": "pale", "title": {"en": "Pale"}, "background": "#f2efe9", "layers": []}))
+    legend = {"fi": "A", "sv": "A", "en": "A"}
+    (styles / "faint.json").write_text(json.dumps({
+        "id": "faint", "geometry": "polygon", "title": {"fi": "F", "sv": "F", "en": "Faint"},
+        "property": "Luku", "classes": [
+            {"id": "a", "values": ["1"], "fill": "#eeeeee", "stroke": "#dddddd", "legend": legend},
+            {"id": "b", "fill": "#e0e0e0", "stroke": "#dddddd", "legend": legend}]}))
+    app = create_app(dataclasses.replace(settings, styles_dir=styles))
+    client = app.test_client()
+    sign_in(client, app.extensions["webmap.tokens"].create("anna"))
+    from tests.conftest import make_buildings
+    from webmap.types import ImportReport, LayerKind, NormalisedLayer
+
+    frame = make_buildings(10)
+    report = ImportReport(layer_id="plan", kind=LayerKind.VECTOR, title="plan", feature_count=10,
+                          source_crs="EPSG:3067", geometry_type="Polygon",
+                          bbox=tuple(float(v) for v in frame.total_bounds))  # type: ignore[arg-type]
+    app.extensions["webmap.store"].import_layer(
+        "plan", lambda _: NormalisedLayer(report=report, frame=frame))
+    html = client.get("/admin/layers/plan/style?style=faint&base=pale").text
+    assert "Does not pass: " in html
+    assert "Too little contrast against the base map." in html
+    assert "Classes differ by colour alone." in html
+    assert "(needs 3:1)" in html
+    close = getattr(app.extensions["webmap.store"], "close", None)
+    if close:
+        close()
+
+
+# ---------- maps: composition ----------
+
+def _compose_form(csrf: str, **changes: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "csrf_token": csrf, "id": "uusi-kaava", "title_fi": "Uusi kaava", "title_sv": "Ny plan",
+        "title_en": "New plan", "layer": ["plan", "", ""], "style": ["districts", "", ""],
+        "label": ["name", "", ""], "plan": ["0"], "base": "finland", "tms": "ETRS-TM35FIN",
+        "languages": ["fi", "sv", "en"], "consult": "yes", "kinds": ["point", "feature"],
+        "opens": "2026-01-01T09:00", "closes": "2030-01-31T16:00", "tz": "Europe/Helsinki",
+        "origins": "https://asiointi.example.fi\n"}
+    form.update(changes)
+    return form
+
+
+def test_compose_publish_edit_and_take_down(client: Any, csrf: str, add_layer: Any) -> None:
+    add_layer("plan")
+    new = client.get("/admin/maps/new?layer=plan&style=districts")
+    assert new.status_code == 200 and '<option value="plan" selected>' in new.text
+    response = client.post("/admin/maps/new", data=_compose_form(csrf))
+    assert response.status_code == 303, errors_of(response)
+    assert "Map uusi-kaava was published." in client.get("/admin/maps").text
+    published = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert published["title"] == {"fi": "Uusi kaava", "sv": "Ny plan", "en": "New plan"}
+    assert published["tileMatrixSet"] == "ETRS-TM35FIN"
+    assert published["layers"][0] == {"layer": "plan", "style": "districts", "plan": True,
+                                      "title": {}, "label": "name", "attributes": []}
+    assert published["consultation"]["opens"] == "2026-01-01T09:00:00+02:00"
+    assert published["origins"] == ["https://asiointi.example.fi"]
+    extent = published["extent"]
+    assert 24.9 < extent[0] < extent[2] < 25.0  # taken from the layer
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert 'value="Ny plan"' in edit and 'value="2030-01-31T16:00"' in edit
+    changed = client.post("/admin/maps/uusi-kaava/edit",
+                          data=_compose_form(csrf, title_en="Plan, second draft", consult=""))
+    assert changed.status_code == 303
+    again = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert again["title"]["en"] == "Plan, second draft" and again["consultation"] is None
+    assert client.get("/admin/maps/uusi-kaava/take-down").status_code == 200
+    assert client.post("/admin/maps/uusi-kaava/take-down",
+                       data={"csrf_token": csrf}).status_code == 303
+    assert client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}
+                      ).status_code == 404
+
+
+def test_compose_errors_are_shown_per_field(client: Any, csrf: str, add_layer: Any) -> None:
+    add_layer("plan")
+    response = client.post("/admin/maps/new", data=_compose_form(
+        csrf, id="", title_fi="", title_sv="", title_en="", style=["", "", ""], west="x",
+        kinds=[], languages=[], opens="soon"))
+    assert response.status_code == 422
+    assert set(errors_of(response)) == {"f-id", "f-title_fi", "f-style-0", "f-west", "f-south",
+                                        "f-east", "f-north", "f-kind-point", "f-lang-fi",
+                                        "f-opens"}
+    assert 'value="x"' in response.text  # what was typed is kept
+    bad_origin = client.post("/admin/maps/new", data=_compose_form(csrf, origins="ftp://x"))
+    assert errors_of(bad_origin) == {
+        "f-origins": "&#39;ftp://x&#39; is not an origin like https://e-service.example.fi."}
+    missing = client.post("/admin/maps/new", data=_compose_form(csrf, layer=["nope", "", ""]))
+    assert list(errors_of(missing)) == ["f-layer-0"]
+    assert errors_of(missing)["f-layer-0"] == "There is no layer nope; upload it first."
+    file_map = client.post("/admin/maps/new", data=_compose_form(csrf, id="paimio-asemakaava"))
+    assert list(errors_of(file_map)) == ["f-id"]
+
+
+def test_a_file_map_is_shown_not_edited(client: Any, csrf: str) -> None:
+    page = client.get("/admin/maps/paimio-asemakaava/edit")
+    assert page.status_code == 200 and "changed by editing that file" in page.text
+    assert 'name="title_fi"' not in page.text
+
+
+# ---------- comment moderation ----------
+
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def consultation(client: Any, csrf: str, add_layer: Any, app: Any) -> list[str]:
+    """A published map with an open consultation and two comments (hostile text and name)."""
+    add_layer("plan")
+    assert client.post("/admin/maps/new", data=_compose_form(csrf)).status_code == 303
+    service = app.extensions["webmap.comments"]
+    ids = []
+    for name in (HOSTILE, "Åsa Öberg"):
+        receipt = service.submit("uusi-kaava", {
+            "text": f"Puisto tähän. {HOSTILE}", "name": name, "email": "asa@example.fi",
+            "language": "fi", "geometry": {"type": "Point", "coordinates": [24.95, 60.17]}})
+        ids.append(receipt.id)
+    return ids
+
+
+def test_moderation_lists_escapes_and_moderates(client: Any, csrf: str, app: Any,
+                                                consultation: list[str]) -> None:
+    page = client.get("/admin/maps/uusi-kaava/comments")
+    html = page.text
+    assert page.status_code == 200 and "Pending (2)" in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "Åsa Öberg" in html
+    assert "asa@example.fi" in html and "Point at 60.17000° N, 24.95000° E" in html
+    first = consultation[0]
+    done = client.post(f"/admin/maps/uusi-kaava/comments/{first}",
+                       data={"csrf_token": csrf, "status": "published", "back": "pending"})
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/admin/maps/uusi-kaava/comments?status=pending"
+    public = client.get("/maps/uusi-kaava/comments").get_json()["features"]
+    assert [f["properties"]["id"] for f in public] == [first]
+    assert "name" not in public[0]["properties"]
+    hidden = client.post(f"/admin/maps/uusi-kaava/comments/{first}",
+                         data={"csrf_token": csrf, "status": "hidden"})
+    assert hidden.status_code == 303
+    assert client.get("/maps/uusi-kaava/comments").get_json()["features"] == []
+    listed = client.get("/admin/maps/uusi-kaava/comments?status=hidden").text
+    assert f"Comment {first}" in listed and "Hidden (1)" in listed
+    assert client.post("/admin/maps/paimio-asemakaava/comments/" + first,
+                       data={"csrf_token": csrf, "status": "published"}).status_code == 404
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("geojson", "application/geo+json"),
+                                                 ("csv", "text/csv"),
+                                                 ("gpkg", "application/geopackage+sqlite3")])
+def test_exports(client: Any, csrf: str, consultation: list[str], fmt: str,
+                 media_type: str) -> None:
+    response = client.get(f"/admin/maps/uusi-kaava/comments/export?format={fmt}")
+    assert response.status_code == 200 and response.mimetype == media_type
+    assert response.headers["Cache-Control"] == "no-store"
+    if fmt == "geojson":
+        names = {f["properties"]["name"] for f in response.get_json()["features"]}
+        assert names == {HOSTILE, "Åsa Öberg"}
+
+
+def test_staff_pages_are_never_cached_and_carry_the_csp(client: Any, csrf: str) -> None:
+    for path in ("/admin/layers", "/admin/maps", "/admin/layers/new", "/admin/maps/new"):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert "<script>" not in response.text and "style=" not in response.text
+    assert client.get("/admin/layers/nope").status_code == 404
+    assert "There is no collection" in client.get("/admin/layers/nope").text
+
+
+# ---------- plain language ----------
+
+def test_report_sentences() -> None:
+    report = {"kind": "vector", "geometry_type": "MultiLineString", "feature_count": 1,
+              "repaired": 1, "dropped": 12, "source_crs": "EPSG:3879",
+              "bbox": [24.5, 60.1, 25.25, 60.4]}
+    assert wording.report_sentences(report) == [
+        "1 line was imported.",
+        "Coordinate system detected: EPSG:3879 (ETRS89 / GK25FIN); stored as longitude and "
+        "latitude (CRS84).",
+        "The layer covers 24.500° E to 25.250° E, 60.100° N to 60.400° N.",
+        "1 line was invalid and was repaired.",
+        "12 features without a usable geometry were left out."]
+    assert wording.count(12345, "point", "points") == "12 345 points"
+    assert wording.other_warnings({"warnings": ["3 invalid geometries were repaired",
+                                                "GDAL: odd"]}) == ["GDAL: odd"]
+
+
+def test_comment_places() -> None:
+    assert wording.comment_place(None, {"collection": "kaava", "id": 3}) == \
+        "Feature 3 of kaava"
+    line = json.dumps({"type": "LineString", "coordinates": [[1, 2], [3, 4], [5, 6]]})
+    assert wording.comment_place(line, None) == "A line of 3 points"
+    assert wording.comment_place(None, None) == "No place"

@@ -1,0 +1,317 @@
+"""The staff HTML pages under /admin/: sign-in, layers, upload and report, preview, style choice.
+
+Map composition and comment moderation are in ``maps_pages``; both share the hooks of
+``staff``: a signed-in session for every page but the sign-in form, a CSRF token on every
+post, ``Cache-Control: no-store`` and problems shown as pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from ..maps import BaseMap, MapDefinition
+from ..problems import Conflict, InvalidParameter, LayerNotFound, Problem
+from ..store.gpkg import LAYER_ID_RE
+from ..styles import check_style, load_basemap_palettes
+from ..types import LayerInfo, LayerKind
+from ..widget import assets
+from ..widget.build import build_map
+from . import maps_pages, wording
+from . import session as staff_session
+from .api import _import_upload  # the staff API's upload path: one way in for both
+from .staff import STAFF_BLUEPRINTS, load_all_styles, page, settings, staff_blueprint, store
+
+log = logging.getLogger("webmap.admin")
+bp = staff_blueprint(Blueprint("admin_pages", __name__, url_prefix="/admin",
+                               template_folder="templates", static_folder="static",
+                               static_url_path="/static"))
+UPLOAD_FIELDS = ("id", "title", "crs", "layer", "attribution", "description")
+NO_BASE = "none"
+MAX_REPORT_WARNINGS = 10
+
+
+# ---------- sign-in ----------
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a staff page of this site, never another site."""
+    default = url_for("admin_pages.layers")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    admin = request.script_root + "/admin/"
+    if (parts.scheme or parts.netloc or not parts.path.startswith(admin) or "\\" in target
+            or ".." in parts.path.split("/")):
+        return default
+    return target
+
+
+@bp.route("/", methods=["GET", "POST"])
+def sign_in() -> Any:
+    """The sign-in form: a staff token (from ``webmap tokens create NAME``)."""
+    target = request.values.get("next")
+    if request.method == "GET":
+        if staff_session.staff_name():
+            return redirect(_safe_next(target), 303)
+        return page("staff_sign_in.html", next=target or "")
+    if not staff_session.sign_in_allowed():
+        wait_s = staff_session.retry_after_s()
+        body, _ = page("staff_sign_in.html", 429, next=target or "",
+                       error=f"Too many wrong tokens from your address. Try again in "
+                             f"{wait_s} seconds.")
+        return Response(body, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
+    if staff_session.sign_in(request.form.get("token", "")) is None:
+        staff_session.count_failed_sign_in()
+        log.warning("failed staff sign-in")
+        return page("staff_sign_in.html", 401, next=target or "",
+                    error="That token is not valid or has been revoked. Check it and try "
+                          "again.")
+    return redirect(_safe_next(target), 303)
+
+
+@bp.post("/sign-out")
+def sign_out() -> ResponseReturnValue:
+    """End the session."""
+    staff_session.sign_out()
+    session["flash"] = "You have signed out."
+    return redirect(url_for("admin_pages.sign_in"), 303)
+
+
+# ---------- layers ----------
+
+@bp.get("/layers")
+def layers() -> Any:
+    """Every layer, with links to its preview."""
+    return page("staff_layers.html", layers=store().layers())
+
+
+def _exists(layer_id: str) -> bool:
+    try:
+        store().layer(layer_id)
+    except LayerNotFound:
+        return False
+    return True
+
+
+def _field_of(exc: Problem) -> str:
+    """The form field an import problem is about."""
+    named = exc.extra.get("parameter") or exc.extra.get("field")
+    if named in UPLOAD_FIELDS or named == "file":
+        return str(named)
+    detail = exc.detail.lower()
+    if isinstance(exc, Conflict) or detail.startswith("layer id"):
+        return "id"
+    if "--crs" in detail or "'crs' field" in detail or "not a crs code" in detail:
+        return "crs"
+    if "--layer" in detail or "has no layer" in detail or " layers: " in detail:
+        return "layer"
+    return "file"
+
+
+def _check_upload(values: dict[str, str], replace: bool) -> dict[str, str]:
+    errors = {}
+    layer_id = values["id"]
+    if not layer_id:
+        errors["id"] = "Enter an id for the layer, for example kaava-2026."
+    elif not LAYER_ID_RE.match(layer_id):
+        errors["id"] = ("Use 1–64 lower-case letters a–z, digits, - or _, starting with a "
+                        "letter or digit.")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors["file"] = "Choose the file to upload."
+    if not errors and not replace and _exists(layer_id):
+        errors["id"] = (f"A layer {layer_id} exists already. Tick “Replace the layer” to "
+                        "upload a new version, or choose another id.")
+    return errors
+
+
+@bp.route("/layers/new", methods=["GET", "POST"])
+def upload() -> Any:
+    """The upload form; a post imports the file and shows the report (or the errors)."""
+    if request.method == "GET":
+        values = {k: request.args.get(k, "") for k in UPLOAD_FIELDS}
+        return page("staff_upload.html", values=values, errors={},
+                    replace=request.args.get("replace") == "yes",
+                    max_mb=settings().max_upload_mb)
+    values = {k: request.form.get(k, "").strip() for k in UPLOAD_FIELDS}
+    replace = request.form.get("replace") == "yes"
+    errors = _check_upload(values, replace)
+    if not errors:
+        try:
+            report = _import_upload(values["id"])
+        except Problem as exc:
+            errors[_field_of(exc)] = wording.sentence(exc.detail)
+        else:
+            kept = report.as_dict()
+            kept["warnings"] = kept["warnings"][:MAX_REPORT_WARNINGS]
+            session["report"] = kept
+            log.info("staff %s imported layer %s", g.staff, report.layer_id)
+            return redirect(url_for("admin_pages.report", layer_id=report.layer_id), 303)
+    return page("staff_upload.html", 422, values=values, errors=errors, replace=replace,
+                max_mb=settings().max_upload_mb)
+
+
+@bp.get("/layers/<layer_id>/report")
+def report(layer_id: str) -> Any:
+    """The last import's report, in plain language, with the way on to the preview."""
+    info = store().layer(layer_id)
+    kept = session.get("report")
+    if not isinstance(kept, dict) or kept.get("layer_id") != layer_id:
+        return redirect(url_for("admin_pages.preview", layer_id=layer_id), 303)
+    return page("staff_report.html", info=info, report=kept,
+                sentences=wording.report_sentences(kept),
+                warnings=wording.other_warnings(kept))
+
+
+# ---------- preview ----------
+
+def _basemap_ids() -> list[str]:
+    return sorted(load_basemap_palettes(settings().styles_dir / "basemaps"))
+
+
+def _chosen_base(value: str | None) -> str:
+    ids = _basemap_ids()
+    if value in ids or value == NO_BASE:
+        return str(value)
+    return ids[0] if ids else NO_BASE
+
+
+def _base_attribution(base_id: str) -> str:
+    path = settings().styles_dir / "basemaps" / f"{base_id}.json"
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("attribution", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
+    """A one-layer map for the widget's folium builder, in Web Mercator over a chosen base."""
+    root = request.script_root
+    if info.kind == LayerKind.RASTER:
+        base = BaseMap(kind="xyz", attribution=info.attribution or " ",
+                       url=f"{root}/collections/{info.id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}")
+    elif base_id == NO_BASE:
+        base = BaseMap(kind="xyz")
+    else:
+        base = BaseMap(kind="xyz", attribution=_base_attribution(base_id) or " ",
+                       url=f"{root}/basemaps/{base_id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}.png")
+    west, south, east, north = info.bbox
+    pad = 0.001
+    extent = (max(west - pad, -180), max(south - pad, -85), min(east + pad, 180),
+              min(north + pad, 85))
+    return MapDefinition(id=f"staff-preview-{info.id}", title={"en": info.title or info.id},
+                         extent=extent, languages=("en",), base=base,
+                         version=f"{info.version}-{base_id}-{root}")
+
+
+def _style_data(style_id: str | None) -> dict[str, Any] | None:
+    if not style_id:
+        return None
+    path = settings().styles_dir / f"{style_id}.json"
+    if not path.is_file() or not LAYER_ID_RE.match(style_id):
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def preview_context(info: LayerInfo, base_id: str, style_id: str | None) -> dict[str, Any]:
+    """What the preview map needs: the vendor files, folium's map element and the config."""
+    built = build_map(preview_definition(info, base_id), "en", "")
+    vendor = [(name, assets.PACKAGES[name].version)
+              for name in ("leaflet", "leaflet-gesture-handling")]
+    return {
+        "map_html": built.html, "vendor": vendor, "base_id": base_id,
+        "map_js": url_for("admin_pages.preview_script", layer_id=info.id, base=base_id),
+        "config": {"kind": str(info.kind), "bbox": list(info.bbox),
+                   "items": url_for("features.items", layer_id=info.id)
+                   if info.kind == LayerKind.VECTOR else None,
+                   "style": _style_data(style_id)},
+    }
+
+
+def _links(info: LayerInfo) -> dict[str, str]:
+    root = request.host_url.rstrip("/") + request.script_root
+    public = settings().public_url or root
+    return {"root": public, "collection": f"{public}/collections/{info.id}",
+            "items": f"{public}/collections/{info.id}/items",
+            "tiles": f"{public}/collections/{info.id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"}
+
+
+@bp.get("/layers/<layer_id>")
+def preview(layer_id: str) -> Any:
+    """A layer's details, a map of it, its API links, and the way to replace or remove it."""
+    info = store().layer(layer_id)
+    base_id = _chosen_base(request.args.get("base"))
+    return page("staff_preview.html", info=info, links=_links(info), bases=_basemap_ids(),
+                **preview_context(info, base_id, request.args.get("style")))
+
+
+@bp.get("/layers/<layer_id>/map.js")
+def preview_script(layer_id: str) -> Response:
+    """folium's script creating the preview map (a file: the CSP allows no inline script)."""
+    info = store().layer(layer_id)
+    base_id = _chosen_base(request.args.get("base"))
+    built = build_map(preview_definition(info, base_id), "en", "")
+    return Response(built.script, mimetype="text/javascript")
+
+
+@bp.route("/layers/<layer_id>/remove", methods=["GET", "POST"])
+def remove(layer_id: str) -> Any:
+    """Ask before removing a layer; the post removes it."""
+    info = store().layer(layer_id)
+    if request.method == "GET":
+        return page("staff_remove.html", info=info)
+    store().remove_layer(layer_id)
+    log.info("staff %s removed layer %s", g.staff, layer_id)
+    session["flash"] = f"Layer {layer_id} was removed."
+    return redirect(url_for("admin_pages.layers"), 303)
+
+
+# ---------- style choice ----------
+
+GEOMETRY_OF = {"Point": "point", "MultiPoint": "point", "LineString": "line",
+               "MultiLineString": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+
+
+@bp.get("/layers/<layer_id>/style")
+def style(layer_id: str) -> Any:
+    """Pick a style and a base map; see the contrast check's verdict and the layer drawn so."""
+    info = store().layer(layer_id)
+    styles, broken = load_all_styles()
+    geometry = GEOMETRY_OF.get(info.geometry_type)
+    style_id = request.args.get("style") or ""
+    if style_id and style_id not in styles:
+        raise InvalidParameter("style", f"there is no usable style {style_id!r}")
+    base_id = _chosen_base(request.args.get("base"))
+    chosen = styles.get(style_id)
+    issues = None
+    if chosen is not None:
+        palettes = load_basemap_palettes(settings().styles_dir / "basemaps")
+        palette = {base_id: palettes[base_id]} if base_id in palettes else {
+            "white (no base map)": ("#ffffff",)}
+        issues = check_style(chosen, palette)
+    return page("staff_style.html", info=info, styles=styles, broken=broken, style_id=style_id,
+                chosen=chosen, geometry=geometry, issues=issues, bases=_basemap_ids(),
+                wording=wording, links=_links(info),
+                **preview_context(info, base_id, style_id or None))
+
+
+def init_app(app: Flask) -> None:
+    """Session, CSRF and the staff pages (the staff API's ``init_app`` opens the tokens)."""
+    staff_session.init_session(app, app.extensions["webmap.settings"])
+    app.register_blueprint(bp)
+    app.register_blueprint(maps_pages.bp)
+    app.add_template_filter(wording.sentence, "staff_sentence")
+    app.add_template_global(staff_session.csrf_token, "staff_csrf_token")
+
+    @app.context_processor
+    def staff_globals() -> dict[str, Any]:
+        if request.blueprint not in STAFF_BLUEPRINTS:
+            return {}
+        return {"staff": g.get("staff"),
+                "NO_BASE": NO_BASE, "crs_name": wording.crs_name, "degrees": wording.degrees}

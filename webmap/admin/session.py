@@ -1,0 +1,190 @@
+"""Staff sign-in for the HTML pages: the secret key, the session cookie, CSRF and failed tries.
+
+The session is Flask's signed cookie, limited to ``/admin``, HttpOnly, SameSite=Strict and
+Secure on HTTPS. It names the token (name and creation time), never holds the token itself,
+and is refused once the token is revoked or the sign-in is older than the configured hours.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from limits import RateLimitItemPerMinute, storage, strategies
+from limits.errors import StorageError
+from redis.exceptions import RedisError
+from wtforms import ValidationError
+
+from ..problems import Problem
+from ..settings import Settings
+from .tokens import Tokens
+
+log = logging.getLogger("webmap.admin")
+KEY_FILE_NAME = "secret_key"
+SIGN_IN_FAILURES = RateLimitItemPerMinute(10, 5)
+"""Failed sign-ins one client address may make in five minutes."""
+LIMITER_ERRORS = (StorageError, RedisError, OSError)
+
+
+def secret_key(settings: Settings) -> str:
+    """``WEBMAP_SECRET_KEY``, else a random key made once and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / KEY_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start at once, one writes and the others read it.
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret(path)
+    with os.fdopen(handle, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48))
+    log.warning("made a new secret key in %s; set WEBMAP_SECRET_KEY to share one between "
+                "hosts", path)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    for _ in range(50):  # another worker may be between creating and writing the file
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise SystemExit(f"{path} is empty; delete it or set WEBMAP_SECRET_KEY")
+
+
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """The signed cookie, sent only to ``/admin`` and marked Secure whenever the request is."""
+
+    def get_cookie_path(self, app: Flask) -> str:
+        """Only the staff pages need the cookie."""
+        return request.script_root + "/admin"
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """HTTPS as seen through ``WEBMAP_PROXY_HOPS`` proxies."""
+        return request.is_secure
+
+
+def init_session(app: Flask, settings: Settings) -> None:
+    """Secret key, cookie flags, lifetime, and the store for counting failed sign-ins."""
+    app.secret_key = secret_key(settings)
+    lifetime = timedelta(hours=settings.staff_session_hours)
+    app.config.update(
+        SESSION_COOKIE_NAME="webmap_staff", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=lifetime,
+        SESSION_REFRESH_EACH_REQUEST=False,
+        # a form stays usable as long as the sign-in it was made in
+        WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()))
+    app.session_interface = StaffSessionInterface()
+    store = storage.storage_from_string(settings.redis_url or "memory://")
+    app.extensions["webmap.admin.sign_in_limiter"] = strategies.MovingWindowRateLimiter(store)
+    app.extensions["webmap.admin.sign_in_memory"] = strategies.MovingWindowRateLimiter(
+        storage.MemoryStorage())
+
+
+def _tokens() -> Tokens:
+    records: Tokens = current_app.extensions["webmap.tokens"]
+    return records
+
+
+def _lifetime_s() -> float:
+    lifetime: timedelta = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return lifetime.total_seconds()
+
+
+def sign_in(token: str) -> str | None:
+    """Start a session for an active token; its name, or None for a wrong or revoked one."""
+    name = _tokens().verify(token.strip())
+    if name is None:
+        return None
+    created = next(t.created for t in _tokens().list() if t.name == name)
+    session.clear()  # a new session for the new privilege: nothing carried over
+    session.permanent = True
+    session.update(staff=name, token_created=created, signed_in=time.time())
+    log.info("staff %s signed in", name)
+    return name
+
+
+def sign_out() -> None:
+    """Forget the session."""
+    session.clear()
+
+
+def staff_name() -> str | None:
+    """The signed-in staff member, if the session is young enough and the token still active."""
+    name = session.get("staff")
+    started = session.get("signed_in")
+    if not isinstance(name, str) or not isinstance(started, int | float):
+        return None
+    if time.time() - started > _lifetime_s():
+        return None
+    active = any(t.name == name and t.created == session.get("token_created")
+                 and t.revoked is None for t in _tokens().list())
+    return name if active else None
+
+
+class CsrfFailed(Problem):
+    """A form post without a valid CSRF token: nothing was done."""
+
+    status = 400
+    title = "Form expired"
+
+
+def csrf_token() -> str:
+    """The token for this session's forms."""
+    token: str = generate_csrf()
+    return token
+
+
+def check_csrf() -> None:
+    """Refuse a post whose CSRF token is missing or wrong, or that comes from another site."""
+    origin = request.headers.get("Origin")
+    if origin and origin != request.host_url.rstrip("/"):
+        raise CsrfFailed("the form was sent from another site; nothing was done")
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        raise CsrfFailed("the form has expired or did not come from this site; nothing was "
+                         "done - reload the page and try again") from None
+
+
+def _limiter_hit(method: str) -> bool:
+    """Ask the shared limiter; the per-process one when it does not answer."""
+    address = request.remote_addr or "unknown"
+    for key in ("webmap.admin.sign_in_limiter", "webmap.admin.sign_in_memory"):
+        limiter: strategies.MovingWindowRateLimiter = current_app.extensions[key]
+        try:
+            return bool(getattr(limiter, method)(SIGN_IN_FAILURES, "webmap-sign-in", address))
+        except LIMITER_ERRORS as exc:
+            log.warning("sign-in limiter unavailable: %s", type(exc).__name__)
+    return True
+
+
+def sign_in_allowed() -> bool:
+    """Whether this address has failed fewer sign-ins than the limit lately."""
+    return _limiter_hit("test")
+
+
+def count_failed_sign_in() -> None:
+    """Count a wrong token against the client's address."""
+    _limiter_hit("hit")
+
+
+def retry_after_s() -> int:
+    """Seconds until the client's oldest counted failure leaves the window."""
+    address = request.remote_addr or "unknown"
+    for key in ("webmap.admin.sign_in_limiter", "webmap.admin.sign_in_memory"):
+        limiter: strategies.MovingWindowRateLimiter = current_app.extensions[key]
+        try:
+            reset_at, _ = limiter.get_window_stats(SIGN_IN_FAILURES, "webmap-sign-in", address)
+        except LIMITER_ERRORS:
+            continue
+        return max(1, int(reset_at - time.time()))
+    return int(SIGN_IN_FAILURES.get_expiry())

@@ -326,3 +326,21 @@ def test_language_switch_changes_every_string(chromium: Any, widget_server: str)
         "Detailed plan proposal (example), Paimio"
     context.close()
 
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_map_pages_have_no_axe_violations(chromium: Any, widget_server: str,
+                                          width: int) -> None:
+    context = chromium.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{widget_server}/maps?f=html")
+    assert axe_violations(page) == [], "/maps"
+    page.goto(f"{widget_server}/maps/{PLAN_MAP}?f=html&lang=sv")
+    page.frame_locator("iframe").locator("html[data-ready]").wait_for(state="attached")
+    assert page.locator("iframe").get_attribute("title") == \
+        "Karta: Förslag till detaljplan (exempel), Pemar"
+    assert axe_violations(page) == [], "/maps/{id}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    screenshot(page, f"map-page-{width}")
+    context.close()

@@ -29,6 +29,11 @@ Per server and scenario: median and p95 latency, requests/s, median body and
 wire bytes, and CPU seconds per request of the server's process tree and of
 PostgreSQL (from /proc). Then ratios webmap / peers.
 
+webmap's backend: ``--backend postgis`` (or ``auto``, the default: what
+serve_webmap.sh wrote to $WEBMAP_PIDS/backend, else what /readyz says) counts
+PostgreSQL's CPU for webmap too and imports (d) into a fresh PostGIS schema
+(compare with ``ogr2ogr GPKG -> PostGIS``) instead of a fresh data dir.
+
 Loopback only. Run with the bench client venv (/tmp/bench/venv-data): needs
 aiohttp, numpy, shapely, pyproj, pyogrio, mercantile, mapbox-vector-tile,
 geopandas, rasterio; ogr2ogr on PATH. Peers are started by
@@ -64,6 +69,9 @@ WEBMAP_VENV = os.environ.get("WEBMAP_VENV", "/work/main/.venv")
 WEBMAP_BASE = os.environ.get("WEBMAP_BASE", "http://127.0.0.1:8090")
 WEBMAP_DATA_DIR = os.environ.get("WEBMAP_BENCH_DATA_DIR", f"{BENCH}/webmap-data")
 WEBMAP_PIDS = os.environ.get("WEBMAP_PIDS", f"{BENCH}/webmap-pids")
+WEBMAP_PG_URL = os.environ.get("WEBMAP_BENCH_PG_URL",
+                               "postgresql://bench:bench@127.0.0.1:5432/webmap_bench")
+WEBMAP_IMPORT_SCHEMA = "import_webmap"
 
 # name -> (base url, pid file, uses PostgreSQL)
 SERVERS = {
@@ -460,12 +468,50 @@ def scenario(name, servers, batches, concurrency, warm, rounds, extra=None, befo
     return {s: summarise(runs[s]) for s in servers}
 
 
-def webmap_import_cmd(data_dir: str) -> list[str]:
-    return ["env", f"WEBMAP_DATA_DIR={data_dir}", f"{WEBMAP_VENV}/bin/webmap", "layers",
-            "import", GPKG, "--id", "buildings", "--layer", "buildings"]
+def webmap_import_cmd(data_dir: str, database_url: str | None = None) -> list[str]:
+    target = [f"WEBMAP_DATABASE_URL={database_url}"] if database_url else [
+        "-u", "WEBMAP_DATABASE_URL"]
+    return ["env", *target, f"WEBMAP_DATA_DIR={data_dir}", f"{WEBMAP_VENV}/bin/webmap",
+            "layers", "import", GPKG, "--id", "buildings", "--layer", "buildings"]
 
 
-def import_floor(repeats: int, with_webmap: bool) -> tuple[dict, dict]:
+def webmap_backend(choice: str) -> str:
+    """geopackage or postgis: as asked, else as serve_webmap.sh recorded, else /readyz."""
+    if choice != "auto":
+        return choice
+    try:
+        with open(f"{WEBMAP_PIDS}/backend") as f:
+            return f.read().strip() or "geopackage"
+    except OSError:
+        pass
+    try:
+        with urllib.request.urlopen(WEBMAP_BASE + "/readyz", timeout=10) as r:
+            return json.loads(r.read()).get("backend", "geopackage")
+    except Exception:  # noqa: BLE001
+        return "geopackage"
+
+
+def import_schema_url() -> str:
+    """webmap's bench database with a scratch schema first on the search path."""
+    joiner = "&" if "?" in WEBMAP_PG_URL else "?"
+    return (f"{WEBMAP_PG_URL}{joiner}options="
+            + urllib.parse.quote(f"-csearch_path={WEBMAP_IMPORT_SCHEMA},public"))
+
+
+def reset_import_schema(drop_only: bool = False) -> None:
+    sql = f"DROP SCHEMA IF EXISTS {WEBMAP_IMPORT_SCHEMA} CASCADE"
+    if not drop_only:
+        sql += f"; CREATE SCHEMA {WEBMAP_IMPORT_SCHEMA}"
+    subprocess.run(["psql", WEBMAP_PG_URL, "-q", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+WEBMAP_IMPORT_CASE = {"geopackage": "webmap layers import (fresh data dir)",
+                      "postgis": "webmap layers import -> PostGIS (fresh schema)"}
+
+
+def import_floor(repeats: int, with_webmap: bool, backend: str = "geopackage"
+                 ) -> tuple[dict, dict]:
     """(d) time to import the 200k polygons, several ways, median of repeats.
 
     Returns (results, failures): a failing case goes to failures, not results."""
@@ -504,7 +550,8 @@ def import_floor(repeats: int, with_webmap: bool) -> tuple[dict, dict]:
                 "chunksize=10000)")), GPKG],
     }
     if with_webmap:
-        cases["webmap layers import (fresh data dir)"] = webmap_import_cmd(scratch_webmap)
+        cases[WEBMAP_IMPORT_CASE[backend]] = webmap_import_cmd(
+            scratch_webmap, import_schema_url() if backend == "postgis" else None)
     out: dict = {}
     errors: dict = {}
     print("\n== (d) import 200k polygons")
@@ -516,6 +563,8 @@ def import_floor(repeats: int, with_webmap: bool) -> tuple[dict, dict]:
                 if os.path.exists(f"{BENCH}/{f}"):
                     os.remove(f"{BENCH}/{f}")
             shutil.rmtree(scratch_webmap, ignore_errors=True)
+            if name == WEBMAP_IMPORT_CASE["postgis"]:
+                reset_import_schema()  # untimed: an empty schema every time
             t0 = time.perf_counter()
             p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
@@ -533,6 +582,8 @@ def import_floor(repeats: int, with_webmap: bool) -> tuple[dict, dict]:
         print(f"  {name:55s} median {statistics.median(times):6.2f} s  runs "
               f"{[round(t, 2) for t in times]}", flush=True)
     shutil.rmtree(scratch_webmap, ignore_errors=True)
+    if with_webmap and backend == "postgis":
+        reset_import_schema(drop_only=True)
     subprocess.run(["psql", PG_DSN, "-q", "-c", "DROP SCHEMA import_test CASCADE"], check=True)
     return out, errors
 
@@ -750,7 +801,8 @@ def versions() -> dict:
                          "fastapi", "uvicorn"]),
         "webmap": pipv(f"{WEBMAP_VENV}/bin/python",
                        ["webmap", "Flask", "gunicorn", "pyogrio", "shapely", "rasterio",
-                        "rio-tiler", "mapbox-vector-tile", "orjson", "numpy"]),
+                        "rio-tiler", "mapbox-vector-tile", "orjson", "numpy", "psycopg",
+                        "psycopg-pool"]),
         "client": pipv(sys.executable, ["aiohttp", "geopandas", "pyogrio", "shapely",
                                         "rasterio", "numpy"]),
         "titiler_gdal": cmd(f"{BENCH}/venv-titiler/bin/python -c "
@@ -792,12 +844,21 @@ TITLES = {
 }
 
 
+def threads_note(serve: dict) -> str:
+    """How serve_webmap.sh ran gunicorn's workers, for the report's header."""
+    threads = serve.get("threads", 1)
+    return f", gunicorn gthread workers x {threads} threads" if threads > 1 else \
+        ", gunicorn sync workers"
+
+
 def markdown(res: dict) -> str:
     out = []
     w = out.append
     w(f"# webmap beside its peers — run {res['started']} to {res.get('finished')}\n")
     w(f"Concurrency {res['concurrency']}, {res['rounds']} rounds, server order rotated, "
       f"{'keep-alive' if res['keepalive'] else 'a new connection per request'}; "
+      f"webmap on {res.get('webmap_backend', 'geopackage')}"
+      f"{threads_note(res.get('webmap_serve_import', {}))}; "
       f"load average {res['loadavg_start'][0]:.2f} at start, "
       f"{res.get('loadavg_end', [0])[0]:.2f} at end. `webmap-cached` = the same tiles "
       "asked again right after `webmap` (tile cache hits); `webmap` rows of MVT/PNG are "
@@ -881,6 +942,8 @@ def main() -> None:
     ap.add_argument("--keepalive", action="store_true",
                     help="reuse connections (uvicorn then pins them to one worker)")
     ap.add_argument("--no-webmap", action="store_true", help="peers only")
+    ap.add_argument("--backend", choices=("auto", "geopackage", "postgis"), default="auto",
+                    help="webmap's backend (auto: as serve_webmap.sh started it)")
     ap.add_argument("--webmap-mvt-query", default="",
                     help="appended to webmap's MVT tile paths, e.g. '?f=mvt'")
     ap.add_argument("--webmap-png-query", default="",
@@ -900,8 +963,10 @@ def main() -> None:
     only = set(args.only.split(","))
     global KEEPALIVE
     KEEPALIVE = args.keepalive
+    backend = webmap_backend(args.backend)
     for k in ("webmap", "webmap-cached"):
         MVT_URL[k] += args.webmap_mvt_query
+        SERVERS[k] = (*SERVERS[k][:2], backend == "postgis")  # count PostgreSQL's CPU too
     PNG_URL["webmap"] += args.webmap_png_query
 
     # Servers that do not answer are left out of every scenario (and said so).
@@ -919,6 +984,7 @@ def main() -> None:
     R, C = args.rounds, args.concurrency
     results: dict = {"started": dt.datetime.now().isoformat(timespec="seconds"),
                      "concurrency": C, "rounds": R, "keepalive": KEEPALIVE,
+                     "webmap_backend": backend,
                      "versions": versions(), "skipped_servers": skipped,
                      "loadavg_start": os.getloadavg()}
     with open(f"{BENCH}/data/meta.json") as f:
@@ -1088,7 +1154,7 @@ def main() -> None:
     if "import" in only:
         results["import"], import_errors = import_floor(
             args.import_repeats, with_webmap=not args.no_webmap and os.path.exists(
-                f"{WEBMAP_VENV}/bin/webmap"))
+                f"{WEBMAP_VENV}/bin/webmap"), backend=backend)
         if import_errors:
             results["import_errors"] = import_errors
 
@@ -1152,7 +1218,10 @@ def main() -> None:
         for name, v in imp.items():
             if v["median_s"] is not None and floor:
                 ratios[f"import {name} / ogr2ogr->PostGIS"] = round(v["median_s"] / floor, 2)
-        wm = imp.get("webmap layers import (fresh data dir)", {}).get("median_s")
+        wm = imp.get(WEBMAP_IMPORT_CASE["geopackage"], {}).get("median_s")
+        wp = imp.get(WEBMAP_IMPORT_CASE["postgis"], {}).get("median_s")
+        if wp and floor:
+            ratios["import webmap -> PostGIS / ogr2ogr -> PostGIS"] = round(wp / floor, 2)
         gg = imp["ogr2ogr GPKG -> GPKG (R-tree)"]["median_s"]
         if wm and gg:
             ratios["import webmap / ogr2ogr GPKG->GPKG"] = round(wm / gg, 2)

@@ -5,7 +5,17 @@
 #   serve_webmap.sh start   # import oulu.gpkg (buildings, addresses) and
 #                           # ortho.tif into a fresh data dir, then
 #                           # gunicorn -w 2 on 127.0.0.1:8090
+#   serve_webmap.sh start --backend postgis
+#                           # the same on PostGIS: a fresh database
+#                           # $WEBMAP_BENCH_PG_URL (default webmap_bench in the
+#                           # bench cluster, role bench) gets the layers; the
+#                           # COG and the tile cache stay in the data dir
 #   serve_webmap.sh stop    # kill exactly the PID that start wrote
+#
+# The backend can also come from WEBMAP_BENCH_BACKEND=geopackage|postgis; it is
+# written to $PIDS/backend and into import.json for run_bench.py. THREADS=n
+# (default 1: gunicorn's sync workers, as docker/gunicorn.conf.py) runs the
+# workers as gthread with n threads each.
 #
 # The buildings import is timed; the time goes to $PIDS/import.json, which
 # run_bench.py copies into its results. PIDs live in their own folder
@@ -18,6 +28,10 @@ DATA_DIR=${WEBMAP_BENCH_DATA_DIR:-$BENCH/webmap-data}
 PIDS=${WEBMAP_PIDS:-$BENCH/webmap-pids}
 BIND=${WEBMAP_BIND:-127.0.0.1:8090}
 WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-1}
+BACKEND=${WEBMAP_BENCH_BACKEND:-geopackage}
+PG_ADMIN_URL=${WEBMAP_BENCH_PG_ADMIN_URL:-postgresql://bench:bench@127.0.0.1:5432/bench}
+PG_URL=${WEBMAP_BENCH_PG_URL:-postgresql://bench:bench@127.0.0.1:5432/webmap_bench}
 LOGS=$BENCH/logs
 mkdir -p "$PIDS" "$LOGS"
 
@@ -32,6 +46,19 @@ start() {
   rm -rf "$DATA_DIR"
   mkdir -p "$DATA_DIR"
   export WEBMAP_DATA_DIR=$DATA_DIR
+  unset WEBMAP_DATABASE_URL
+  if [ "$BACKEND" = postgis ]; then
+    # A fresh database: no layers, tables or comments from an earlier run.
+    local db=${PG_URL##*/}; db=${db%%\?*}
+    psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+      -c "CREATE DATABASE $db" > "$LOGS/webmap-pg-create.log" 2>&1 \
+      || { echo "could not create database $db:" >&2; cat "$LOGS/webmap-pg-create.log" >&2; exit 1; }
+    psql "$PG_URL" -q -c "CREATE EXTENSION IF NOT EXISTS postgis" \
+      -c "CREATE EXTENSION IF NOT EXISTS unaccent" >> "$LOGS/webmap-pg-create.log" 2>&1
+    export WEBMAP_DATABASE_URL=$PG_URL
+  elif [ "$BACKEND" != geopackage ]; then
+    echo "unknown backend $BACKEND (geopackage or postgis)" >&2; exit 2
+  fi
   export WEBMAP_LOG_LEVEL=${WEBMAP_LOG_LEVEL:-WARNING}
   local webmap="$WEBMAP_VENV/bin/webmap" t0 t1 t2 t3
   t0=$(now)
@@ -47,17 +74,21 @@ start() {
       > "$LOGS/webmap-import-ortho.log" 2>&1 \
     || { echo "import of ortho failed:" >&2; cat "$LOGS/webmap-import-ortho.log" >&2; exit 1; }
   t3=$(now)
-  python3 - "$t0" "$t1" "$t2" "$t3" > "$PIDS/import.json" <<'EOF'
+  python3 - "$t0" "$t1" "$t2" "$t3" "$BACKEND" "$THREADS" > "$PIDS/import.json" <<'EOF'
 import json, sys
-t0, t1, t2, t3 = map(float, sys.argv[1:])
-print(json.dumps({"buildings_s": round(t1 - t0, 2), "addresses_s": round(t2 - t1, 2),
-                  "ortho_s": round(t3 - t2, 2)}))
+t0, t1, t2, t3 = map(float, sys.argv[1:5])
+print(json.dumps({"backend": sys.argv[5], "threads": int(sys.argv[6]),
+                  "buildings_s": round(t1 - t0, 2),
+                  "addresses_s": round(t2 - t1, 2), "ortho_s": round(t3 - t2, 2)}))
 EOF
+  echo "$BACKEND" > "$PIDS/backend"
   echo "imported: $(cat "$PIDS/import.json")"
 
   # Started from $BENCH so that nothing is read from the working tree's layers/.
-  (cd "$BENCH" && exec "$WEBMAP_VENV/bin/gunicorn" -w "$WORKERS" -b "$BIND" --timeout 120 \
-      'webmap.app:create_app()') > "$LOGS/webmap.log" 2>&1 &
+  local threads=()
+  [ "$THREADS" -gt 1 ] && threads=(--threads "$THREADS")
+  (cd "$BENCH" && exec "$WEBMAP_VENV/bin/gunicorn" -w "$WORKERS" "${threads[@]}" -b "$BIND" \
+      --timeout 120 'webmap.app:create_app()') > "$LOGS/webmap.log" 2>&1 &
   echo $! > "$PIDS/webmap.pid"
 
   local url="http://$BIND/collections/buildings"
@@ -84,11 +115,21 @@ stop() {
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     echo "stopped webmap ($pid)"
   fi
-  rm -f "$f"
+  rm -f "$f" "$PIDS/backend"
 }
 
-case "${1:-}" in
+command=${1:-}
+shift || true
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backend) BACKEND=${2:?--backend needs geopackage or postgis}; shift 2 ;;
+    --backend=*) BACKEND=${1#--backend=}; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+case "$command" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--backend geopackage|postgis] | stop" >&2; exit 2 ;;
 esac

@@ -79,8 +79,7 @@ def allowed_origins(definition: MapDefinition) -> list[str]:
 
 def _style(style_id: str) -> dict[str, Any] | None:
     """A style file as the browser draws it, or None (logged) when it is missing or bad."""
-    styles_dir: Path = getattr(_settings(), "styles_dir", Path("styles"))
-    path = styles_dir / f"{style_id}.json"
+    path = _settings().styles_dir / f"{style_id}.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -94,8 +93,7 @@ def _base_attribution(definition: MapDefinition) -> str:
     if definition.base.attribution:
         return definition.base.attribution
     if definition.base.kind == "rendered" and definition.base.basemap:
-        styles_dir: Path = getattr(_settings(), "styles_dir", Path("styles"))
-        path = styles_dir / "basemaps" / f"{definition.base.basemap}.json"
+        path = _settings().styles_dir / "basemaps" / f"{definition.base.basemap}.json"
         try:
             return str(json.loads(path.read_text(encoding="utf-8")).get("attribution", ""))
         except (OSError, ValueError):
@@ -255,5 +253,3 @@ def init_app(app: Flask) -> None:
     if missing:
         log.warning("front-end packages missing (run `make vendor`): %s", ", ".join(missing))
     app.register_blueprint(bp)
-    app.jinja_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
-    app.add_template_global(json.dumps, "json_dumps")

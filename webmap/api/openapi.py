@@ -118,6 +118,32 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     f"Results at most (larger values are capped at {MAX_RESULTS}).")],
             {"200": _ok("Point features with label, kind, layer, feature_id (and lang, bbox)",
                         "application/geo+json", schema=_ref("schemas/FeatureCollection"))}),
+        "/maps": _operation("getMaps", "Published maps", "Maps", [],
+                            {"200": _ok("The maps", "application/json")}),
+        "/maps/{mapId}": _operation("getMap", "One map: layers, base, extent, consultation",
+                                    "Maps", [_ref("parameters/mapId")],
+                                    {"200": _ok("The map", "application/json")}),
+        "/maps/{mapId}/comments": {
+            **_operation("getComments", "Published comments of a map, without personal data",
+                         "Maps", [_ref("parameters/mapId")],
+                         {"200": _ok("Comments", "application/geo+json",
+                                     schema=_ref("schemas/FeatureCollection"))}),
+            "post": {"operationId": "postComment", "summary": "Comment on a map while its "
+                     "consultation is open", "tags": ["Maps"],
+                     "parameters": [_ref("parameters/mapId"),
+                                    _param("Idempotency-Key", "header", {"type": "string"},
+                                           "One per comment; a retry with the same key "
+                                           "never stores it twice.")],
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": _ref("schemas/Comment")}}},
+                     "responses": {"201": _ok("Stored", "application/json"),
+                                   "200": _ok("A retry of a stored comment",
+                                              "application/json"),
+                                   **{code: _ref("responses/Problem")
+                                      for code in ("400", "404", "409", "413", "415", "422",
+                                                   "429", "500")}}}},
+        "/basemaps": _operation("getBasemaps", "Base maps webmap draws itself", "Maps", [],
+                                {"200": _ok("The base maps", "application/json")}),
         "/healthz": _operation("getHealth", "The process answers", "Operations", [],
                                {"200": _ok("Alive", "application/json")}),
         "/readyz": _operation("getReady", "Storage answers", "Operations", [],
@@ -130,6 +156,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "Response format; default by the Accept header (JSON)."),
             "collectionId": _param("collectionId", "path", {"type": "string"},
                                    "The layer's id."),
+            "mapId": _param("mapId", "path", {"type": "string"}, "The map's id.",
+                            example="paimio-asemakaava"),
             "tileMatrixSetId": _param("tileMatrixSetId", "path",
                                       {"type": "string", "enum": list(GRIDS)},
                                       "Tile matrix set."),
@@ -171,6 +199,17 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                "numberMatched": {"type": "integer", "minimum": 0},
                                "numberReturned": {"type": "integer", "minimum": 0},
                                "links": {"type": "array", "items": {"type": "object"}}}},
+            "Comment": {
+                "type": "object", "required": ["text", "language"],
+                "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": 5000},
+                    "geometry": {"type": "object", "description": "GeoJSON in CRS84"},
+                    "feature": {"type": "object", "properties": {
+                        "collection": {"type": "string"},
+                        "id": {"oneOf": [{"type": "integer"}, {"type": "string"}]}}},
+                    "name": {"type": "string", "maxLength": 200},
+                    "email": {"type": "string", "maxLength": 254},
+                    "language": {"type": "string", "enum": ["fi", "sv", "en"]}}},
             "Problem": {
                 "type": "object", "required": ["title", "status", "detail"],
                 "properties": {"type": {"type": "string"}, "title": {"type": "string"},
@@ -190,7 +229,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                  "license": {"name": "EUPL-1.2"}},
         "servers": [{"url": server_url or "/"}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"},
-                 {"name": "Operations"}],
+                 {"name": "Maps"}, {"name": "Operations"}],
         "paths": paths,
         "components": components,
     }

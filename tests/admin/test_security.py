@@ -279,3 +279,24 @@ def test_generated_geojson_never_breaks_the_import(app: Any, client: Any, token:
     page = client.get("/collections/seed/items?limit=1000").get_json()
     assert page["numberMatched"] == report["feature_count"] == after.feature_count > 0
     assert after.version != before.version
+
+
+def test_a_polygon_with_an_empty_ring_is_repaired_on_both_backends(client: Any,
+                                                                   token: str) -> None:
+    # Found by the property test above on PostGIS: GEOS calls POLYGON((…), EMPTY) valid,
+    # PostGIS refuses a ring with fewer than four points.
+    body = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nimi": "Hämeenkatu"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[24.9, 60.1], [25.0, 60.1], [25.0, 60.2],
+                                                [24.9, 60.1]], []]}},
+        {"type": "Feature", "properties": {"nimi": "Åkerlund"}, "geometry": {
+            "type": "MultiPolygon", "coordinates": [[[[24.0, 60.0], [24.1, 60.0],
+                                                      [24.1, 60.1], [24.0, 60.0]], []]]}}]}
+    response = client.put("/admin/api/layers/rings", headers=auth(token), data={
+        "file": (io.BytesIO(json.dumps(body).encode()), "rings.geojson")})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert response.get_json()["report"]["repaired"] == 2
+    items = client.get("/collections/rings/items").get_json()
+    names = sorted(f["properties"]["nimi"] for f in items["features"])
+    assert names == ["Hämeenkatu", "Åkerlund"]
+    assert all(f["geometry"]["type"] in {"Polygon", "MultiPolygon"} for f in items["features"])

@@ -80,18 +80,35 @@ def clean_geometries(geoms: npt.NDArray[np.object_]
     geoms, rows = geoms[present], rows[present]
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
-    invalid = ~shapely.is_valid(geoms)
+    invalid = ~shapely.is_valid(geoms) | _has_empty_ring(geoms)
     repaired = 0
     if invalid.any():
         _refuse_non_finite(geoms[invalid], rows[invalid])
         geoms = geoms.copy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
-                                            keep_collapsed=False)
+        # set_precision(…, 0) drops empty rings (GEOS calls them valid; PostGIS refuses them)
+        geoms[invalid] = shapely.make_valid(shapely.set_precision(geoms[invalid], 0.0),
+                                            method="structure", keep_collapsed=False)
         usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         repaired = int((invalid & usable).sum())
         geoms, rows = geoms[usable], rows[usable]
     dropped = len(present) - len(geoms)
     return geoms, rows, repaired, dropped
+
+
+def _has_empty_ring(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """Polygons with an empty ring, e.g. GeoJSON ``[[…], []]``: only polygons with holes and
+    multipolygons are looked at, so a layer of simple polygons costs one pass."""
+    found = np.zeros(len(geoms), dtype=bool)
+    types = shapely.get_type_id(geoms)
+    candidates = np.flatnonzero(((types == 3) & (shapely.get_num_interior_rings(geoms) > 0))
+                                | (types == 6))
+    if len(candidates) == 0:
+        return found
+    parts, owner = shapely.get_parts(geoms[candidates], return_index=True)
+    rings, part = shapely.get_rings(parts, return_index=True)
+    empty_parts = np.unique(part[shapely.is_empty(rings)])
+    found[candidates[np.unique(owner[empty_parts])]] = True
+    return found
 
 
 def _refuse_non_finite(geoms: npt.NDArray[np.object_], rows: npt.NDArray[np.intp]) -> None:

@@ -20,6 +20,7 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from hypothesis import settings as hypothesis_settings
 
 from webmap.app import create_app
 from webmap.settings import Settings
@@ -27,6 +28,12 @@ from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+# CI replays the same generated examples every run (a failure there is reproducible and
+# does not depend on luck); on a laptop each run explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

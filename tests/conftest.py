@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,21 +88,30 @@ def postgis_database() -> str:
     return TEST_DATABASE_URL
 
 
-@pytest.fixture
-def postgis_url(postgis_database: str) -> Iterator[str]:
-    """A URL whose connections work in a new, empty schema (dropped after the test)."""
+@contextmanager
+def fresh_schema(database_url: str, prefix: str) -> Iterator[str]:
+    """A URL whose connections work in a new, empty schema, dropped afterwards."""
     import uuid
     from urllib.parse import quote
 
     import psycopg
 
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgis_database, autocommit=True) as conn:
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    joiner = "&" if "?" in postgis_database else "?"
-    yield f"{postgis_database}{joiner}options={quote(f'-csearch_path={schema},public')}"
-    with psycopg.connect(postgis_database, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    joiner = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{joiner}options={quote(f'-csearch_path={schema},public')}"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgis_url(postgis_database: str) -> Iterator[str]:
+    """A URL whose connections work in a new, empty schema (dropped after the test)."""
+    with fresh_schema(postgis_database, "test") as url:
+        yield url
 
 
 BACKENDS = [pytest.param("gpkg", id="gpkg"),

@@ -11,13 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import requests
 
 from tests.comments.conftest import PLAN_LAYER, comment, map_file, write_maps
-from tests.conftest import LiveServer, make_buildings
+from tests.conftest import LiveServer, fresh_schema, make_buildings
 from webmap.app import create_app
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
@@ -55,15 +54,8 @@ def redis_url() -> str:
 @pytest.fixture(scope="package")
 def region_url(postgis_database: str) -> Iterator[str]:
     """A schema of its own in the test database for the whole package's servers."""
-    import psycopg
-
-    schema = f"scale_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgis_database, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    joiner = "&" if "?" in postgis_database else "?"
-    yield f"{postgis_database}{joiner}options={quote(f'-csearch_path={schema},public')}"
-    with psycopg.connect(postgis_database, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema(postgis_database, "scale") as url:
+        yield url
 
 
 def plan_layer(n: int, *, label: str) -> NormalisedLayer:

@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..problems import ServiceUnavailable
 from ..settings import Settings
-from ..store.sqlite import init_wal_database
+from ..store.sqlite import init_wal_database, sqlite_transaction
 from .service import (
     STATUSES,
     Comment,
@@ -236,26 +236,8 @@ class SqliteComments(_SqlComments):
     def _created(self, moment: datetime) -> Any:
         return moment.isoformat(timespec="milliseconds")
 
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._connect()
-        except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise _unavailable(exc) from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+    def _transaction(self, *, write: bool) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self._connect, write=write, unavailable=_unavailable)
 
     def purge_personal_data(self, map_id: str) -> PurgeReport:
         """Blank names and e-mails, then fold the WAL into the file so no old copy remains."""

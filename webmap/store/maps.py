@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..problems import ServiceUnavailable
 from ..settings import Settings
 from .migrate import MigratedDatabase
+from .sqlite import sqlite_transaction
 
 TABLE = "webmap_maps"
 STATE = "webmap_maps_state"
@@ -167,26 +168,9 @@ class SqliteMaps(_SqlMaps):
         conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
         return conn
 
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._connect()
-        except sqlite3.Error as exc:
-            raise _unavailable() from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise _unavailable() from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+    def _transaction(self, *, write: bool) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_transaction(self._connect, write=write,
+                                  unavailable=lambda _exc: _unavailable())
 
 
 class PostgresMaps(_SqlMaps):

@@ -45,6 +45,32 @@ def init_wal_database(path: Path, schema: str, connect: Callable[[], sqlite3.Con
         conn.close()
 
 
+@contextmanager
+def sqlite_transaction(connect: Callable[[], sqlite3.Connection], *, write: bool,
+                       unavailable: Callable[[Exception], Exception]
+                       ) -> Iterator[sqlite3.Connection]:
+    """One short transaction on a new connection (IMMEDIATE when writing), always closed;
+    a connection or lock failure becomes ``unavailable(exc)`` (a 503 for the client)."""
+    try:
+        conn = connect()
+    except sqlite3.Error as exc:
+        raise unavailable(exc) from exc
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        yield conn
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise unavailable(exc) from exc
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
     """A layer and where its data lie (a path relative to the data directory)."""

@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..problems import Conflict, NotFound, Problem
 from ..settings import Settings
 from ..store.migrate import MigratedDatabase
+from ..store.sqlite import init_wal_database
 
 TOKEN_BYTES = 32
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
@@ -136,17 +137,10 @@ class SqliteTokens(_SqlTokens):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
+        init_wal_database(path, SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

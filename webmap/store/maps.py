@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..problems import ServiceUnavailable
 from ..settings import Settings
 from .migrate import MigratedDatabase
-from .sqlite import sqlite_transaction
+from .sqlite import init_wal_database, sqlite_transaction
 
 TABLE = "webmap_maps"
 STATE = "webmap_maps_state"
@@ -154,13 +154,7 @@ class SqliteMaps(_SqlMaps):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SQLITE_SCHEMA)
-        finally:
-            conn.close()
+        init_wal_database(path, SQLITE_SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -35,14 +36,22 @@ CREATE TABLE IF NOT EXISTS layers (
 
 def init_wal_database(path: Path, schema: str, connect: Callable[[], sqlite3.Connection]
                       ) -> None:
-    """Make the folder, set WAL (the file keeps it: readers never wait for a writer), run schema."""
+    """Make the folder, set WAL (the file keeps it: readers never wait for a writer), run schema.
+
+    Every gunicorn worker and CLI process does this at start-up. Switching a new file to WAL
+    takes an exclusive lock that SQLite may refuse at once, without waiting out the busy
+    timeout, when another process is doing the same; so initialisers take turns on an
+    advisory lock file beside the database.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect()
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(schema)
-    finally:
-        conn.close()
+    with open(path.with_name(path.name + ".init-lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        conn = connect()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(schema)
+        finally:
+            conn.close()
 
 
 @contextmanager

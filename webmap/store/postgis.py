@@ -87,10 +87,13 @@ TCP_OPTIONS = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10
                "keepalives_count": 3, "tcp_user_timeout": 10_000}
 """A server that vanishes without closing the socket (a cut network) fails a request within
 10 s of unacknowledged data, or about a minute of silence, instead of hanging a worker."""
-RECONNECT_TIMEOUT_S = 2.0
-"""How long the pool retries one lost connection in the background (with backoff) before it
-leaves the next request to start a fresh attempt: recovery follows the database within
-seconds, not after a backoff grown long during the outage."""
+RECONNECT_TIMEOUT_S = 0.25
+"""How long the pool retries one failed connection attempt in the background before it gives
+up and leaves the next request to start a fresh one. psycopg_pool waits a second before its
+first retry and doubles the wait after that; while it waits, no request gets a connection,
+even when the database is back. Capped at a quarter of a second, a worker serves again at
+most that long after the database returns (each attempt is one refused connect while the
+database is down, so giving up early costs nothing)."""
 CHECK_IDLE_S = 1.0
 """Pooled connections idle this long get a round trip before use (``PostgisStore._check``)."""
 DOWN_POOL_TIMEOUT_S = 0.5

@@ -4,7 +4,8 @@
 #
 #   serve_webmap.sh start   # import oulu.gpkg (buildings, addresses) and
 #                           # ortho.tif into a fresh data dir, then
-#                           # gunicorn -w 2 on 127.0.0.1:8090
+#                           # gunicorn with docker/gunicorn.conf.py, 2 workers,
+#                           # on 127.0.0.1:8090
 #   serve_webmap.sh start --backend postgis
 #                           # the same on PostGIS: a fresh database
 #                           # $WEBMAP_BENCH_PG_URL (default webmap_bench in the
@@ -13,9 +14,9 @@
 #   serve_webmap.sh stop    # kill exactly the PID that start wrote
 #
 # The backend can also come from WEBMAP_BENCH_BACKEND=geopackage|postgis; it is
-# written to $PIDS/backend and into import.json for run_bench.py. THREADS=n
-# (default 1: gunicorn's sync workers, as docker/gunicorn.conf.py) runs the
-# workers as gthread with n threads each.
+# written to $PIDS/backend and into import.json for run_bench.py. gunicorn
+# runs with the shipped docker/gunicorn.conf.py, so the threads per worker are
+# its default (4 on PostGIS, 1 on files); THREADS=n sets them (WEBMAP_THREADS).
 #
 # The buildings import is timed; the time goes to $PIDS/import.json, which
 # run_bench.py copies into its results. PIDs live in their own folder
@@ -28,7 +29,9 @@ DATA_DIR=${WEBMAP_BENCH_DATA_DIR:-$BENCH/webmap-data}
 PIDS=${WEBMAP_PIDS:-$BENCH/webmap-pids}
 BIND=${WEBMAP_BIND:-127.0.0.1:8090}
 WORKERS=${WORKERS:-2}
-THREADS=${THREADS:-1}
+THREADS=${THREADS:-}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+GUNICORN_CONFIG=$REPO/docker/gunicorn.conf.py
 BACKEND=${WEBMAP_BENCH_BACKEND:-geopackage}
 PG_ADMIN_URL=${WEBMAP_BENCH_PG_ADMIN_URL:-postgresql://bench:bench@127.0.0.1:5432/bench}
 PG_URL=${WEBMAP_BENCH_PG_URL:-postgresql://bench:bench@127.0.0.1:5432/webmap_bench}
@@ -74,7 +77,12 @@ start() {
       > "$LOGS/webmap-import-ortho.log" 2>&1 \
     || { echo "import of ortho failed:" >&2; cat "$LOGS/webmap-import-ortho.log" >&2; exit 1; }
   t3=$(now)
-  python3 - "$t0" "$t1" "$t2" "$t3" "$BACKEND" "$THREADS" > "$PIDS/import.json" <<'EOF'
+  export WEBMAP_WORKERS=$WORKERS
+  [ -n "$THREADS" ] && export WEBMAP_THREADS=$THREADS
+  local threads
+  threads=$("$WEBMAP_VENV/bin/python" -c \
+    "import runpy, sys; print(runpy.run_path(sys.argv[1])['threads'])" "$GUNICORN_CONFIG")
+  python3 - "$t0" "$t1" "$t2" "$t3" "$BACKEND" "$threads" > "$PIDS/import.json" <<'EOF'
 import json, sys
 t0, t1, t2, t3 = map(float, sys.argv[1:5])
 print(json.dumps({"backend": sys.argv[5], "threads": int(sys.argv[6]),
@@ -85,10 +93,8 @@ EOF
   echo "imported: $(cat "$PIDS/import.json")"
 
   # Started from $BENCH so that nothing is read from the working tree's layers/.
-  local threads=()
-  [ "$THREADS" -gt 1 ] && threads=(--threads "$THREADS")
-  (cd "$BENCH" && exec "$WEBMAP_VENV/bin/gunicorn" -w "$WORKERS" "${threads[@]}" -b "$BIND" \
-      --timeout 120 'webmap.app:create_app()') > "$LOGS/webmap.log" 2>&1 &
+  (cd "$BENCH" && exec "$WEBMAP_VENV/bin/gunicorn" --config "$GUNICORN_CONFIG" -b "$BIND" \
+      'webmap.app:create_app()') > "$LOGS/webmap.log" 2>&1 &
   echo $! > "$PIDS/webmap.pid"
 
   local url="http://$BIND/collections/buildings"

@@ -4,7 +4,15 @@ import os
 
 bind = os.environ.get("WEBMAP_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEBMAP_WORKERS", "2"))
-worker_class = "sync"
+# On PostGIS a request spends much of its time waiting for the database, so each worker
+# serves a few requests at once on threads while others wait (benchmarks/README.md has the
+# figures). On the embedded files the work is Python's own, so one thread per process.
+# WEBMAP_THREADS overrides either.
+threads = int(os.environ.get("WEBMAP_THREADS",
+                             "4" if os.environ.get("WEBMAP_DATABASE_URL") else "1"))
+if workers < 1 or threads < 1:
+    raise SystemExit("WEBMAP_WORKERS and WEBMAP_THREADS must be at least 1")
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = 60
 graceful_timeout = 30
 keepalive = 5

@@ -204,7 +204,7 @@ class LiveServer:
 
     def __init__(self, data_dir: Path, *, layers_dir: Path = ROOT / "layers",
                  workers: int = 2, database_url: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, config: Path | None = None) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -220,7 +220,8 @@ class LiveServer:
         env |= extra  # further WEBMAP_* settings for this server
         try:
             self.process = subprocess.Popen(
-                [*_gunicorn(), "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
+                [*_gunicorn(), *(["--config", str(config)] if config else []),
+                 "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
                  "--graceful-timeout", "5", "webmap.app:create_app()"],
                 env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self.log,
                 stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import runpy
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -51,7 +52,32 @@ def test_dockerfile_copies_what_exists_and_runs_gunicorn_unprivileged() -> None:
         in text
 
 
-def test_gunicorn_config_loads_and_keeps_addresses_out_of_logs() -> None:
+def test_gunicorn_config_loads_and_keeps_addresses_out_of_logs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WEBMAP_DATABASE_URL", "WEBMAP_THREADS", "WEBMAP_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
     assert config["workers"] >= 1 and config["worker_class"] == "sync"
+    assert config["threads"] == 1
     assert "%(h)s" not in config["access_log_format"]
+
+
+@pytest.mark.parametrize(("env", "worker_class", "threads"), [
+    ({"WEBMAP_DATABASE_URL": "postgresql://db/webmap"}, "gthread", 4),
+    ({"WEBMAP_DATABASE_URL": "postgresql://db/webmap", "WEBMAP_THREADS": "1"}, "sync", 1),
+    ({"WEBMAP_THREADS": "3"}, "gthread", 3),
+])
+def test_gunicorn_uses_threads_on_postgis(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                          worker_class: str, threads: int) -> None:
+    for name in ("WEBMAP_DATABASE_URL", "WEBMAP_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
+    assert (config["worker_class"], config["threads"]) == (worker_class, threads)
+
+
+def test_gunicorn_refuses_zero_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBMAP_THREADS", "0")
+    with pytest.raises(SystemExit, match="at least 1"):
+        runpy.run_path(str(DOCKER / "gunicorn.conf.py"))

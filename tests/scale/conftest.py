@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.comments.conftest import PLAN_LAYER, comment, map_file, write_maps
-from tests.conftest import LiveServer, fresh_schema, make_buildings
+from tests.conftest import ROOT, LiveServer, fresh_schema, make_buildings
 from webmap.app import create_app
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
@@ -27,6 +27,7 @@ every test posts from addresses of its own."""
 MAP_ID = "alue-kaava"
 RATE_LIMIT = "5/minute"
 SECRET_KEY = "scale-test-secret-key-shared-by-every-host"  # noqa: S105 - a test fixture
+GUNICORN_CONFIG = ROOT / "docker" / "gunicorn.conf.py"
 HTTP_TIMEOUT_S = 20.0
 """No request may hang: a server that does not answer in time fails the test."""
 
@@ -106,13 +107,15 @@ class Region:
 def region(tmp_path_factory: pytest.TempPathFactory, region_url: str,
            redis_url: str) -> Iterator[Region]:
     """Two gunicorn servers (2 workers each, own data dirs as on two hosts) over one PostGIS
-    schema, one Redis and one layers directory holding a consultation map."""
+    schema, one Redis and one layers directory holding a consultation map; run with the
+    production settings (``docker/gunicorn.conf.py``: on PostGIS, 4 threads per worker)."""
     root = tmp_path_factory.mktemp("region")
     layers_dir = write_maps(root / "layers", {MAP_ID: map_file(MAP_ID)})
     token = seed(root / "seed", layers_dir, region_url)
     with ThreadPoolExecutor(2) as pool:
         started = [pool.submit(LiveServer, root / f"host-{name}", layers_dir=layers_dir,
-                               workers=2, database_url=region_url, env=region_env(redis_url))
+                               workers=2, database_url=region_url, env=region_env(redis_url),
+                               config=GUNICORN_CONFIG)
                    for name in ("a", "b")]
         servers = [future.result() for future in started]
     try:

@@ -28,6 +28,7 @@ import requests
 from tests.comments.conftest import PLAN_LAYER, map_file, write_maps
 from tests.conftest import LiveServer
 from tests.scale.conftest import (
+    GUNICORN_CONFIG,
     HTTP_TIMEOUT_S,
     MAP_ID,
     SECRET_KEY,
@@ -150,7 +151,8 @@ def test_service_rides_out_a_database_outage(private_postgres: PrivatePostgres,
     server = LiveServer(tmp_path / "host", layers_dir=layers_dir, workers=2,
                         database_url=private_postgres.url,
                         env={"WEBMAP_COMMENT_RATE_LIMIT": "off", "WEBMAP_SECRET_KEY": SECRET_KEY,
-                             "WEBMAP_TILE_CACHE": "false"})
+                             "WEBMAP_TILE_CACHE": "false"},
+                        config=GUNICORN_CONFIG)
     try:
         minx, miny, maxx, maxy = get(f"{server.url}/collections/{PLAN_LAYER}"
                                      ).json()["extent"]["spatial"]["bbox"][0]

@@ -131,3 +131,33 @@ def test_the_rate_limit_counts_posts_to_both_servers(region: Region) -> None:
         assert refused.headers["Content-Type"].startswith("application/problem+json")
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert post_comment(other, "toinen asukas").status_code == 201, "others are not limited"
+
+
+def test_threaded_workers_answer_many_reads_at_once_as_they_answer_one(region: Region) -> None:
+    one, other = region.servers
+    one.log.seek(0)
+    assert "Using worker: gthread" in one.log.read().decode("utf-8", "replace")
+    minx, miny, maxx, maxy = get(f"{one.url}/collections/{PLAN_LAYER}"
+                                 ).json()["extent"]["spatial"]["bbox"][0]
+    tiles = [t for z in (13, 14, 15, 16) for t in WMQ.tiles(minx, miny, maxx, maxy, [z])]
+    paths = [f"/collections/{PLAN_LAYER}/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}"
+             for t in tiles]
+    paths += [f"/collections/{PLAN_LAYER}/items?limit=3&offset={i}" for i in range(12)]
+    paths += [f"/collections/{PLAN_LAYER}/items?bbox={minx},{miny},{(minx + maxx) / 2},"
+              f"{(miny + maxy) / 2}"]
+    assert len(paths) >= 30
+
+    def body(url: str) -> tuple[int, object]:
+        """The tile's bytes, or the page's features (its links name the host)."""
+        response = get(url)
+        if "/items" in url:
+            return response.status_code, response.json()["features"]
+        return response.status_code, response.content
+
+    # one host draws them all at once on its threads, the other one by one: same answers
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        together = list(pool.map(body, [one.url + p for p in paths * 2]))
+    alone = [body(other.url + p) for p in paths]
+    assert {status for status, _ in together} <= {200, 204}  # 204: a tile with no building
+    assert sum(1 for status, content in together if status == 200 and content) >= 20
+    assert together == alone * 2

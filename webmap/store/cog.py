@@ -1,8 +1,10 @@
-"""PNG tiles from Cloud Optimized GeoTIFFs with rio-tiler; readers are opened once per process."""
+"""PNG tiles from Cloud Optimized GeoTIFFs with rio-tiler; readers reused, one thread each."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,25 +17,63 @@ from rio_tiler.io import Reader
 
 from .base import TileRequest
 
-_lock = threading.Lock()
-_readers: dict[tuple[str, str], Reader] = {}
 
+class _Readers:
+    """Open rio-tiler readers per (file, tile matrix set), each lent to one thread at a time.
 
-def _reader(path: Path, grid_id: str, tile: TileRequest) -> Reader:
-    key = (str(path), grid_id)
-    with _lock:
-        reader = _readers.get(key)
+    A GDAL dataset handle must not be used by two threads at once, and opening one costs more
+    than drawing a tile; so a worker keeps as many readers of a file as it has threads drawing
+    it at the same moment, and reuses them. Readers of a replaced file are closed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[str, str], list[Reader]] = {}
+        self._generation: dict[str, int] = {}
+
+    @contextmanager
+    def lend(self, path: Path, tile: TileRequest) -> Iterator[Reader]:
+        """A reader of ``path`` on the tile's grid, for this thread alone until it returns."""
+        key = (str(path), str(tile.grid.id))
+        with self._lock:
+            idle = self._idle.get(key)
+            reader = idle.pop() if idle else None
+            generation = self._generation.get(key[0], 0)
         if reader is None:
-            reader = Reader(str(path), tms=tile.grid)
-            _readers[key] = reader
-        return reader
+            reader = Reader(key[0], tms=tile.grid)
+        keep = False
+        try:
+            yield reader
+        finally:
+            with self._lock:
+                if self._generation.get(key[0], 0) == generation:
+                    self._idle.setdefault(key, []).append(reader)
+                    keep = True
+            if not keep:
+                reader.close()  # type: ignore[no-untyped-call]
+
+    def forget(self, path: Path) -> None:
+        """Close the idle readers of ``path``; those lent out close when they come back."""
+        with self._lock:
+            self._generation[str(path)] = self._generation.get(str(path), 0) + 1
+            closing = [reader for key in [k for k in self._idle if k[0] == str(path)]
+                       for reader in self._idle.pop(key)]
+        for reader in closing:
+            reader.close()  # type: ignore[no-untyped-call]
+
+    def idle(self, path: Path) -> int:
+        """How many readers of ``path`` wait to be lent."""
+        with self._lock:
+            return sum(len(v) for k, v in self._idle.items() if k[0] == str(path))
+
+
+_readers = _Readers()
 
 
 def forget(path: Path) -> None:
-    """Close the readers of a file that was replaced or removed."""
-    with _lock:
-        for key in [k for k in _readers if k[0] == str(path)]:
-            _readers.pop(key).close()  # type: ignore[no-untyped-call]
+    """Close the readers of a file that was replaced or removed, and forget how to draw it."""
+    _readers.forget(path)
+    _display.cache_clear()
 
 
 @lru_cache(maxsize=64)
@@ -73,22 +113,22 @@ def _has_colormap(ds: rasterio.DatasetReader) -> bool:
 
 def render_tile(path: Path, tile: TileRequest) -> bytes:
     """A PNG of the tile, or empty bytes where the raster does not reach."""
-    reader = _reader(path, str(tile.grid.id), tile)
-    count = _band_count(reader)
-    if not reader.tile_exists(tile.col, tile.row, tile.zoom):
-        return b""
-    stretch, nodata = _display(str(path))
-    bands = _display_bands(count)
-    options: dict[str, Any] = {} if nodata is None else {"nodata": nodata}
-    try:
-        image = reader.tile(tile.col, tile.row, tile.zoom, indexes=bands, **options)
-    except TileOutsideBounds:
-        return b""
+    with _readers.lend(path, tile) as reader:
+        count = _band_count(reader)
+        if not reader.tile_exists(tile.col, tile.row, tile.zoom):
+            return b""
+        stretch, nodata = _display(str(path))
+        bands = _display_bands(count)
+        options: dict[str, Any] = {} if nodata is None else {"nodata": nodata}
+        try:
+            image = reader.tile(tile.col, tile.row, tile.zoom, indexes=bands, **options)
+        except TileOutsideBounds:
+            return b""
+        colormap = getattr(reader, "colormap", None) if count == 1 else None
     if not image.mask.any():
         return b""
     if stretch is not None:
         image = image.rescale(in_range=[stretch[i - 1] for i in bands])
-    colormap = getattr(reader, "colormap", None) if count == 1 else None
     return bytes(image.render(img_format="PNG", colormap=colormap, zlevel=1))
 
 

@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..problems import ServiceUnavailable
 from ..settings import Settings
+from ..store.migrate import ensure_current
 from ..store.sqlite import init_wal_database, sqlite_transaction
 from .service import (
     STATUSES,
@@ -63,27 +64,6 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     UNIQUE (map_id, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS {TABLE}_map ON {TABLE} (map_id, status, created);
-"""
-POSTGRES_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    id text PRIMARY KEY,
-    map_id text NOT NULL,
-    created timestamptz NOT NULL,
-    status text NOT NULL DEFAULT 'pending' {STATUS_CHECK},
-    text text NOT NULL,
-    language text NOT NULL,
-    geometry text,
-    feature_collection text,
-    feature_id text,
-    name text,
-    email text,
-    idempotency_key text,
-    geom geometry(Geometry, 4326)
-        GENERATED ALWAYS AS (ST_SetSRID(ST_GeomFromGeoJSON(geometry), 4326)) STORED,
-    UNIQUE (map_id, idempotency_key)
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_map ON {TABLE} (map_id, status, created);
-CREATE INDEX IF NOT EXISTS {TABLE}_geom ON {TABLE} USING gist (geom);
 """
 PURGE_WHERE = "WHERE map_id = ? AND (name IS NOT NULL OR email IS NOT NULL)"
 RESTORE = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
@@ -279,10 +259,8 @@ class PostgresComments(_SqlComments):
     def _ensure_schema(self) -> None:
         if self._ready:
             return
-        with self.pool.connection() as conn, conn.transaction():
-            # Workers start together: one creates the table, the others wait and find it.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('webmap:comments'))")
-            conn.execute(POSTGRES_SCHEMA)
+        with self.pool.connection() as conn:
+            ensure_current(conn)  # the table is migration 0002
         self._ready = True
 
     @contextmanager

@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..problems import ServiceUnavailable
+from ..store.migrate import ensure_current
 from .index import Entry, Key, LayerChanged, Row, lookup_tiers
 
 log = logging.getLogger("webmap.search")
@@ -38,11 +39,7 @@ class PostgresIndexes:
         try:
             with self.pool.connection() as conn:
                 if not self._ready:
-                    with conn.transaction():
-                        conn.execute("SELECT pg_advisory_xact_lock(hashtext('webmap:search'))")
-                        conn.execute(f"CREATE TABLE IF NOT EXISTS {REGISTRY} (name text PRIMARY"
-                                     " KEY, layer_id text NOT NULL, version text NOT NULL,"
-                                     " spec text NOT NULL)")
+                    ensure_current(conn)  # the registry is migration 0003
                     self._ready = True
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:

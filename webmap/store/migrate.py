@@ -1,10 +1,12 @@
 """Numbered SQL migrations for PostgreSQL, and the pool webmap's own tables are reached through.
 
 ``migrations/NNNN_name.sql`` run in order, each in its own transaction, and are recorded in
-``webmap_migrations (version, name, applied)``. Every file is idempotent (``IF NOT EXISTS``):
-the PostGIS store, the comments and the search index create the same objects on first use, so a
-database those made is brought under migration without change. A session advisory lock makes
-two hosts migrating at once safe: the second waits, then finds nothing left to do.
+``webmap_migrations (version, name, applied)``. They are the only place webmap's tables are
+defined: the PostGIS store, the comments, the search index, tokens and maps each call
+``ensure_current`` on first use, which costs one query once the schema is current. Every file
+is idempotent (``IF NOT EXISTS``), so a database made before migrations were recorded is
+brought under them without change. A session advisory lock makes two hosts (or workers)
+migrating at once safe: the second waits, then finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -38,9 +40,6 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 """
 LOCK = "webmap:migrate:"
 """Advisory lock key prefix; the schema name completes it, so test schemas do not wait."""
-COMPONENT_LOCKS = ("webmap:init", "webmap:comments", "webmap:search")
-"""The locks the store, comments and search hold while creating their tables on first use:
-held during each migration too, so two ``CREATE TABLE IF NOT EXISTS`` never race."""
 RETRY_AFTER = {"Retry-After": "5"}
 
 
@@ -149,8 +148,6 @@ def upgrade(conn: psycopg.Connection[Any], *, target: int | None = None,
                 continue
             try:
                 with conn.transaction():
-                    for key in COMPONENT_LOCKS:
-                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
                     conn.execute(migration.sql().encode("utf-8"))
                     conn.execute(f"INSERT INTO {TABLE} (version, name) VALUES (%s, %s)",  # noqa: S608
                                  (migration.version, migration.name))
@@ -165,6 +162,12 @@ def upgrade(conn: psycopg.Connection[Any], *, target: int | None = None,
     finally:
         if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s || current_schema()))", (LOCK,))
+
+
+def ensure_current(conn: psycopg.Connection[Any]) -> None:
+    """Run the pending migrations, if any (``conn`` in autocommit mode)."""
+    if not is_current(conn):
+        upgrade(conn)
 
 
 class MigratedDatabase:
@@ -198,8 +201,7 @@ class MigratedDatabase:
         try:
             with self._connection() as conn:
                 if not self._ready:
-                    if not is_current(conn):
-                        upgrade(conn)
+                    ensure_current(conn)
                     self._ready = True
                 with conn.transaction():
                     yield conn

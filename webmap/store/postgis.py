@@ -46,28 +46,11 @@ from ..types import Field, ImportReport, ItemPage, ItemQuery, LayerInfo, LayerKi
 from . import cog, pgcopy, pgfilter, pgtiles
 from .base import Importer, TileRequest
 from .gpkg import check_layer_id, field_type
+from .migrate import ensure_current
 
 log = logging.getLogger("webmap.postgis")
 
 CATALOGUE = "webmap_layers"
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {CATALOGUE} (
-    id text PRIMARY KEY,
-    kind text NOT NULL,
-    title text NOT NULL,
-    description text NOT NULL DEFAULT '',
-    attribution text NOT NULL DEFAULT '',
-    source_crs text NOT NULL,
-    minx double precision NOT NULL, miny double precision NOT NULL,
-    maxx double precision NOT NULL, maxy double precision NOT NULL,
-    feature_count bigint NOT NULL,
-    geometry_type text NOT NULL,
-    fields text NOT NULL,
-    version text NOT NULL,
-    location text NOT NULL,
-    updated text NOT NULL
-)
-"""
 COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
            "feature_count, geometry_type, fields, version, location, updated")
 PG_TYPES = {"string": "text", "integer": "bigint", "number": "double precision",
@@ -252,9 +235,7 @@ class PostgisStore:
                             "the database has no PostGIS and webmap may not install it",
                             headers=dict(RETRY_AFTER)) from exc
                     log.info("no unaccent extension (%s): ACCENTI uses translate()", exc)
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('webmap:init'))")
-                conn.execute(SCHEMA)
+            ensure_current(conn)
         self.unaccent = "unaccent" in installed
         self._ready = True
 

@@ -1,5 +1,6 @@
 -- The layer catalogue of the PostGIS store: one row per layer, naming its table (or COG).
--- webmap/store/postgis.py creates the same table at start-up; both are idempotent.
+-- Like every migration it is idempotent, so a database made before migrations were recorded
+-- takes it without change.
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 CREATE TABLE IF NOT EXISTS webmap_layers (

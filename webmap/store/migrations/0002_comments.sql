@@ -1,4 +1,4 @@
--- Consultation comments (webmap/comments/storage.py creates the same on first use).
+-- Consultation comments (SQLite keeps the same columns, without geom: comments/storage.py).
 -- UNIQUE (map_id, idempotency_key) makes a retried submission land once; geom is for QGIS.
 CREATE TABLE IF NOT EXISTS webmap_comments (
     id text PRIMARY KEY,

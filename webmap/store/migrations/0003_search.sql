@@ -1,4 +1,4 @@
--- The place-search index tables built per layer version (webmap/search.py creates the same).
+-- The registry of place-search index tables, one pair per layer version (search/postgres.py).
 CREATE TABLE IF NOT EXISTS webmap_search_indexes (
     name text PRIMARY KEY,
     layer_id text NOT NULL,

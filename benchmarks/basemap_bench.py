@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from webmap.app import open_store  # noqa: E402
 from webmap.basemap import BasemapService, load_basemaps, web_zoom  # noqa: E402
 from webmap.grids import GRIDS  # noqa: E402
 from webmap.layers import import_file  # noqa: E402
 from webmap.settings import Settings  # noqa: E402
+from webmap.store import open_store  # noqa: E402
 from webmap.store.base import TileRequest  # noqa: E402
 from webmap.store.cache import TileCache  # noqa: E402
 

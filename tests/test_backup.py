@@ -19,7 +19,6 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import ROOT, make_buildings
 from tests.test_cli import assert_one_error_line
-from webmap.app import open_store
 from webmap.backup import export_all, import_all
 from webmap.cli import main
 from webmap.comments.service import Comment, Submission
@@ -27,6 +26,7 @@ from webmap.comments.storage import close_storage, open_storage
 from webmap.crs import transform_geometries
 from webmap.maps import MapRegistry
 from webmap.settings import Settings
+from webmap.store import open_store
 from webmap.store.base import Store
 from webmap.store.maps import open_map_storage
 from webmap.types import ItemQuery, LayerKind

@@ -18,7 +18,7 @@ from .comments import views as comments
 from .maps import MapRegistry
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .settings import Settings
-from .store.base import Store
+from .store import open_store
 from .store.cache import TileCache
 from .widget import views as widget
 
@@ -27,19 +27,6 @@ COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem
                 "text/html", "text/css", "text/javascript")
 MIN_GZIP_BYTES = 1024
 GZIP_LEVEL = 3
-
-
-def open_store(settings: Settings) -> tuple[Store, str]:
-    """The backend for these settings, chosen once per process."""
-    if settings.database_url:
-        if not settings.database_url.startswith(("postgresql://", "postgres://")):
-            raise SystemExit("WEBMAP_DATABASE_URL must be a postgresql://… URL")
-        from .store.postgis import PostgisStore
-
-        return PostgisStore(settings.database_url, data_dir=settings.data_dir), "postgis"
-    from .store.gpkg import GpkgStore
-
-    return GpkgStore(settings.data_dir), "geopackage"
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -29,7 +29,7 @@ def _settings() -> Settings:
 
 
 def _store() -> Store:
-    from .app import open_store
+    from .store import open_store
 
     store, _ = open_store(_settings())
     return store

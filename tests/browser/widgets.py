@@ -110,7 +110,7 @@ def widget_server(widget_site: Site) -> str:
 def widget_site(tmp_path_factory: pytest.TempPathFactory,
                 origins: dict[str, Any]) -> Iterator[Site]:
     """gunicorn with the demo plan, the postal areas and two maps embeddable by the host."""
-    from webmap.app import open_store
+    from webmap.store import open_store
 
     root = tmp_path_factory.mktemp("widget")
     layers_dir = root / "layers"

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..problems import Conflict, NotFound, Problem
 from ..settings import Settings
 from ..store.migrate import MigratedDatabase
-from ..store.sqlite import init_wal_database
+from ..store.sqlite import connect, init_wal_database
 
 TOKEN_BYTES = 32
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
@@ -140,7 +140,7 @@ class SqliteTokens(_SqlTokens):
         init_wal_database(path, SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        return connect(self.path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..problems import ServiceUnavailable
 from ..settings import Settings
 from ..store.migrate import ensure_current
-from ..store.sqlite import init_wal_database, sqlite_transaction
+from ..store.sqlite import connect, init_wal_database, sqlite_transaction
 from .service import (
     STATUSES,
     Comment,
@@ -199,16 +199,13 @@ class SqliteComments(_SqlComments):
     """Comments in ``comments.sqlite``: WAL, one short transaction per call, secure delete."""
 
     integrity_errors = (sqlite3.IntegrityError,)
-    BUSY_TIMEOUT_MS = 30_000
 
     def __init__(self, path: Path) -> None:
         self.path = path
         init_wal_database(path, SQLITE_SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+        conn = connect(self.path)
         # Purged names and e-mails are overwritten on disk, not merely unlinked.
         conn.execute("PRAGMA secure_delete=ON")
         return conn

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..problems import ServiceUnavailable
 from ..settings import Settings
 from .migrate import MigratedDatabase
-from .sqlite import init_wal_database, sqlite_transaction
+from .sqlite import connect, init_wal_database, sqlite_transaction
 
 TABLE = "webmap_maps"
 STATE = "webmap_maps_state"
@@ -150,17 +150,12 @@ class _SqlMaps:
 class SqliteMaps(_SqlMaps):
     """Published maps in ``maps.sqlite``: WAL, one short transaction per call."""
 
-    BUSY_TIMEOUT_MS = 30_000
-
     def __init__(self, path: Path) -> None:
         self.path = path
         init_wal_database(path, SQLITE_SCHEMA, self._connect)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
-        return conn
+        return connect(self.path)
 
     def _transaction(self, *, write: bool) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite_transaction(self._connect, write=write,

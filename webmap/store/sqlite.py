@@ -34,6 +34,17 @@ CREATE TABLE IF NOT EXISTS layers (
 """
 
 
+BUSY_TIMEOUT_S = 30.0
+"""How long a statement waits for another process's write to finish before it fails."""
+
+
+def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection to one of webmap's SQLite files: autocommit (transactions are explicit),
+    waiting up to ``BUSY_TIMEOUT_S`` for other writers."""
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=check_same_thread)
+
+
 def init_wal_database(path: Path, schema: str, connect: Callable[[], sqlite3.Connection]
                       ) -> None:
     """Make the folder, set WAL (the file keeps it: readers never wait for a writer), run schema.
@@ -97,10 +108,7 @@ class Catalogue:
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
+        return connect(self.path, check_same_thread=False)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -60,6 +60,8 @@ class LayerInfo:
     updated: str
     description: str = ""
     attribution: str = ""
+    location: str = ""
+    """Where the backend keeps the data: a file under the data directory or a table name."""
 
 
 @dataclass(frozen=True, kw_only=True)

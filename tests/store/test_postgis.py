@@ -13,15 +13,15 @@ import morecantile
 import pytest
 from psycopg import sql
 
-from tests.conftest import assert_problem, make_buildings
-from webmap.app import create_app
-from webmap.grids import GRIDS
+from tests.conftest import assert_problem, close_app, make_buildings, open_app
+from webmap.database import PostgresDatabase, SqliteDatabase
+from webmap.database import postgres as database
 from webmap.problems import Conflict
 from webmap.settings import Settings
-from webmap.store import postgis
-from webmap.store.base import TileRequest
 from webmap.store.gpkg import GpkgStore
 from webmap.store.postgis import PostgisStore
+from webmap.tiles.grids import GRIDS
+from webmap.tiles.request import TileRequest
 from webmap.types import ImportReport, ItemQuery, LayerKind, NormalisedLayer
 
 pytestmark = pytest.mark.postgis
@@ -37,13 +37,13 @@ def layer(frame: Any, layer_id: str = "buildings") -> NormalisedLayer:
 
 @pytest.fixture
 def store(postgis_url: str, tmp_path: Path) -> Any:
-    opened = PostgisStore(postgis_url, data_dir=tmp_path / "pg")
-    yield opened
-    opened.close()
+    db = PostgresDatabase(postgis_url)
+    yield PostgisStore(db, tmp_path / "pg")
+    db.close()
 
 
 def tables(store: PostgisStore) -> set[str]:
-    with store.pool.connection() as conn:
+    with store.database.pool.connection() as conn:
         return {r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
             " AND tablename LIKE 'layer%%'")}
@@ -53,7 +53,7 @@ def test_layer_table_shape(store: PostgisStore) -> None:
     store.import_layer("b-1", lambda _: layer(make_buildings(20), "b-1"))
     (table,) = tables(store)
     assert table.startswith("layer_b_1_")
-    with store.pool.connection() as conn:
+    with store.database.pool.connection() as conn:
         srid, = conn.execute("SELECT Find_SRID(current_schema()::text, %s, 'geom')",
                              (table,)).fetchone()
         index, = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s"
@@ -76,7 +76,7 @@ def test_replace_is_atomic_for_readers(store: PostgisStore) -> None:
     def read() -> None:
         try:
             while not stop.is_set():
-                page = store.items("buildings", ItemQuery(limit=1000))
+                page = store.items(store.layer("buildings"), ItemQuery(limit=1000))
                 seen.append((len(page.ids), frozenset(p["name"] for p in page.properties),
                              page.number_matched))
         except BaseException as exc:  # reported below
@@ -100,7 +100,8 @@ def test_replace_is_atomic_for_readers(store: PostgisStore) -> None:
 
 def test_concurrent_import_of_the_same_id_conflicts(store: PostgisStore, postgis_url: str,
                                                     tmp_path: Path) -> None:
-    other = PostgisStore(postgis_url, data_dir=tmp_path / "other")  # another worker
+    other_db = PostgresDatabase(postgis_url)
+    other = PostgisStore(other_db, tmp_path / "other")  # another worker
     outcomes: list[str] = []
 
     def importer(_: Path) -> NormalisedLayer:
@@ -114,7 +115,7 @@ def test_concurrent_import_of_the_same_id_conflicts(store: PostgisStore, postgis
     try:
         store.import_layer("buildings", importer)
     finally:
-        other.close()
+        other_db.close()
     assert outcomes == ["conflict", "conflict"]
     assert store.layer("buildings").feature_count == 50
     assert store.layer("roads").feature_count == 5
@@ -130,7 +131,7 @@ def test_failed_import_leaves_the_old_version(store: PostgisStore) -> None:
     with pytest.raises(RuntimeError):
         store.import_layer("buildings", broken)
     assert tables(store) == before
-    assert store.items("buildings", ItemQuery(limit=100)).number_matched == 30
+    assert store.items(store.layer("buildings"), ItemQuery(limit=100)).number_matched == 30
 
 
 def closed_port() -> int:
@@ -141,9 +142,9 @@ def closed_port() -> int:
 
 def test_unreachable_database_is_503_with_retry_after(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(postgis, "POOL_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(database, "POOL_TIMEOUT_S", 0.5)
     url = f"postgresql://webmap:webmap@127.0.0.1:{closed_port()}/webmap_test?connect_timeout=1"
-    app = create_app(Settings(data_dir=tmp_path / "data", database_url=url))
+    app = open_app(Settings(data_dir=tmp_path / "data", database_url=url))
     try:
         client = app.test_client()
         assert client.get("/healthz").status_code == 200
@@ -153,7 +154,7 @@ def test_unreachable_database_is_503_with_retry_after(tmp_path: Path,
             assert_problem(response, 503)
             assert response.headers["Retry-After"] == "5"
     finally:
-        app.extensions["webmap.store"].close()
+        close_app(app)
 
 
 def test_backend_is_reported(client: Any, settings: Settings) -> None:
@@ -166,7 +167,7 @@ WMQ = morecantile.tms.get("WebMercatorQuad")
 
 def test_tiles_match_the_embedded_backend(store: PostgisStore, tmp_path: Path) -> None:
     frame = make_buildings(800, span_m=3_000)
-    embedded = GpkgStore(tmp_path / "gpkg")
+    embedded = GpkgStore(SqliteDatabase(tmp_path / "gpkg"), tmp_path / "gpkg")
     for backend in (store, embedded):
         backend.import_layer("buildings", lambda _: layer(frame))
     centre = frame.geometry.union_all().centroid
@@ -177,7 +178,7 @@ def test_tiles_match_the_embedded_backend(store: PostgisStore, tmp_path: Path) -
         t = grid.tile(centre.x, centre.y, zoom)
         for dx, dy in ((0, 0), (1, 0), (0, 1)):
             request = TileRequest(grid=grid, zoom=zoom, row=t.y + dy, col=t.x + dx)
-            ours, theirs = (backend.vector_tile("buildings", request)
+            ours, theirs = (backend.vector_tile(backend.layer("buildings"), request)
                             for backend in (store, embedded))
             assert bool(ours) == bool(theirs), (grid_id, zoom, dx, dy)
             if not ours:

@@ -1,7 +1,7 @@
 """Many processes opening the same fresh data directory at once all start.
 
-gunicorn starts its workers together, and each opens the embedded databases; a worker that
-fails to start makes gunicorn shut the whole server down.
+gunicorn starts its workers together, and each opens the embedded database and migrates it;
+a worker that fails to start makes gunicorn shut the whole server down.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from webmap.admin.tokens import SqliteTokens
-from webmap.comments.storage import SqliteComments
-from webmap.store.maps import SqliteMaps
-from webmap.store.sqlite import Catalogue
+from webmap.migrations import directory, migrations
+from webmap.services import open_services
+from webmap.settings import Settings
 
 PROCESSES = 8
 ROUNDS = 5
@@ -25,11 +24,8 @@ def _open_all(data_dir: str, barrier: multiprocessing.synchronize.Barrier,
               errors: multiprocessing.queues.Queue) -> None:  # type: ignore[type-arg]
     barrier.wait()
     try:
-        root = Path(data_dir)
-        Catalogue(root / "catalogue.sqlite")
-        SqliteTokens(root / "staff.sqlite")
-        SqliteMaps(root / "maps.sqlite")
-        SqliteComments(root / "comments.sqlite")
+        with open_services(Settings(data_dir=Path(data_dir))) as services:
+            services.ping()
     except Exception as exc:  # reported to the test, which names it
         errors.put(repr(exc))
 
@@ -50,6 +46,7 @@ def test_workers_starting_together_all_open_the_databases(tmp_path: Path, round_
     while not errors.empty():
         failures.append(errors.get())
     assert failures == []
-    for name in ("catalogue", "staff", "maps", "comments"):
-        with sqlite3.connect(tmp_path / f"{name}.sqlite") as conn:
-            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with sqlite3.connect(tmp_path / "webmap.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        latest = len(migrations(directory("sqlite")))
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == latest

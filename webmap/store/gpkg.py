@@ -1,67 +1,44 @@
-"""The embedded backend: one GeoPackage per layer version, COGs for rasters, SQLite catalogue."""
+"""The embedded backend: one GeoPackage per layer version, COGs for rasters, the catalogue in
+the SQLite database."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-import re
-import shutil
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyogrio
 import shapely
 
-from .. import mvt
-from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound, Problem
+from ..database import SqliteDatabase
+from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound
+from ..tiles import encode
+from ..tiles.request import TileRequest, query_bbox_crs84
 from ..types import BBox, Field, ImportReport, ItemPage, ItemQuery, LayerInfo, LayerKind
-from . import cog, sqlfilter
-from .base import Importer, TileRequest
-from .sqlite import Catalogue
+from . import sqlfilter
+from .base import Importer
+from .catalogue import Catalogue
+from .common import (
+    broad,
+    check_layer_id,
+    field_type,
+    new_version,
+    overlaps,
+    require_raster,
+    require_vector,
+    scratch_dir,
+)
+from .rasters import RasterFiles
 
-LAYER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64, 0, 0, 0)
-BROAD_SHARE = 0.2
-"""A bbox covering more than this share of the layer's extent is scanned in fid order with an
-index check per row; a smaller one is looked up in the R-tree first."""
 SCAN_BATCH = 1000
 MMAP_BYTES = 1 << 30
-
-
-def check_layer_id(layer_id: str) -> str:
-    """Layer ids are lower-case letters, digits, ``_`` and ``-``: safe in paths, URLs and SQL."""
-    if not LAYER_ID_RE.match(layer_id):
-        raise ImportFailed(f"layer id {layer_id!r} must be 1–64 lower-case letters, digits, "
-                           "'_' or '-', starting with a letter or digit", status=400)
-    return layer_id
-
-
-def field_type(column: pd.Series) -> str:
-    """The JSON Schema type (or date/datetime) of a pandas column."""
-    dtype = column.dtype
-    if pd.api.types.is_object_dtype(dtype):
-        present = column.dropna()
-        if len(present) and all(isinstance(v, date) and not isinstance(v, datetime)
-                                for v in present.iloc[:100]):
-            return "date"
-        return "string"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "integer"
-    if pd.api.types.is_float_dtype(dtype):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    return "string"
 
 
 class _Layer:
@@ -120,13 +97,17 @@ def _wkb(blob: bytes) -> bytes:
 
 
 class GpkgStore:
-    """Files under ``data_dir``: ``layers/{id}/{version}.gpkg|.tif`` and ``catalogue.sqlite``."""
+    """Files under ``data_dir``: ``layers/{id}/{version}.gpkg|.tif``; the catalogue in the
+    SQLite database."""
 
-    def __init__(self, data_dir: Path) -> None:
+    backend = "geopackage"
+
+    def __init__(self, database: SqliteDatabase, data_dir: Path) -> None:
         self.data_dir = data_dir
         (data_dir / "layers").mkdir(parents=True, exist_ok=True)
-        (data_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        self.catalogue = Catalogue(data_dir / "catalogue.sqlite")
+        self.catalogue = Catalogue(database)
+        self.database = database
+        self.rasters = RasterFiles(data_dir)
         self._local = threading.local()
 
     # -- reading ---------------------------------------------------------------------------
@@ -136,44 +117,48 @@ class GpkgStore:
 
     def layers(self) -> list[LayerInfo]:
         """Every layer, ordered by id."""
-        return [entry.info for entry in self.catalogue.entries()]
+        return self.catalogue.all()
 
     def layer(self, layer_id: str) -> LayerInfo:
         """One layer; raises ``LayerNotFound``."""
-        return self.catalogue.entry(layer_id).info
+        return self.catalogue.get(layer_id)
 
-    def path(self, layer_id: str) -> Path:
-        """The current file of a layer (for exports and QGIS users)."""
-        return self.data_dir / self.catalogue.entry(layer_id).location
+    def close(self) -> None:
+        """Close this thread's GeoPackage connections."""
+        for layer in self._local.__dict__.pop("open", {}).values():
+            layer.conn.close()
 
-    def _open(self, layer_id: str) -> _Layer:
-        entry = self.catalogue.entry(layer_id)
-        if entry.info.kind is not LayerKind.VECTOR:
-            raise Problem(f"collection {layer_id!r} is a raster and has no features",
-                          status=400, title="Not a vector layer")
+    def _open(self, info: LayerInfo) -> _Layer:
+        """This thread's connection to the layer's file; the current version's if ``info``
+        names one that a replace has removed."""
+        require_vector(info)
         cache: dict[str, _Layer] = self._local.__dict__.setdefault("open", {})
-        layer = cache.get(layer_id)
-        path = self.data_dir / entry.location
-        if layer is None or layer.path != path:
-            if layer is not None:
-                layer.conn.close()
-            layer = cache[layer_id] = _Layer(path, entry.info)
+        layer = cache.get(info.id)
+        path = self.data_dir / info.location
+        if layer is not None and layer.path == path:
+            return layer
+        if not path.is_file():
+            info = require_vector(self.catalogue.get(info.id))
+            path = self.data_dir / info.location
+        if layer is not None:
+            layer.conn.close()
+        layer = cache[info.id] = _Layer(path, info)
         return layer
 
-    def item(self, layer_id: str, feature_id: int) -> ItemPage:
+    def item(self, info: LayerInfo, feature_id: int) -> ItemPage:
         """One feature by fid."""
-        layer = self._open(layer_id)
+        layer = self._open(info)
         rows = layer.conn.execute(f"{layer.select} FROM {layer.table} t WHERE t.fid = ?",
                                   (feature_id,)).fetchall()
         if not rows:
-            raise FeatureNotFound(layer_id, feature_id)
+            raise FeatureNotFound(info.id, feature_id)
         ids, geoms, props = layer.rows_to_page(rows)
         return ItemPage(ids=ids, geometries=geoms, properties=props, number_matched=1,
                         next_after=None)
 
-    def items(self, layer_id: str, query: ItemQuery) -> ItemPage:
+    def items(self, info: LayerInfo, query: ItemQuery) -> ItemPage:
         """A page in fid order; deep pages cost the same as the first (keyset on fid)."""
-        layer = self._open(layer_id)
+        layer = self._open(info)
         plan = sqlfilter.plan(query, layer.columns, f"t.{layer.geom}")
         after = query.after
         offset = query.offset if after is None else 0  # a cursor replaces the offset
@@ -208,7 +193,7 @@ class GpkgStore:
         if window is None:
             return f"FROM {layer.table} t WHERE 1", []
         join = (f"FROM {layer.table} t CROSS JOIN {layer.rtree} r ON r.id = t.fid"
-                if _broad(window, layer.extent) else
+                if broad(window, layer.extent) else
                 f"FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id")
         return (f"{join} WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ? AND r.miny <= ?",
                 [window[0], window[2], window[1], window[3]])
@@ -265,14 +250,14 @@ class GpkgStore:
             matched += int(plan.passes(geoms).sum())
         return matched
 
-    def vector_tile(self, layer_id: str, tile: TileRequest) -> bytes:
+    def vector_tile(self, info: LayerInfo, tile: TileRequest) -> bytes:
         """An MVT of every feature whose envelope meets the tile and its buffer."""
-        layer = self._open(layer_id)
-        bbox = mvt.query_bbox_crs84(tile)
-        if not _overlaps(bbox, layer.extent):
+        layer = self._open(info)
+        bbox = query_bbox_crs84(tile)
+        if not overlaps(bbox, layer.extent):
             return b""
         join = (f"FROM {layer.table} t CROSS JOIN {layer.rtree} r ON r.id = t.fid"
-                if _broad(bbox, layer.extent) else
+                if broad(bbox, layer.extent) else
                 f"FROM {layer.rtree} r JOIN {layer.table} t ON t.fid = r.id")
         rows = layer.conn.execute(
             f"{layer.select} {join} WHERE r.maxx >= ? AND r.minx <= ? AND r.maxy >= ?"
@@ -283,15 +268,16 @@ class GpkgStore:
         geoms = shapely.from_wkb([_wkb(blob) for blob in blobs])
         columns = {f.name: layer.to_python(f, column)
                    for f, column in zip(layer.fields, values, strict=True)}
-        return mvt.encode_tile(layer_id, np.asarray(ids, dtype=np.int64), geoms, columns, tile)
+        return encode.encode_tile(info.id, np.asarray(ids, dtype=np.int64), geoms, columns,
+                                  tile)
 
-    def raster_tile(self, layer_id: str, tile: TileRequest) -> bytes:
+    def raster_tile(self, info: LayerInfo, tile: TileRequest) -> bytes:
         """A PNG tile of a raster layer."""
-        entry = self.catalogue.entry(layer_id)
-        if entry.info.kind is not LayerKind.RASTER:
-            raise Problem(f"collection {layer_id!r} is a vector layer: ask for MVT tiles",
-                          status=400, title="Not a raster layer")
-        return cog.render_tile(self.data_dir / entry.location, tile)
+        return self.rasters.tile(require_raster(info), tile)
+
+    def raster_path(self, info: LayerInfo) -> Path:
+        """The COG of a raster layer."""
+        return self.rasters.path(require_raster(info))
 
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
@@ -313,39 +299,33 @@ class GpkgStore:
         """Import into a scratch folder, move the result beside the old version, swap the
         catalogue entry in one transaction, then delete the old file."""
         check_layer_id(layer_id)
-        with self._import_lock(layer_id):
-            scratch = self.data_dir / "tmp" / uuid.uuid4().hex
-            scratch.mkdir(parents=True)
-            try:
-                layer = importer(scratch)
-                version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        with self._import_lock(layer_id), scratch_dir(self.data_dir) as scratch:
+            layer = importer(scratch)
+            version = new_version()
+            if layer.report.kind is LayerKind.RASTER:
+                if layer.raster_path is None:
+                    raise ImportFailed("the raster import wrote no file")
+                location = self.rasters.adopt(layer_id, version, layer.raster_path)
+                fields: tuple[Field, ...] = ()
+            else:
                 folder = self.data_dir / "layers" / layer_id
                 folder.mkdir(exist_ok=True)
-                if layer.report.kind is LayerKind.RASTER:
-                    assert layer.raster_path is not None  # noqa: S101 - importer contract
-                    target = folder / f"{version}.tif"
-                    shutil.move(layer.raster_path, target)
-                    fields: tuple[Field, ...] = ()
-                else:
-                    target = folder / f"{version}.gpkg"
-                    fields = self._write_gpkg(layer.frame, layer_id, scratch / "layer.gpkg")
-                    os.replace(scratch / "layer.gpkg", target)
-                try:
-                    old = self.catalogue.entry(layer_id).location
-                except LayerNotFound:
-                    old = None
-                try:
-                    self.catalogue.put(layer.report, fields=fields, version=version,
-                                       location=str(target.relative_to(self.data_dir)),
-                                       attribution=attribution, description=description)
-                except BaseException:
-                    target.unlink(missing_ok=True)
-                    raise
-                if old is not None and old != str(target.relative_to(self.data_dir)):
-                    self._discard(self.data_dir / old)
-                return layer.report
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+                target = folder / f"{version}.gpkg"
+                fields = self._write_gpkg(layer.frame, layer_id, scratch / "layer.gpkg")
+                os.replace(scratch / "layer.gpkg", target)
+                location = str(target.relative_to(self.data_dir))
+            try:
+                with self.database.transaction(write=True) as conn:
+                    old = self.catalogue.find(conn, layer_id)
+                    self.catalogue.put(conn, layer.report, fields=fields, version=version,
+                                       location=location, attribution=attribution,
+                                       description=description)
+            except BaseException:
+                self._discard(location)
+                raise
+            if old is not None and old.location != location:
+                self._discard(old.location)
+            return layer.report
 
     def _write_gpkg(self, frame: Any, layer_id: str, path: Path) -> tuple[Field, ...]:
         """Write with GDAL (R-tree index, proper metadata: QGIS opens it as is)."""
@@ -362,26 +342,19 @@ class GpkgStore:
 
     def remove_layer(self, layer_id: str) -> None:
         """Delete the catalogue entry, then the file."""
-        self.catalogue.entry(layer_id)  # an unknown id never reaches a file path
+        self.catalogue.get(layer_id)  # an unknown id never reaches a file path
         with self._import_lock(layer_id):
-            entry = self.catalogue.delete(layer_id)
-            self._discard(self.data_dir / entry.location)
-            shutil.rmtree(self.data_dir / "layers" / layer_id, ignore_errors=True)
+            with self.database.transaction(write=True) as conn:
+                info = self.catalogue.find(conn, layer_id)
+                if info is None:
+                    raise LayerNotFound(layer_id)
+                self.catalogue.delete(conn, layer_id)
+            self._discard(info.location)
+            self.rasters.remove_layer(layer_id)
             (self.data_dir / "layers" / f"{layer_id}.lock").unlink(missing_ok=True)
 
-    def _discard(self, path: Path) -> None:
-        if path.suffix == ".tif":
-            cog.forget(path)
-        path.unlink(missing_ok=True)
-
-
-def _broad(bbox: BBox, extent: BBox) -> bool:
-    """True where the bbox covers a large share of the layer's extent."""
-    ix = max(0.0, min(bbox[2], extent[2]) - max(bbox[0], extent[0]))
-    iy = max(0.0, min(bbox[3], extent[3]) - max(bbox[1], extent[1]))
-    area = max((extent[2] - extent[0]) * (extent[3] - extent[1]), 1e-18)
-    return ix * iy / area > BROAD_SHARE
-
-
-def _overlaps(a: BBox, b: BBox) -> bool:
-    return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
+    def _discard(self, location: str) -> None:
+        if location.endswith(".tif"):
+            self.rasters.discard(location)
+        else:
+            (self.data_dir / location).unlink(missing_ok=True)

@@ -1,10 +1,18 @@
-"""The tile statement of the PostGIS backend: one SQL statement per tile, made by PostGIS."""
+"""The tile statement of the PostGIS backend: one SQL statement per tile, made by PostGIS.
+
+Its numbers come from ``tiles.policy``, the same ones the numpy encoder follows.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from psycopg import sql
+
+from ..tiles import policy
+from ..tiles.request import TileRequest, tile_bounds
+from ..types import BBox
 
 MVT_SQL = """
 WITH candidates AS (
@@ -20,7 +28,7 @@ WITH candidates AS (
                      ELSE ST_ClipByBox2D(c.g, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s,
                                                               %(by1)s, %(epsg)s))::box2d
                 END AS b,
-           2 * ST_NPoints(c.g) + 12{attribute_bytes} AS bytes
+           {per_vertex} * ST_NPoints(c.g) + {per_feature}{attribute_bytes} AS bytes
     FROM candidates c
     OFFSET 0
 ), ranked AS (
@@ -30,7 +38,7 @@ WITH candidates AS (
                       AS size
           FROM clipped l WHERE l.b IS NOT NULL) s
     WHERE s.size >= %(min_size)s OR ST_Dimension(s.g) = 0
-    WINDOW w AS (ORDER BY s.size DESC, (s.fid * 2654435761) %% 4294967296
+    WINDOW w AS (ORDER BY s.size DESC, (s.fid * {spread}) %% {modulus}
                  ROWS UNBOUNDED PRECEDING)
 ), kept AS (
     SELECT r.* FROM ranked r
@@ -58,7 +66,27 @@ def mvt_statement(table: str, fields: tuple[str, ...]) -> bytes:
         table=sql.Identifier(table),
         attributes=sql.SQL("").join(sql.SQL(", t.") + sql.Identifier(f) for f in fields),
         attribute_bytes=sql.SQL("").join(
-            sql.SQL(" + coalesce(octet_length(c.{}::text) + 2, 0)").format(sql.Identifier(f))
+            sql.SQL(" + coalesce(octet_length(c.{}::text) + {}, 0)").format(
+                sql.Identifier(f), sql.Literal(policy.BYTES_PER_VALUE))
             for f in fields),
+        per_vertex=sql.Literal(policy.BYTES_PER_VERTEX),
+        per_feature=sql.Literal(policy.BYTES_PER_FEATURE),
+        spread=sql.Literal(policy.SPREAD_MULTIPLIER),
+        modulus=sql.Literal(policy.SPREAD_MODULUS),
         kept_attributes=sql.SQL("").join(sql.SQL(", k.") + sql.Identifier(f) for f in fields),
     ).as_bytes()
+
+
+def tile_parameters(tile: TileRequest, window: BBox, *, name: str, limit: int
+                    ) -> dict[str, Any]:
+    """The statement's parameters for one tile: the policy in the grid's ground units."""
+    rules = policy.generalisation(tile_bounds(tile))
+    minx, miny, maxx, maxy = rules.bounds
+    bx0, by0, bx1, by1 = rules.buffered
+    return {
+        "epsg": int(tile.epsg.split(":")[1]), "wx0": window[0], "wy0": window[1],
+        "wx1": window[2], "wy1": window[3], "min_size": rules.min_size, "limit": limit,
+        "min_vertices": policy.SIMPLIFY_MIN_VERTICES, "unit": rules.simplify_tolerance,
+        "x0": minx, "y0": miny, "x1": maxx, "y1": maxy, "extent": policy.EXTENT,
+        "bx0": bx0, "by0": by0, "bx1": bx1, "by1": by1, "buffer": policy.BUFFER,
+        "name": name, "budget": policy.MAX_TILE_BYTES}

@@ -11,8 +11,8 @@ import morecantile
 import pytest
 
 from tests.conftest import make_cog
-from webmap.store import cog
-from webmap.store.base import TileRequest
+from webmap.store import rasters as cog
+from webmap.tiles.request import TileRequest
 
 GRID = morecantile.tms.get("WebMercatorQuad")
 

@@ -1,7 +1,12 @@
-"""PNG tiles from Cloud Optimized GeoTIFFs with rio-tiler; readers reused, one thread each."""
+"""Raster layers for both backends: COG files under the data directory, PNG tiles by rio-tiler.
+
+Each version is ``DATA_DIR/layers/{id}/{version}.tif``; the catalogue row names it. Readers
+are reused and lent to one thread at a time.
+"""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +20,8 @@ from rasterio.enums import MaskFlags
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
-from .base import TileRequest
+from ..tiles.request import TileRequest
+from ..types import LayerInfo
 
 
 class _Readers:
@@ -142,3 +148,37 @@ def _band_count(reader: Reader) -> int:
 def _display_bands(count: int) -> tuple[int, ...]:
     """RGB(A) for three or more bands, the single band otherwise."""
     return (1, 2, 3) if count >= 3 else (1,)
+
+
+class RasterFiles:
+    """The COGs of raster layers under ``data_dir/layers``: added, drawn, found, removed."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        (data_dir / "layers").mkdir(parents=True, exist_ok=True)
+
+    def adopt(self, layer_id: str, version: str, source: Path) -> str:
+        """Move a written COG into place as ``version``; its location for the catalogue."""
+        folder = self.data_dir / "layers" / layer_id
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{version}.tif"
+        shutil.move(source, target)
+        return str(target.relative_to(self.data_dir))
+
+    def path(self, info: LayerInfo) -> Path:
+        """The COG of a raster layer (for exports and QGIS users)."""
+        return self.data_dir / info.location
+
+    def tile(self, info: LayerInfo, tile: TileRequest) -> bytes:
+        """A PNG tile, or empty bytes where the raster does not reach."""
+        return render_tile(self.path(info), tile)
+
+    def discard(self, location: str) -> None:
+        """Forget and delete one version (a replaced one, or one whose commit failed)."""
+        path = self.data_dir / location
+        forget(path)
+        path.unlink(missing_ok=True)
+
+    def remove_layer(self, layer_id: str) -> None:
+        """Delete whatever is left of a removed layer's folder."""
+        shutil.rmtree(self.data_dir / "layers" / layer_id, ignore_errors=True)

@@ -1,0 +1,107 @@
+"""The layer catalogue: ``webmap_layers`` in the one database, the same for both backends.
+
+A row holds what ``LayerInfo`` says and where the data lie (a path under the data directory,
+or a PostGIS table). On SQLite each thread keeps the rows and re-reads them only when
+``PRAGMA data_version`` says another connection wrote; on PostgreSQL a look-up is one query,
+since other hosts write too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..database import Database, SqliteDatabase, time_text
+from ..problems import LayerNotFound, ServiceUnavailable
+from ..types import Field, ImportReport, LayerInfo, LayerKind
+
+TABLE = "webmap_layers"
+COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
+           "feature_count, geometry_type, fields, version, location, updated")
+SELECT = f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608 - constant names
+UPSERT = (f"INSERT INTO {TABLE} ({COLUMNS}) VALUES "  # noqa: S608 - constant names
+          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+          + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[1:]))
+
+
+def layer_info(row: Sequence[Any]) -> LayerInfo:
+    """A catalogue row as ``LayerInfo``."""
+    (layer_id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy,
+     count, geometry_type, fields, version, location, updated) = row
+    return LayerInfo(
+        id=str(layer_id), kind=LayerKind(str(kind)), title=str(title),
+        description=str(description), attribution=str(attribution), source_crs=str(source_crs),
+        bbox=(float(minx), float(miny), float(maxx), float(maxy)),
+        feature_count=int(count), geometry_type=str(geometry_type),
+        fields=tuple(Field(name, type_) for name, type_ in json.loads(str(fields))),
+        version=str(version), updated=time_text(updated, timespec="seconds"),
+        location=str(location))
+
+
+class Catalogue:
+    """Layer metadata over the database; writes go in the caller's transaction."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._local = threading.local()
+
+    def _cached(self, db: SqliteDatabase) -> dict[str, LayerInfo]:
+        """Every entry, re-read only when another connection has written."""
+        try:
+            conn = db.reader()
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != getattr(self._local, "version", None):
+                rows = conn.execute(f"{SELECT} ORDER BY id").fetchall()
+                self._local.entries = {row[0]: layer_info(row) for row in rows}
+                self._local.version = version
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable("the layer catalogue cannot be read",
+                                     headers={"Retry-After": "5"}) from exc
+        entries: dict[str, LayerInfo] = self._local.entries
+        return entries
+
+    def get(self, layer_id: str) -> LayerInfo:
+        """One entry; raises ``LayerNotFound``."""
+        if isinstance(self.database, SqliteDatabase):
+            found = self._cached(self.database).get(layer_id)
+        else:
+            with self.database.transaction() as conn:
+                found = self.find(conn, layer_id)
+        if found is None:
+            raise LayerNotFound(layer_id)
+        return found
+
+    def all(self) -> list[LayerInfo]:
+        """Every entry, ordered by id."""
+        if isinstance(self.database, SqliteDatabase):
+            return list(self._cached(self.database).values())
+        with self.database.transaction() as conn:
+            return [layer_info(row) for row in conn.execute(f"{SELECT} ORDER BY id").fetchall()]
+
+    def find(self, conn: Any, layer_id: str) -> LayerInfo | None:
+        """The entry as ``conn`` sees it (inside a caller's transaction), or None."""
+        row = conn.execute(self.database.sql(f"{SELECT} WHERE id = ?"), (layer_id,)).fetchone()
+        return None if row is None else layer_info(row)
+
+    def put(self, conn: Any, report: ImportReport, *, fields: tuple[Field, ...], version: str,
+            location: str, attribution: str = "", description: str = "") -> None:
+        """Insert or replace a layer's entry in the caller's transaction."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        conn.execute(self.database.sql(UPSERT), (
+            report.layer_id, str(report.kind), report.title, description, attribution,
+            report.source_crs, *(float(v) for v in report.bbox), report.feature_count,
+            report.geometry_type, json.dumps([[f.name, f.type] for f in fields]), version,
+            location, now))
+
+    def delete(self, conn: Any, layer_id: str) -> None:
+        """Remove an entry in the caller's transaction."""
+        conn.execute(self.database.sql(f"DELETE FROM {TABLE} WHERE id = ?"),  # noqa: S608
+                     (layer_id,))
+
+    def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` when the catalogue cannot be read."""
+        self.database.check_table(TABLE)

@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from webmap.mvtencode import encode, varints
+from webmap.tiles.mvtencode import encode, varints
 
 
 def decode(data: bytes) -> dict[str, Any]:

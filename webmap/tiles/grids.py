@@ -5,7 +5,7 @@ from __future__ import annotations
 import morecantile
 from pyproj import CRS
 
-from .problems import NotFound
+from ..problems import NotFound
 
 ETRS_TM35FIN = morecantile.TileMatrixSet.custom(
     # JHS 180: origin (-548576, 8388608), 8192 m per pixel at level 0, halving per level.

@@ -9,41 +9,23 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from . import crs, mvtencode
-from .grids import GRID_EPSG
-from .store.base import TileRequest
-from .types import BBox
-
-EXTENT = 4096
-"""Tile coordinate units per tile side (the MVT default)."""
-BUFFER = 64
-"""Units of geometry kept outside each tile edge so strokes join across tiles."""
-MIN_FEATURE_UNITS = 4.0
-"""Lines and polygons whose bbox is smaller than this on both sides (about half a pixel of a
-512-px tile) are left out: at low zoom they would be invisible and swell the tile."""
-MAX_FEATURES = 10_000
-"""At most this many features per tile; beyond it the smallest are left out (points: an even
-spread), so low-zoom tiles of dense layers stay small and fast."""
-MAX_TILE_BYTES = 500_000
-"""A tile over this size is encoded again with fewer (the largest) features."""
-SIMPLIFY_UNITS = 1.0
-SIMPLIFY_MIN_VERTICES = 12
-"""Simpler shapes (most buildings) are left as they are: rounding to units does the rest."""
-"""Douglas-Peucker tolerance in tile units: below the 1-unit quantisation of the encoding."""
-
-def tile_bounds(tile: TileRequest) -> BBox:
-    """The tile's bounds in its grid's CRS, easting first."""
-    b = tile.grid.xy_bounds(tile.tile)
-    return (b.left, b.bottom, b.right, b.top)
-
-
-def query_bbox_crs84(tile: TileRequest) -> BBox:
-    """A CRS84 bbox covering the tile and its buffer: what to ask the index for."""
-    minx, miny, maxx, maxy = tile_bounds(tile)
-    pad_x = (maxx - minx) * BUFFER / EXTENT
-    pad_y = (maxy - miny) * BUFFER / EXTENT
-    return crs.transformer(GRID_EPSG[str(tile.grid.id)], "CRS84").transform_bounds(
-        minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y, densify_pts=5)
+from .. import crs
+from . import mvtencode
+from .policy import (
+    BUFFER,
+    BYTES_PER_FEATURE,
+    BYTES_PER_VALUE,
+    BYTES_PER_VERTEX,
+    EXTENT,
+    MAX_FEATURES,
+    MAX_TILE_BYTES,
+    MIN_FEATURE_UNITS,
+    SIMPLIFY_MIN_VERTICES,
+    SIMPLIFY_UNITS,
+    refit_count,
+    spread_key,
+)
+from .request import TileRequest, tile_bounds
 
 
 def to_tile_units(geoms: npt.NDArray[np.object_], tile: TileRequest
@@ -52,7 +34,7 @@ def to_tile_units(geoms: npt.NDArray[np.object_], tile: TileRequest
     minx, miny, maxx, maxy = tile_bounds(tile)
     sx = EXTENT / (maxx - minx)
     sy = EXTENT / (maxy - miny)
-    tr = crs.transformer("CRS84", GRID_EPSG[str(tile.grid.id)])
+    tr = crs.transformer("CRS84", tile.epsg)
 
     def project(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
@@ -86,13 +68,13 @@ def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[
     if index.size == 0:
         return b""
     # largest first; equal sizes (points) in a fixed pseudo-random order, for an even spread
-    order = np.lexsort(((ids[index] * 2654435761) % 4294967296, -size[index]))
+    order = np.lexsort((spread_key(ids[index]), -size[index]))
     index = index[order[:MAX_FEATURES]]  # in priority order: largest first
     coordinates = shapely.get_num_coordinates(local[index])
-    # Predict the encoded size (2 bytes a vertex, a dozen of framing, the attributes'
-    # average: within ~15 % of the real size on the benchmark layer) and keep what fits, so
-    # a dense tile is encoded once; one that still comes out too big is cut again below.
-    per_feature = 2 * coordinates + 12 + _attribute_bytes(columns, index)
+    # Predict the encoded size and keep what fits, so a dense tile is encoded once; one that
+    # still comes out too big is cut again below.
+    per_feature = (BYTES_PER_VERTEX * coordinates + BYTES_PER_FEATURE
+                   + _attribute_bytes(columns, index))
     fits = int(np.searchsorted(np.cumsum(per_feature), MAX_TILE_BYTES, side="right"))
     index = np.sort(index[:max(1, fits)])
     local = local[index]
@@ -106,7 +88,7 @@ def encode_tile(layer_name: str, ids: npt.NDArray[np.int64], geoms: npt.NDArray[
                                 extent=EXTENT)
         if len(data) <= MAX_TILE_BYTES or index.size < 2:
             return data
-        keep_count = max(1, int(index.size * MAX_TILE_BYTES / len(data) * 0.9))
+        keep_count = refit_count(index.size, len(data))
         largest = np.sort(np.argsort(-size[index], kind="stable")[:keep_count])
         index, local = index[largest], local[largest]
 
@@ -115,7 +97,7 @@ def _attribute_bytes(columns: Mapping[str, Sequence[Any]], index: npt.NDArray[np
                      *, sample: int = 200) -> float:
     """Average encoded attribute bytes per feature, from a sample of the features."""
     picked = index[:sample].tolist()
-    total = sum(len(str(values[i])) + 2 for values in columns.values() for i in picked
+    total = sum(len(str(values[i])) + BYTES_PER_VALUE for values in columns.values() for i in picked
                 if values[i] is not None)
     return total / max(1, len(picked))
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from ..maps import MapDefinition, MapRegistry
+from ..maps.model import MapDefinition
 from .colour import contrast_ratio, ratio_text
-from .model import Style, StyleClass, load_basemap_palettes, load_styles, parse_colour
+from .model import Style, StyleClass, parse_colour
 
 Rule = Literal["base-contrast", "pattern-contrast", "symbol-contrast", "class-contrast",
                "colour-only", "missing-style", "missing-basemap"]
@@ -161,16 +160,16 @@ def check_style(style: Style, base_palettes: Mapping[str, Sequence[str]]) -> lis
     return issues
 
 
-def _map_palettes(definition: MapDefinition, basemaps_dir: Path,
-                  basemaps: Mapping[str, tuple[str, ...]], fallback: Mapping[str, tuple[str, ...]]
-                  ) -> tuple[dict[str, tuple[str, ...]], list[StyleIssue]]:
+def map_palettes(definition: MapDefinition, basemaps: Mapping[str, tuple[str, ...]],
+                 fallback: Mapping[str, tuple[str, ...]]
+                 ) -> tuple[dict[str, tuple[str, ...]], list[StyleIssue]]:
     """The palettes a map's styles are drawn over, and a warning when its base has none."""
     base = definition.base
     if base.kind == "rendered" and base.basemap in basemaps:
         return {str(base.basemap): basemaps[str(base.basemap)]}, []
     if base.kind != "rendered" and base.palette:
         return {f"{definition.id} ({base.kind})": base.palette}, []
-    missing = (f"base map {base.basemap!r} has no file {basemaps_dir / f'{base.basemap}.json'}"
+    missing = (f"base map {base.basemap!r} has no file basemaps/{base.basemap}.json"
                if base.kind == "rendered" else f"its {base.kind} base lists no palette")
     return dict(fallback), [StyleIssue(
         style="", rule="missing-basemap", severity="warning",
@@ -178,17 +177,15 @@ def _map_palettes(definition: MapDefinition, basemaps_dir: Path,
                 f"{', '.join(repr(name) for name in fallback)} instead")]
 
 
-def check_styles(styles_dir: Path, layers_dir: Path, *,
-                 styles: Mapping[str, Style] | None = None) -> list[StyleIssue]:
+def check_maps(styles: Mapping[str, Style], maps: Iterable[MapDefinition],
+               basemaps: Mapping[str, tuple[str, ...]], *, where: str = "the styles"
+               ) -> list[StyleIssue]:
     """Check each style over the base maps of the maps using it (unused: over every base map)."""
-    styles = load_styles(styles_dir) if styles is None else styles
-    basemaps_dir = styles_dir / "basemaps"
-    basemaps = load_basemap_palettes(basemaps_dir)
     fallback = basemaps or dict(WHITE)
     issues: list[StyleIssue] = []
     used: dict[str, dict[str, tuple[str, ...]]] = {}
-    for definition in MapRegistry(layers_dir / "maps").all():
-        palettes, notes = _map_palettes(definition, basemaps_dir, basemaps, fallback)
+    for definition in maps:
+        palettes, notes = map_palettes(definition, basemaps, fallback)
         issues += notes
         for layer in definition.layers:
             if layer.style in styles:
@@ -197,7 +194,7 @@ def check_styles(styles_dir: Path, layers_dir: Path, *,
             issues.append(StyleIssue(
                 style=layer.style, rule="missing-style",
                 message=f"map {definition.id!r}: layer {layer.layer!r} uses style "
-                        f"{layer.style!r}, which is not in {styles_dir}"))
+                        f"{layer.style!r}, which is not in {where}"))
     for style_id, style in sorted(styles.items()):
         issues += check_style(style, used.get(style_id, fallback))
     return issues

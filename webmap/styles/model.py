@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from ..maps import LANGUAGES
+from ..i18n import LANGUAGES
 from .colour import HEX, blend
 
 Geometry = Literal["polygon", "line", "point"]
@@ -26,6 +26,12 @@ CLASS_KEYS: Mapping[str, set[str]] = {
     "point": {"marker", "radius", "fill", "fill_opacity", "stroke", "stroke_width"},
 }
 COMMON_CLASS_KEYS = {"id", "values", "legend", "symbol", "symbol_color"}
+FILL_OPACITY: Mapping[str, float] = {"polygon": 0.6, "point": 1.0, "line": 1.0}
+"""Areas let the base map show through; point markers are solid."""
+STROKE_WIDTH_PX = 2.0
+MARKER_RADIUS_PX = 8.0
+"""What a class that leaves them out is drawn with: the check judges, and the widget and the
+map images draw, these same numbers (``Style.to_json`` sends them to the browser)."""
 
 
 class StyleError(ValueError):
@@ -43,7 +49,7 @@ class StyleClass:
     fill: str | None = None
     fill_opacity: float = 1.0
     stroke: str | None = None
-    stroke_width: float = 1.0
+    stroke_width: float = STROKE_WIDTH_PX
     dash: tuple[float, ...] | None = None
     """Dash and gap lengths in px along the stroke; ``None`` draws it solid."""
     pattern: str = "none"
@@ -70,6 +76,17 @@ class StyleClass:
         """Everything but colour that sets the class apart: pattern, dash, marker, symbol."""
         return self.pattern, self.dash, self.marker, self.symbol
 
+    def to_json(self) -> dict[str, Any]:
+        """Every drawing number explicit, as the widget draws the class."""
+        return {"id": self.id, "values": None if self.values is None else list(self.values),
+                "legend": dict(self.legend), "fill": self.fill,
+                "fill_opacity": self.fill_opacity, "stroke": self.outline,
+                "stroke_width": self.stroke_width if self.outline else 0,
+                "dash": None if self.dash is None else list(self.dash),
+                "pattern": self.pattern, "pattern_color": self.pattern_color,
+                "marker": self.marker, "radius": self.radius, "symbol": self.symbol,
+                "symbol_color": self.symbol_color}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Style:
@@ -80,6 +97,11 @@ class Style:
     title: Mapping[str, str]
     property: str | None
     classes: tuple[StyleClass, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The style as the browser draws it: defaults applied, nothing left to guess."""
+        return {"id": self.id, "geometry": self.geometry, "title": dict(self.title),
+                "property": self.property, "classes": [c.to_json() for c in self.classes]}
 
     def class_for(self, value: object) -> StyleClass | None:
         """The class a feature with this attribute value is drawn in (else the default)."""
@@ -160,7 +182,7 @@ def _class(data: Any, geometry: Geometry, where: str) -> StyleClass:
         raise StyleError(f"{where}.legend: is required")
     fill = _optional_colour(data, "fill", where)
     stroke = _optional_colour(data, "stroke", where)
-    stroke_width = _number(data, "stroke_width", where, 1.0, low=0, high=20)
+    stroke_width = _number(data, "stroke_width", where, STROKE_WIDTH_PX, low=0, high=20)
     drawn = stroke is not None and stroke_width > 0
     if geometry == "line" and not drawn:
         raise StyleError(f"{where}.stroke: a line class needs a stroke colour and width")
@@ -180,11 +202,13 @@ def _class(data: Any, geometry: Geometry, where: str) -> StyleClass:
     return StyleClass(
         id=class_id, values=_values(data.get("values"), f"{where}.values"),
         legend=_localized(data["legend"], f"{where}.legend"),
-        fill=fill, fill_opacity=_number(data, "fill_opacity", where, 1.0, low=0, high=1),
+        fill=fill, fill_opacity=_number(data, "fill_opacity", where, FILL_OPACITY[geometry],
+                                        low=0, high=1),
         stroke=stroke, stroke_width=stroke_width, dash=dash,
         pattern=pattern, pattern_color=pattern_color if pattern != "none" else None,
         marker=_choice(data.get("marker", "circle"), f"{where}.marker", MARKERS) if point else None,
-        radius=_number(data, "radius", where, 6.0, low=1, high=50) if point else None,
+        radius=_number(data, "radius", where, MARKER_RADIUS_PX, low=1, high=50)
+        if point else None,
         symbol=symbol, symbol_color=parse_colour(data.get("symbol_color", "#000000"),
                                                   f"{where}.symbol_color"))
 

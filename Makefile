@@ -7,7 +7,7 @@ export WEBMAP_LAYERS_DIR ?= $(CURDIR)/layers
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install vendor run demo test lint bench clean
+.PHONY: install vendor run demo test lint docs bench clean
 
 # npm packages (package-lock.json) that webmap serves itself, copied into the Python package.
 NPM_VENDOR = webmap/widget/vendor
@@ -38,6 +38,9 @@ run: demo
 
 test: install
 	$(BIN)/pytest
+
+docs: install
+	$(BIN)/python -m webmap.readme README.md || true
 
 lint: install
 	$(BIN)/pip install --quiet ruff mypy pandas-stubs

@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from webmap.basemap import BasemapService, load_basemaps, web_zoom  # noqa: E402
-from webmap.grids import GRIDS  # noqa: E402
 from webmap.layers import import_file  # noqa: E402
+from webmap.services import open_services  # noqa: E402
 from webmap.settings import Settings  # noqa: E402
-from webmap.store import open_store  # noqa: E402
-from webmap.store.base import TileRequest  # noqa: E402
-from webmap.store.cache import TileCache  # noqa: E402
+from webmap.tiles.cache import DiskTileCache  # noqa: E402
+from webmap.tiles.grids import GRIDS  # noqa: E402
+from webmap.tiles.request import TileRequest  # noqa: E402
 
 LAYERS = ("municipalities", "postal-areas", "helsinki-areas", "helsinki-roads")
 EXTRACT = (24.93518, 60.16416, 24.95341, 60.17911)
@@ -94,14 +94,15 @@ def main() -> None:
     manifest_path = ROOT / "layers" / "demo" / "demo.json"
     manifest = {e["id"]: e for e in json.loads(manifest_path.read_text("utf-8"))["layers"]}
     for backend, url in backends():
-        with tempfile.TemporaryDirectory() as tmp:
-            store, _ = open_store(Settings(data_dir=Path(tmp), database_url=url))
+        with tempfile.TemporaryDirectory() as tmp, \
+                open_services(Settings(data_dir=Path(tmp), database_url=url)) as services:
+            store = services.layers
             for layer_id in LAYERS:
                 entry = manifest[layer_id]
                 options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
                 import_file(store, manifest_path.parent / entry["path"], layer_id, **options)
             service = BasemapService(load_basemaps(ROOT / "styles" / "basemaps"), store,
-                                     TileCache(Path(tmp) / "cache", enabled=False))
+                                     DiskTileCache(Path(tmp) / "cache", enabled=False))
             basemap = service.get("helsinki")
             snapshot = service.snapshot(basemap)
             tiles = tiles_over_extract(args.grid, args.tiles)
@@ -113,7 +114,7 @@ def main() -> None:
             for tile in tiles:
                 start = time.perf_counter()
                 for layer_id in service.visible_layers(basemap, tile, snapshot):
-                    store.vector_tile(layer_id, tile)
+                    store.vector_tile(snapshot.layers[layer_id], tile)
                 middle = time.perf_counter()
                 png = service.render(basemap, tile, snapshot, scale=args.scale)
                 end = time.perf_counter()

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from webmap.app import create_app  # noqa: E402
 from webmap.layers import import_file  # noqa: E402
+from webmap.services import build_services, services_of  # noqa: E402
 from webmap.settings import Settings  # noqa: E402
 
 FI_FIRST = ["Hämeen", "Töölön", "Mänty", "Koivu", "Kuusi", "Pihlaja", "Järven", "Kirkko",
@@ -224,8 +225,8 @@ def gunicorn_get(settings: Settings) -> Iterator[Callable[[str], tuple[int, byte
 
 def run(label: str, settings: Settings, gpkg: Path, texts: list[str], *, live: bool) -> None:
     """Import, build (timed), warm up, measure; print one line of figures."""
-    app = create_app(settings)
-    store = app.extensions["webmap.store"]
+    app = create_app(build_services(settings))
+    store = services_of(app).layers
     started = time.perf_counter()
     import_file(store, gpkg, "addresses", layer="addresses")
     import_file(store, gpkg, "places", layer="places")

@@ -24,6 +24,7 @@ import shapely
 from hypothesis import settings as hypothesis_settings
 
 from webmap.app import create_app
+from webmap.services import Services, build_services, services_of
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
@@ -127,15 +128,57 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
                     database_url=database_url)
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Any]:
-    """The app on the backend the settings choose."""
-    application = create_app(settings)
+def open_app(settings: Settings) -> Any:
+    """An app over new services of ``settings`` (``close_app`` releases them)."""
+    application = create_app(build_services(settings))
     application.config["TESTING"] = True
-    yield application
-    close = getattr(application.extensions["webmap.store"], "close", None)
-    if close is not None:
-        close()
+    return application
+
+
+def close_app(application: Any) -> None:
+    """Close the services an app was made with."""
+    services_of(application).close()
+
+
+AppMaker = Callable[[Settings], Any]
+
+
+@pytest.fixture
+def make_app() -> Iterator[AppMaker]:
+    """Make apps over services of given settings; their services close after the test."""
+    opened: list[Services] = []
+
+    def make(settings: Settings) -> Any:
+        services = build_services(settings)
+        opened.append(services)
+        application = create_app(services)
+        application.config["TESTING"] = True
+        return application
+
+    yield make
+    for services in opened:
+        services.close()
+
+
+@pytest.fixture
+def make_services() -> Iterator[Callable[[Settings], Services]]:
+    """Open services of given settings (another host, a restore target); closed afterwards."""
+    opened: list[Services] = []
+
+    def make(settings: Settings) -> Services:
+        services = build_services(settings)
+        opened.append(services)
+        return services
+
+    yield make
+    for services in opened:
+        services.close()
+
+
+@pytest.fixture
+def app(settings: Settings, make_app: AppMaker) -> Any:
+    """The app on the backend the settings choose."""
+    return make_app(settings)
 
 
 @pytest.fixture
@@ -174,7 +217,7 @@ LayerBuilder = Callable[..., ImportReport]
 @pytest.fixture
 def add_layer(app: Any) -> LayerBuilder:
     """Put a GeoDataFrame (in CRS84) into the store as a layer, as an import would."""
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
 
     def build(layer_id: str, frame: gpd.GeoDataFrame | None = None, *,
               source_crs: str = "EPSG:3067", title: str | None = None) -> ImportReport:
@@ -306,7 +349,7 @@ def make_cog(path: Path, *, epsg: int = 3067, size: int = 512, origin: tuple[flo
 @pytest.fixture
 def add_raster(app: Any, tmp_path: Path) -> Callable[..., ImportReport]:
     """Put a generated COG into the store as a raster layer."""
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
 
     def build(layer_id: str, **options: Any) -> ImportReport:
         import rasterio

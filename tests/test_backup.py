@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,10 @@ from tests.test_cli import assert_one_error_line
 from webmap.backup import export_all, import_all
 from webmap.cli import main
 from webmap.comments.service import Comment, Submission
-from webmap.comments.storage import close_storage, open_storage
 from webmap.crs import transform_geometries
-from webmap.maps import MapRegistry
+from webmap.services import Services, open_services, services_of
 from webmap.settings import Settings
-from webmap.store import open_store
 from webmap.store.base import Store
-from webmap.store.maps import open_map_storage
 from webmap.types import ItemQuery, LayerKind
 
 TOLERANCE_M = 0.001
@@ -50,7 +48,7 @@ def features(store: Store, layer_id: str) -> tuple[list[int], Any, list[dict[str
     props: list[dict[str, Any]] = []
     after: int | None = None
     while True:
-        page = store.items(layer_id, ItemQuery(limit=50, after=after))
+        page = store.items(store.layer(layer_id), ItemQuery(limit=50, after=after))
         ids += page.ids
         geoms += list(page.geometries)
         props += page.properties
@@ -65,8 +63,7 @@ def plain(props: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for p in props]
 
 
-def assert_same_layers(before: Store, after: Store, *, before_dir: Path,
-                       after_dir: Path) -> None:
+def assert_same_layers(before: Store, after: Store) -> None:
     """Same ids, titles, source CRSs, counts, fields, attributes, geometries (1 mm), pixels."""
     old = {info.id: info for info in before.layers()}
     new = {info.id: info for info in after.layers()}
@@ -77,8 +74,7 @@ def assert_same_layers(before: Store, after: Store, *, before_dir: Path,
                      "feature_count", "geometry_type", "fields"):
             assert getattr(restored, name) == getattr(info, name), (layer_id, name)
         if info.kind is LayerKind.RASTER:
-            assert_same_pixels(before_dir / "layers" / layer_id / f"{info.version}.tif",
-                               after_dir / "layers" / layer_id / f"{restored.version}.tif")
+            assert_same_pixels(before.raster_path(info), after.raster_path(restored))
             continue
         old_ids, old_geoms, old_props = features(before, layer_id)
         new_ids, new_geoms, new_props = features(after, layer_id)
@@ -102,7 +98,7 @@ def assert_same_pixels(a: Path, b: Path) -> None:
 def filled(app: Any, add_layer: Any, add_raster: Any) -> Store:
     """The store with two vector layers (polygons from EPSG:3067, points from GK25) and a
     raster, with titles, descriptions and attributions."""
-    store: Store = app.extensions["webmap.store"]
+    store: Store = services_of(app).layers
     add_layer("rakennukset", buildings(), title="Rakennukset – byggnader")
     points = make_buildings(30, seed=1)
     points = points.set_geometry(points.geometry.to_crs("EPSG:3067").centroid.to_crs(
@@ -112,9 +108,10 @@ def filled(app: Any, add_layer: Any, add_raster: Any) -> Store:
     return store
 
 
-def test_round_trip_on_the_same_backend(settings: Settings, filled: Store,
-                                        tmp_path: Path) -> None:
-    manifest = export_all(filled, settings.data_dir, tmp_path / "export")
+def test_round_trip_on_the_same_backend(settings: Settings, filled: Store, tmp_path: Path,
+                                        make_services: Callable[[Settings], Services]
+                                        ) -> None:
+    manifest = export_all(filled, tmp_path / "export")
     assert manifest["format"] == "webmap-export" and manifest["version"] == 1
     assert manifest["maps"] == [] and manifest["comments"] == []
     assert [e["id"] for e in manifest["layers"]] == ["ortokuva", "pisteet", "rakennukset"]
@@ -127,39 +124,33 @@ def test_round_trip_on_the_same_backend(settings: Settings, filled: Store,
 
     # A fresh data folder; on PostGIS the same (emptied) schema, since the catalogue is there.
     before = Settings(data_dir=tmp_path / "before", layers_dir=ROOT / "layers")
-    reference, _ = open_store(before)
+    reference = make_services(before).layers
     import_all(reference, tmp_path / "export")
     for info in filled.layers():
         filled.remove_layer(info.id)
     restored_settings = Settings(data_dir=tmp_path / "restored", layers_dir=ROOT / "layers",
                                  database_url=settings.database_url)
-    restored, _ = open_store(restored_settings)
-    try:
-        reports = import_all(restored, tmp_path / "export")
-        assert [r.layer_id for r in reports] == ["ortokuva", "pisteet", "rakennukset"]
-        assert_same_layers(reference, restored, before_dir=before.data_dir,
-                           after_dir=restored_settings.data_dir)
-    finally:
-        close = getattr(restored, "close", None)
-        if close is not None:
-            close()
+    restored = make_services(restored_settings).layers
+    reports = import_all(restored, tmp_path / "export")
+    assert [r.layer_id for r in reports] == ["ortokuva", "pisteet", "rakennukset"]
+    assert_same_layers(reference, restored)
 
 
-def test_round_trip_keeps_what_the_store_had(settings: Settings, filled: Store,
-                                             tmp_path: Path) -> None:
-    export_all(filled, settings.data_dir, tmp_path / "export")
-    restored, _ = open_store(Settings(data_dir=tmp_path / "restored",
-                                      layers_dir=ROOT / "layers"))
+def test_round_trip_keeps_what_the_store_had(filled: Store, tmp_path: Path,
+                                             make_services: Callable[[Settings], Services]
+                                             ) -> None:
+    export_all(filled, tmp_path / "export")
+    restored = make_services(Settings(data_dir=tmp_path / "restored",
+                                      layers_dir=ROOT / "layers")).layers
     import_all(restored, tmp_path / "export")
-    assert_same_layers(filled, restored, before_dir=settings.data_dir,
-                       after_dir=tmp_path / "restored")
+    assert_same_layers(filled, restored)
 
 
 def test_exported_geopackage_opens_with_the_right_crs(settings: Settings, filled: Store,
                                                       tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("webmap.backup.PAGE_SIZE", 7)  # many appended pages, a short last one
-    export_all(filled, settings.data_dir, tmp_path / "export")
+    export_all(filled, tmp_path / "export")
     path = tmp_path / "export" / "layers" / "rakennukset.gpkg"
     info = pyogrio.read_info(path)
     assert pyogrio.list_layers(path).tolist() == [["rakennukset", "Polygon"]]
@@ -232,21 +223,18 @@ def test_import_of_a_folder_without_manifest_fails(settings: Settings, tmp_path:
 
 @pytest.mark.postgis
 @pytest.mark.parametrize("settings", ["gpkg"], indirect=True)
-def test_export_from_geopackage_import_into_postgis(settings: Settings, filled: Store,
-                                                    postgis_url: str, tmp_path: Path) -> None:
+def test_export_from_geopackage_import_into_postgis(
+        filled: Store, postgis_url: str, tmp_path: Path,
+        make_services: Callable[[Settings], Services]) -> None:
     """The way from the embedded default to PostGIS (skips without the test database)."""
-    export_all(filled, settings.data_dir, tmp_path / "export")
+    export_all(filled, tmp_path / "export")
     target = Settings(data_dir=tmp_path / "pg-data", layers_dir=ROOT / "layers",
                       database_url=postgis_url)
     result = run(target, "import-all", tmp_path / "export")
     assert result.exit_code == 0, result.stderr
-    postgis, backend = open_store(target)
-    try:
-        assert backend == "postgis"
-        assert_same_layers(filled, postgis, before_dir=settings.data_dir,
-                           after_dir=target.data_dir)
-    finally:
-        postgis.close()  # type: ignore[attr-defined]
+    postgis = make_services(target)
+    assert postgis.backend == "postgis"
+    assert_same_layers(filled, postgis.layers)
 
 
 PUBLISHED = {
@@ -271,8 +259,8 @@ GEOMETRIES = [
 def with_maps_and_comments(app: Any, filled: Store) -> list[Comment]:
     """A published map and comments on it and on a file map: every status, personal data,
     idempotency keys, each geometry kind and a plan-feature comment without geometry."""
-    app.extensions["webmap.maps"].publish(PUBLISHED, check=False)
-    storage = app.extensions["webmap.comments"].storage
+    services_of(app).maps.publish(PUBLISHED, check=False)
+    storage = services_of(app).comments.storage
     made: list[Comment] = []
     for i, geometry in enumerate(GEOMETRIES * 2):
         comment, _ = storage.add(Submission(
@@ -291,18 +279,16 @@ def with_maps_and_comments(app: Any, filled: Store) -> list[Comment]:
 
 def stored_comments(settings: Settings) -> list[Comment]:
     """Every comment the settings' storage holds, by map and id."""
-    storage = open_storage(settings)
-    try:
+    with open_services(settings) as services:
+        storage = services.comments.storage
         return sorted((c for map_id in storage.map_ids() for c in storage.list(map_id)),
                       key=lambda c: (c.map_id, c.id))
-    finally:
-        close_storage(storage)
 
 
 def published_maps(settings: Settings) -> dict[str, Any]:
     """id -> the published document."""
-    registry = MapRegistry(settings.layers_dir / "maps", published=open_map_storage(settings))
-    return {m.id: m.definition for m in registry.published()}
+    with open_services(settings) as services:
+        return {m.id: m.definition for m in services.maps.published()}
 
 
 def test_export_and_import_maps_and_comments(settings: Settings, filled: Store,
@@ -372,12 +358,8 @@ def test_everything_moves_from_the_embedded_default_to_postgis(
                       database_url=postgis_url)
     result = run(target, "import-all", tmp_path / "export")
     assert result.exit_code == 0, result.stderr
-    postgis, _ = open_store(target)
-    try:
-        assert_same_layers(filled, postgis, before_dir=settings.data_dir,
-                           after_dir=target.data_dir)
-    finally:
-        postgis.close()  # type: ignore[attr-defined]
+    with open_services(target) as postgis:
+        assert_same_layers(filled, postgis.layers)
     assert published_maps(target) == {"kaava-ehdotus": PUBLISHED}
     moved = stored_comments(target)
     assert moved == stored_comments(settings)

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.builders import make_gpkg_layers, make_vector, make_zip
-from tests.conftest import ROOT
-from webmap.app import create_app
+from tests.conftest import ROOT, open_app
 from webmap.cli import main
+from webmap.services import services_of
 from webmap.settings import Settings
 
 REPORT_RE = re.compile(
@@ -63,14 +63,14 @@ def assert_one_error_line(result: Result, *mentions: str) -> str:
 
 def served(data_dir: Path, layer_id: str) -> tuple[Any, Any, Any]:
     """The collection, all its items (without the time stamp) and the catalogue entry."""
-    app = create_app(Settings(data_dir=data_dir, layers_dir=ROOT / "layers"))
+    app = open_app(Settings(data_dir=data_dir, layers_dir=ROOT / "layers"))
     client = app.test_client()
     collection = client.get(f"/collections/{layer_id}")
     items = client.get(f"/collections/{layer_id}/items?limit=1000")
     assert collection.status_code == items.status_code == 200
     body = items.get_json()
     del body["timeStamp"]
-    return collection.get_json(), body, app.extensions["webmap.store"].layer(layer_id)
+    return collection.get_json(), body, services_of(app).layers.layer(layer_id)
 
 
 def test_import_prints_the_report(webmap: Any, roads: Path) -> None:

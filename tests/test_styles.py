@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,13 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import ROOT
 from webmap.cli import main
+from webmap.maps import MapRegistry
 from webmap.styles import (
     Style,
+    StyleCatalogue,
     StyleError,
     blend,
     check_style,
-    check_styles,
     contrast_ratio,
     load_basemap_palettes,
     load_style,
@@ -330,6 +332,11 @@ def test_basemap_palette_is_background_fills_and_strokes(
 
 # -- styles over the maps that use them -----------------------------------------------------
 
+def check_styles(styles: Path, layers: Path) -> list[Any]:
+    """What ``webmap styles check`` finds for the file maps in ``layers/maps``."""
+    return StyleCatalogue(styles).check_maps(MapRegistry(layers / "maps").all())
+
+
 @pytest.fixture
 def project(tmp_path: Path, write_json: Callable[[Path, Any], Path]) -> tuple[Path, Path]:
     """A styles dir with one light base map and a layers dir with two maps; (styles, layers)."""
@@ -426,6 +433,7 @@ def run(*args: str | Path, layers_dir: Path) -> Result:
     """``webmap`` in-process with WEBMAP_LAYERS_DIR set."""
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False,
                               env={"WEBMAP_LAYERS_DIR": str(layers_dir),
+                                   "WEBMAP_DATA_DIR": tempfile.mkdtemp(prefix="webmap-"),
                                    "WEBMAP_DATABASE_URL": ""})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import logging
 import os
@@ -13,13 +14,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
 from .admin import pages as admin_pages
-from .api import basemaps, features, landing, search, tiles
-from .comments import views as comments
-from .maps import MapRegistry
+from .api import basemaps, comments, features, landing, search, tiles
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
+from .services import EXTENSION, Services, build_services
 from .settings import Settings
-from .store import open_store
-from .store.cache import TileCache
 from .widget import views as widget
 
 COMPRESSIBLE = ("application/json", "application/geo+json", "application/problem+json",
@@ -29,26 +27,24 @@ MIN_GZIP_BYTES = 1024
 GZIP_LEVEL = 3
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app; ``settings`` default to ``Settings.from_env(os.environ)``."""
-    settings = settings or Settings.from_env(os.environ)
+def create_app(services: Services | None = None) -> Flask:
+    """The web app over ``services`` (default: built from ``WEBMAP_*`` and closed at exit)."""
+    if services is None:
+        services = build_services(Settings.from_env(os.environ))
+        atexit.register(services.close)
+    settings = services.settings
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Flask(__name__, template_folder="api/templates", static_folder="api/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    store, backend = open_store(settings)
-    app.extensions["webmap.settings"] = settings
-    app.extensions["webmap.store"] = store
-    app.extensions["webmap.backend"] = backend
-    app.extensions["webmap.tile_cache"] = TileCache(settings.data_dir / "cache" / "tiles",
-                                                    enabled=settings.tile_cache)
-    maps = MapRegistry(settings.layers_dir / "maps")
-    maps.all()  # a bad map file stops start-up, naming the file and the field
-    app.extensions["webmap.maps"] = maps
-    for room in (landing, features, tiles, basemaps, search, widget, admin_api, comments,
-                 admin_pages):
-        room.init_app(app)
+    app.extensions[EXTENSION] = services
+    for blueprint in (landing.bp, features.bp, tiles.bp, basemaps.bp, search.bp, widget.bp,
+                      admin_api.bp):
+        app.register_blueprint(blueprint)
+    comments.init_app(app, settings)
+    admin_pages.init_app(app, settings)
+    widget.warn_missing_packages()
     _register_errors(app)
     app.after_request(_finish)
     if settings.proxy_hops:

@@ -52,16 +52,16 @@ class BackupFailed(Problem):
     title = "Backup failed"
 
 
-def export_all(store: Store, data_dir: Path, target: Path, *, maps: MapRegistry | None = None,
+def export_all(store: Store, target: Path, *, maps: MapRegistry | None = None,
                comments: CommentStorage | None = None,
                on_layer: Echo | None = None) -> dict[str, Any]:
     """Write every layer of ``store``, the published maps of ``maps``, the comments of
     ``comments`` and a manifest into the empty folder ``target``.
 
     Vectors become ``layers/<id>.gpkg`` in EPSG:4326 (read page by page in fid order, so fids
-    and attribute types survive); rasters are the stored COG copied to ``layers/<id>.tif``
-    (``data_dir`` is where the store keeps them). Returns the manifest; ``on_layer`` gets a
-    one-line summary per layer, map and map's comments.
+    and attribute types survive); rasters are the stored COG copied to ``layers/<id>.tif``.
+    Returns the manifest; ``on_layer`` gets a one-line summary per layer, map and map's
+    comments.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
@@ -73,7 +73,7 @@ def export_all(store: Store, data_dir: Path, target: Path, *, maps: MapRegistry 
     for info in store.layers():
         if info.kind is LayerKind.RASTER:
             file_name = f"{info.id}.tif"
-            _copy_raster(data_dir, info, target / "layers" / file_name)
+            _copy_raster(store, info, target / "layers" / file_name)
             summary = f"exported {info.id}: raster from {info.source_crs} to layers/{file_name}"
         else:
             file_name = f"{info.id}.gpkg"
@@ -279,12 +279,12 @@ def _geojson(geometry: Any) -> str | None:
                          "coordinates": mapping["coordinates"]}).decode()
 
 
-def _copy_raster(data_dir: Path, info: LayerInfo, target: Path) -> None:
-    """Copy the stored COG (both backends keep it as ``layers/<id>/<version>.tif``)."""
-    stored = Path(data_dir) / "layers" / info.id / f"{info.version}.tif"
+def _copy_raster(store: Store, info: LayerInfo, target: Path) -> None:
+    """Copy the stored COG, wherever the store keeps it."""
+    stored = store.raster_path(info)
     if not stored.is_file():
         raise BackupFailed(f"the raster of layer {info.id!r} is missing from the data "
-                           f"folder ({stored.relative_to(data_dir)})")
+                           f"folder ({stored.name})")
     shutil.copyfile(stored, target)
 
 
@@ -294,7 +294,7 @@ def _write_vector(store: Store, info: LayerInfo, target: Path) -> int:
     written = 0
     geometry_type = GPKG_GEOMETRY_TYPES.get(info.geometry_type, info.geometry_type)
     while True:
-        page = store.items(info.id, ItemQuery(limit=PAGE_SIZE, after=after, count=False))
+        page = store.items(info, ItemQuery(limit=PAGE_SIZE, after=after, count=False))
         if page.ids or written == 0:
             frame = _frame(page.geometries, page.properties, info.fields)
             pyogrio.write_dataframe(frame, target, layer=info.id, driver="GPKG",

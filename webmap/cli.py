@@ -1,24 +1,29 @@
-"""The ``webmap`` command: thin, calls the same services as the API."""
+"""The ``webmap`` command: thin; every command opens the same services the API serves."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .comments.service import STATUSES, CommentStorage
-from .layers import import_file
-from .maps import MapRegistry
-from .problems import Problem
+from .comments.service import STATUSES
+from .problems import Problem, ServiceUnavailable
 from .settings import Settings, SettingsError
-from .store.base import Store
 from .types import ImportReport
+
+if TYPE_CHECKING:
+    from .database import Database
+    from .services import Services
+
+QUIET_LOGGERS = ("webmap.database", "psycopg.pool")
+"""Their warnings restate what a command's own ``error:`` line says."""
 
 
 def _settings() -> Settings:
@@ -28,11 +33,11 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _store() -> Store:
-    from .store import open_store
-
-    store, _ = open_store(_settings())
-    return store
+def _reason(exc: BaseException) -> str:
+    """The first line of what caused a problem (a driver's message), if any."""
+    cause = exc.__cause__
+    text = str(cause).strip() if cause is not None else ""
+    return text.splitlines()[0] if text else ""
 
 
 @contextmanager
@@ -40,9 +45,29 @@ def _problems() -> Iterator[None]:
     """Print a problem's detail on one line and exit 2, as the conventions say."""
     try:
         yield
+    except ServiceUnavailable as exc:
+        reason = _reason(exc)
+        detail = exc.detail.split(";")[0] + (f": {reason}" if reason else "")
+        click.echo(f"error: {detail}", err=True)
+        sys.exit(2)
     except Problem as exc:
         click.echo(f"error: {exc.detail}", err=True)
         sys.exit(2)
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    """The services of ``WEBMAP_*``, closed afterwards; a problem opening them is one line."""
+    from .maps import MapDefinitionError
+    from .services import open_services
+
+    with _problems():
+        try:
+            with open_services(_settings()) as services:
+                yield services
+        except MapDefinitionError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
 
 @click.group()
@@ -52,6 +77,8 @@ def main() -> None:
 
     Settings come from WEBMAP_* environment variables (see the README).
     """
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @main.group()
@@ -106,12 +133,14 @@ def _print_report(report: ImportReport) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> None:
     """Import PATH (Shapefile, GeoPackage, GeoJSON, CSV, GML, KML, TAB, OSM PBF, GeoTIFF)."""
-    store = _store()
+    from .layers import import_file
+
     update, close = _progress_bar(path)
     options = {k: v for k, v in options.items() if v is not None}
-    with _problems():
+    with _services() as services:
         try:
-            report = import_file(store, path, layer_id, on_progress=update, **options)
+            report = import_file(services.layers, path, layer_id, on_progress=update,
+                                 **options)
         finally:
             close()
     if as_json:
@@ -123,8 +152,8 @@ def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> No
 @layers.command("list")
 def list_layers() -> None:
     """List layers: id, kind, features, source CRS, title."""
-    with _problems():
-        for info in _store().layers():
+    with _services() as services:
+        for info in services.layers.layers():
             click.echo(f"{info.id}\t{info.kind}\t{info.feature_count}\t{info.source_crs}\t"
                        f"{info.title}")
 
@@ -133,8 +162,8 @@ def list_layers() -> None:
 @click.argument("layer_id")
 def remove_layer(layer_id: str) -> None:
     """Remove a layer and its files."""
-    with _problems():
-        _store().remove_layer(layer_id)
+    with _services() as services:
+        services.layers.remove_layer(layer_id)
     click.echo(f"removed {layer_id}")
 
 
@@ -142,41 +171,20 @@ def remove_layer(layer_id: str) -> None:
 @click.option("--force", is_flag=True, help="Re-import layers that already exist.")
 def demo(force: bool) -> None:
     """Import the demo layers listed in layers/demo/demo.json (skips those already there)."""
-    settings = _settings()
-    manifest_path = settings.layers_dir / "demo" / "demo.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    store = _store()
-    existing = {info.id for info in store.layers()}
-    with _problems():
+    from .layers import import_file
+
+    with _services() as services:
+        manifest_path = services.settings.layers_dir / "demo" / "demo.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        existing = {info.id for info in services.layers.layers()}
         for entry in manifest["layers"]:
             if entry["id"] in existing and not force:
                 click.echo(f"{entry['id']}: already imported")
                 continue
             options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
-            report = import_file(store, manifest_path.parent / entry["path"], entry["id"],
-                                 **options)
+            report = import_file(services.layers, manifest_path.parent / entry["path"],
+                                 entry["id"], **options)
             _print_report(report)
-
-
-@contextmanager
-def _backup_parts() -> Iterator[tuple[Settings, Store, MapRegistry, CommentStorage]]:
-    """The settings, store, map registry and comment storage a backup reads or fills."""
-    from .comments.storage import close_storage, open_storage
-    from .store.maps import open_map_storage
-
-    settings = _settings()
-    store = _store()
-    pool = getattr(store, "pool", None) if settings.database_url else None
-    published = open_map_storage(settings, pool=pool)
-    comment_storage = open_storage(settings, pool=pool)
-    try:
-        yield (settings, store, MapRegistry(settings.layers_dir / "maps", published=published),
-               comment_storage)
-    finally:
-        close_storage(comment_storage)
-        close: Callable[[], None] | None = getattr(store, "close", None)
-        if close is not None:
-            close()
 
 
 @main.command("export-all")
@@ -186,9 +194,9 @@ def export_all(directory: Path) -> None:
     (GeoPackage per map, with personal data) and a manifest into an empty DIRECTORY."""
     from .backup import export_all as export
 
-    with _problems(), _backup_parts() as (settings, store, maps, comment_storage):
-        export(store, settings.data_dir, directory, maps=maps, comments=comment_storage,
-               on_layer=click.echo)
+    with _services() as services:
+        export(services.layers, directory, maps=services.maps,
+               comments=services.comments.storage, on_layer=click.echo)
 
 
 @main.command("import-all")
@@ -198,8 +206,9 @@ def import_all(directory: Path) -> None:
     layers and maps of the same id; comments already stored are kept)."""
     from .backup import import_all as restore
 
-    with _problems(), _backup_parts() as (_, store, maps, comment_storage):
-        restore(store, directory, maps=maps, comments=comment_storage, on_layer=click.echo)
+    with _services() as services:
+        restore(services.layers, directory, maps=services.maps,
+                comments=services.comments.storage, on_layer=click.echo)
 
 
 @main.group()
@@ -207,18 +216,12 @@ def tokens() -> None:
     """Staff tokens for /admin/api (Authorization: Bearer …)."""
 
 
-def _tokens() -> Any:
-    from .admin.tokens import open_tokens
-
-    return open_tokens(_settings())
-
-
 @tokens.command("create")
 @click.argument("name")
 def create_token(name: str) -> None:
     """Create a token for NAME and print it once: it is stored only as a hash."""
-    with _problems():
-        token = _tokens().create(name)
+    with _services() as services:
+        token = services.tokens.create(name)
     click.echo(token)
     click.echo(f"(token for {name}: keep it safe, it cannot be shown again)", err=True)
 
@@ -226,17 +229,18 @@ def create_token(name: str) -> None:
 @tokens.command("list")
 def list_tokens() -> None:
     """List tokens: name, created, revoked."""
-    for info in _tokens().list():
-        state = f"revoked {info.revoked}" if info.revoked else "active"
-        click.echo(f"{info.name}\t{info.created}\t{state}")
+    with _services() as services:
+        for info in services.tokens.list():
+            state = f"revoked {info.revoked}" if info.revoked else "active"
+            click.echo(f"{info.name}\t{info.created}\t{state}")
 
 
 @tokens.command("revoke")
 @click.argument("name")
 def revoke_token(name: str) -> None:
     """Revoke the token called NAME."""
-    with _problems():
-        _tokens().revoke(name)
+    with _services() as services:
+        services.tokens.revoke(name)
     click.echo(f"revoked {name}")
 
 
@@ -246,28 +250,30 @@ def styles() -> None:
 
 
 _STYLES_OPTION = click.option(
-    "--styles", "styles_dir", default=Path("styles"), show_default=True,
+    "--styles", "styles_dir", default=None,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The styles directory; base maps are read from its basemaps/ folder.")
+    help="The styles directory (default: WEBMAP_STYLES_DIR); base maps are read from its "
+         "basemaps/ folder.")
 
 
 @styles.command("check")
 @_STYLES_OPTION
-def check_style_files(styles_dir: Path) -> None:
+def check_style_files(styles_dir: Path | None) -> None:
     """Check contrast (3:1) and non-colour cues of every style; exit 1 on any issue.
 
-    Each style is checked over the base maps of the maps that use it (maps in
-    WEBMAP_LAYERS_DIR/maps); a style no map uses, over every base map.
+    Each style is checked over the base maps of the maps that use it (the map files and the
+    maps published through the staff API); a style no map uses, over every base map.
     """
-    from .maps import MapDefinitionError
-    from .styles import StyleError, check_styles, load_styles
+    from .styles import StyleCatalogue, StyleError
 
-    try:
-        found = load_styles(styles_dir)
-        issues = check_styles(styles_dir, _settings().layers_dir, styles=found)
-    except (StyleError, MapDefinitionError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    with _services() as services:
+        catalogue = services.styles if styles_dir is None else StyleCatalogue(styles_dir)
+        try:
+            issues = catalogue.check_maps(services.maps.all())
+        except StyleError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        count = len(catalogue.all())
     errors = [issue for issue in issues if issue.severity == "error"]
     for issue in issues:
         if issue.severity == "warning":
@@ -276,22 +282,23 @@ def check_style_files(styles_dir: Path) -> None:
         click.echo(str(issue))
     if errors:
         sys.exit(1)
-    click.echo(f"{len(found)} styles OK")
+    click.echo(f"{count} styles OK")
 
 
 @styles.command("list")
 @_STYLES_OPTION
-def list_styles(styles_dir: Path) -> None:
+def list_styles(styles_dir: Path | None) -> None:
     """List styles: id, geometry, classes, title."""
     from .maps import text
-    from .styles import StyleError, load_styles
+    from .styles import StyleCatalogue, StyleError
 
+    catalogue = StyleCatalogue(styles_dir or _settings().styles_dir)
     try:
-        found = load_styles(styles_dir)
+        catalogue.require_usable()
     except StyleError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    for style in found.values():
+    for style in catalogue.all().values():
         count = f"{len(style.classes)} class" + ("es" if len(style.classes) > 1 else "")
         click.echo(f"{style.id}\t{style.geometry}\t{count}\t"
                    f"{text(style.title, 'en')}")
@@ -302,34 +309,12 @@ def comments() -> None:
     """List, export and purge consultation comments."""
 
 
-@contextmanager
-def _comment_service() -> Iterator[Any]:
-    """The comment service over the configured storage, closed afterwards."""
-    from .comments.service import CommentService
-    from .comments.storage import close_storage, open_storage
-    from .maps import MapRegistry
-    from .store.maps import open_map_storage
-
-    settings = _settings()
-    store = _store()
-    storage = open_storage(settings, pool=getattr(store, "pool", None))
-    published = open_map_storage(settings, pool=getattr(store, "pool", None))
-    try:
-        yield CommentService(storage, maps=MapRegistry(settings.layers_dir / "maps",
-                                                       published=published), store=store)
-    finally:
-        close_storage(storage)
-        close: Callable[[], None] | None = getattr(store, "close", None)
-        if close is not None:
-            close()
-
-
-def _known_map(service: Any, map_id: str) -> None:
+def _known_map(services: Services, map_id: str) -> None:
     """Warn (not fail) about a map that is not defined: its stored comments still count."""
     from .problems import NotFound
 
     try:
-        service.maps.get(map_id)
+        services.maps.get(map_id)
     except NotFound:
         click.echo(f"warning: map {map_id!r} is not defined; showing its stored comments",
                    err=True)
@@ -346,9 +331,9 @@ _STATUS_OPTION = click.option(
 @_STATUS_OPTION
 def list_comments(map_id: str, statuses: tuple[str, ...]) -> None:
     """List MAP's comments: id, created, status, language, place, text (no personal data)."""
-    with _problems(), _comment_service() as service:
-        _known_map(service, map_id)
-        found = service.for_staff(map_id, statuses=statuses or STATUSES)
+    with _services() as services:
+        _known_map(services, map_id)
+        found = services.comments.for_staff(map_id, statuses=statuses or STATUSES)
         for comment in found:
             ref = comment.feature_ref()
             place = (f"{ref['collection']}/{ref['id']}" if ref
@@ -376,9 +361,9 @@ def export_comments(map_id: str, fmt: str, output: Path | None,
 
     if fmt == "gpkg" and output is None:
         raise click.UsageError("a GeoPackage needs --output FILE")
-    with _problems(), _comment_service() as service:
-        _known_map(service, map_id)
-        found = service.for_staff(map_id, statuses=statuses or STATUSES)
+    with _services() as services:
+        _known_map(services, map_id)
+        found = services.comments.for_staff(map_id, statuses=statuses or STATUSES)
     if output is None:
         data = feature_collection(found, personal=True) if fmt == "geojson" else csv_bytes(found)
         click.echo(data, nl=False)
@@ -400,52 +385,40 @@ def export_comments(map_id: str, fmt: str, output: Path | None,
 @click.option("--force", is_flag=True, help="Purge even though the consultation is open.")
 def purge_personal_data(map_id: str, force: bool) -> None:
     """Remove the names and e-mails of MAP's comments once its consultation has closed."""
-    with _problems(), _comment_service() as service:
-        report = service.purge_personal_data(map_id, force=force)
+    with _services() as services:
+        report = services.comments.purge_personal_data(map_id, force=force)
     click.echo(f"removed personal data from {report.comments} comments on {map_id} "
                f"(names: {report.names}, e-mails: {report.emails})")
 
 
 @main.group()
 def db() -> None:
-    """Prepare and upgrade storage: PostgreSQL when WEBMAP_DATABASE_URL is set (numbered
-    migrations), else the SQLite files in WEBMAP_DATA_DIR."""
+    """Prepare and upgrade storage: the numbered migrations of PostgreSQL (when
+    WEBMAP_DATABASE_URL is set) or of the SQLite database in WEBMAP_DATA_DIR."""
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Any]:
-    """An autocommit connection to WEBMAP_DATABASE_URL; a lost one is an error line, exit 2."""
-    import psycopg
+def _database(*, migrate: bool = False) -> Iterator[Database]:
+    """The configured database as it is (nothing migrated unless asked), closed afterwards."""
+    from .database import open_database
 
-    try:
-        with psycopg.connect(str(settings.database_url), autocommit=True, connect_timeout=10,
-                             application_name="webmap") as conn:
-            yield conn
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        click.echo(f"error: the database cannot be reached: {reason}", err=True)
-        sys.exit(2)
-
-
-def _embedded_files(settings: Settings) -> list[tuple[Path, str, Callable[[], object]]]:
-    """Each SQLite file of the embedded default: path, what it holds, how to create it."""
-    from .admin.tokens import SqliteTokens
-    from .comments.storage import SqliteComments
-    from .store.gpkg import GpkgStore
-    from .store.maps import SqliteMaps
-
-    data = settings.data_dir
-    return [(data / "catalogue.sqlite", "layer catalogue", lambda: GpkgStore(data)),
-            (data / "comments.sqlite", "comments", lambda: SqliteComments(
-                data / "comments.sqlite")),
-            (data / "staff.sqlite", "staff tokens", lambda: SqliteTokens(data / "staff.sqlite")),
-            (data / "maps.sqlite", "published maps", lambda: SqliteMaps(data / "maps.sqlite"))]
+    settings = _settings()
+    with _problems():
+        database = open_database(data_dir=settings.data_dir,
+                                 database_url=settings.database_url, migrate=migrate)
+        try:
+            yield database
+        finally:
+            database.close()
 
 
-def _print_applied(ran: list[Any], states: list[Any]) -> None:
+def _migrate() -> None:
+    with _database() as database:
+        ran = database.migrate()
+        states = database.status()
     for migration in ran:
         click.echo(f"applied {migration.label}")
-    latest = states[-1].label if states else "none"
+    latest = next((s.label for s in reversed(states) if s.done), "none")
     if ran:
         click.echo(f"database at {latest}: {len(ran)} migrations applied now")
     else:
@@ -454,57 +427,27 @@ def _print_applied(ran: list[Any], states: list[Any]) -> None:
 
 @db.command("init")
 def db_init() -> None:
-    """Prepare empty storage (idempotent): run every migration on PostgreSQL, or create the
-    SQLite files in the data directory."""
-    from .store import migrate
-
-    settings = _settings()
-    if not settings.database_url:
-        for path, holds, create in _embedded_files(settings):
-            existed = path.exists()
-            create()
-            click.echo(f"{path} ({holds}): {'already there' if existed else 'created'}")
-        click.echo(f"embedded storage ready in {settings.data_dir}; set WEBMAP_DATABASE_URL "
-                   "to use PostgreSQL instead")
-        return
-    with _problems(), _database(settings) as conn:
-        ran = migrate.upgrade(conn)
-        _print_applied(ran, migrate.status(conn))
+    """Prepare empty storage (idempotent): run every migration."""
+    _migrate()
 
 
 @db.command("migrate")
 def db_migrate() -> None:
-    """Apply the pending PostgreSQL migrations and print what ran (safe on several hosts at
-    once: they take turns)."""
-    from .store import migrate
-
-    settings = _settings()
-    if not settings.database_url:
-        click.echo("nothing to migrate: the embedded storage (SQLite files in "
-                   f"{settings.data_dir}) keeps its tables current itself; "
-                   "`webmap db init` creates them now")
-        return
-    with _problems(), _database(settings) as conn:
-        ran = migrate.upgrade(conn)
-        _print_applied(ran, migrate.status(conn))
+    """Apply the pending migrations and print what ran (safe on several hosts or workers at
+    once: they take turns). An embedded installation of the older four-file layout
+    (catalogue, comments, staff and maps .sqlite) is brought into one database first."""
+    _migrate()
 
 
 @db.command("status")
 def db_status() -> None:
-    """List migrations and when each ran (PostgreSQL), or which SQLite files exist."""
-    from .store import migrate
-
-    settings = _settings()
-    if not settings.database_url:
-        for path, holds, _ in _embedded_files(settings):
-            click.echo(f"{path}\t{holds}\t{'present' if path.exists() else 'missing'}")
-        return
-    with _problems(), _database(settings) as conn:
-        states = migrate.status(conn)
+    """List the migrations and whether (on PostgreSQL: when) each ran."""
+    with _database() as database:
+        states = database.status()
     for state in states:
-        when = (f"applied {state.applied.isoformat(timespec='seconds')}" if state.applied
-                else "pending")
+        when = ("pending" if not state.done else "applied" if state.applied is None
+                else f"applied {state.applied.isoformat(timespec='seconds')}")
         newer = "" if state.known else " (by a newer webmap)"
         click.echo(f"{state.label}\t{when}{newer}")
-    pending = sum(1 for state in states if state.applied is None)
+    pending = sum(1 for state in states if not state.done)
     click.echo(f"{len(states) - pending} applied, {pending} pending")

@@ -75,7 +75,8 @@ class Settings:
 
     data_dir: Path = field(
         default=Path("data"),
-        metadata={"help": "Where layers (GeoPackage, COG), the catalogue and caches live.",
+        metadata={"help": "Where the embedded database (webmap.sqlite), layers (GeoPackage, "
+                          "COG) and caches live.",
                   "parse": _path},
     )
     layers_dir: Path = field(
@@ -89,8 +90,8 @@ class Settings:
     )
     database_url: str | None = field(
         default=None,
-        metadata={"help": "postgresql://… to keep the catalogue and layers in PostGIS "
-                          "instead of files.",
+        metadata={"help": "postgresql://… to keep everything (layers in PostGIS, the "
+                          "catalogue, maps, tokens, comments) in PostgreSQL instead of files.",
                   "parse": str},
     )
     redis_url: str | None = field(
@@ -131,12 +132,14 @@ class Settings:
         default=None, repr=False,
         metadata={"help": "Signs staff session cookies and form tokens; every host behind one "
                           "address must share it (default: a random key kept in "
-                          "DATA_DIR/secret_key, enough for one host).",
+                          "`DATA_DIR/secret_key`, enough for one host). At least 32 "
+                          "characters.",
                   "parse": _secret},
     )
     staff_session_hours: int = field(
         default=8,
-        metadata={"help": "Hours a staff sign-in lasts before the token must be given again.",
+        metadata={"help": "Hours a staff sign-in lasts before the token must be given again "
+                          "(1–168).",
                   "parse": _session_hours},
     )
     log_level: str = field(

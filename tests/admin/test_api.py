@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from tests.builders import make_vector, make_zip, make_zip_bomb
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, open_app
+from webmap.services import services_of
 
 
 @pytest.fixture
 def token(app: Any) -> str:
     """An active staff token."""
-    return str(app.extensions["webmap.tokens"].create("gis-staff"))
+    return str(services_of(app).tokens.create("gis-staff"))
 
 
 def auth(token: str) -> dict[str, str]:
@@ -45,7 +46,7 @@ def admin_routes(app: Any) -> list[tuple[str, str]]:
 
 
 def test_every_admin_route_needs_a_valid_token(app: Any, client: Any) -> None:
-    records = app.extensions["webmap.tokens"]
+    records = services_of(app).tokens
     revoked = records.create("former")
     records.revoke("former")
     routes = admin_routes(app)
@@ -59,7 +60,7 @@ def test_every_admin_route_needs_a_valid_token(app: Any, client: Any) -> None:
 
 
 def test_tokens_are_stored_only_as_hashes(app: Any, token: str) -> None:
-    settings = app.extensions["webmap.settings"]
+    settings = services_of(app).settings
     if settings.database_url:  # PostgreSQL: the table's rows
         import psycopg
 
@@ -67,9 +68,9 @@ def test_tokens_are_stored_only_as_hashes(app: Any, token: str) -> None:
             data = repr(conn.execute("SELECT * FROM webmap_tokens").fetchall()).encode()
         assert hashlib.sha256(token.encode()).hexdigest().encode() in data
     else:
-        data = (Path(settings.data_dir) / "staff.sqlite").read_bytes()
+        data = b"".join(p.read_bytes() for p in Path(settings.data_dir).glob("webmap.sqlite*"))
     assert token.encode() not in data
-    assert app.extensions["webmap.tokens"].verify(token) == "gis-staff"
+    assert services_of(app).tokens.verify(token) == "gis-staff"
 
 
 def test_upload_replace_delete(client: Any, token: str, roads: Path, tmp_path: Path) -> None:
@@ -164,12 +165,11 @@ def test_hostile_files_are_refused_and_the_old_layer_serves(
 
 
 def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
-    from webmap.app import create_app
     from webmap.settings import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", max_upload_mb=1))
+    app = open_app(Settings(data_dir=tmp_path / "data", max_upload_mb=1))
     client = app.test_client()
-    secret = app.extensions["webmap.tokens"].create("staff")
+    secret = services_of(app).tokens.create("staff")
     big = tmp_path / "big.geojson"
     big.write_bytes(b" " * (2 * 1024 * 1024))
     response = client.post("/admin/api/layers", headers=auth(secret),
@@ -190,7 +190,7 @@ def test_missing_fields_are_named(client: Any, token: str, roads: Path) -> None:
 
 def test_a_running_import_of_the_same_id_gives_409(app: Any, client: Any, token: str,
                                                    roads: Path) -> None:
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
     with store._import_lock("tiet"):  # another request is importing this id
         response = client.put("/admin/api/layers/tiet", headers=auth(token),
                               data=upload(roads))
@@ -212,10 +212,9 @@ def test_security_headers(client: Any, tmp_path: Path) -> None:
 
 
 def test_hsts_and_links_behind_an_https_proxy(tmp_path: Path) -> None:
-    from webmap.app import create_app
     from webmap.settings import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
+    app = open_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
     response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https",
                                                    "X-Forwarded-Host": "kartta.example.fi"})
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -226,7 +225,7 @@ def test_hsts_and_links_behind_an_https_proxy(tmp_path: Path) -> None:
 @pytest.mark.parametrize("layer_id", ["..", "...", "nope", "a.b"])
 def test_deleting_an_unknown_id_touches_no_file(app: Any, client: Any, token: str,
                                                 layer_id: str) -> None:
-    layers = Path(app.extensions["webmap.settings"].data_dir) / "layers"
+    layers = Path(services_of(app).settings.data_dir) / "layers"
     before = sorted(p.name for p in layers.iterdir()) if layers.is_dir() else []
     assert_problem(client.delete(f"/admin/api/layers/{layer_id}", headers=auth(token)), 404)
     after = sorted(p.name for p in layers.iterdir()) if layers.is_dir() else []

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, assert_problem, make_buildings
-from webmap.app import create_app
+from tests.conftest import ROOT, assert_problem, close_app, make_buildings, open_app
 from webmap.maps import MapRegistry
+from webmap.services import services_of
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
@@ -45,7 +45,7 @@ def add_vector(app: Any, layer_id: str) -> None:
                           feature_count=len(frame), source_crs="EPSG:3067",
                           bbox=tuple(float(v) for v in frame.total_bounds),  # type: ignore[arg-type]
                           geometry_type="Polygon")
-    app.extensions["webmap.store"].import_layer(
+    services_of(app).layers.import_layer(
         layer_id, lambda _: NormalisedLayer(report=report, frame=frame))
 
 
@@ -63,16 +63,10 @@ def staff_settings(settings: Settings, tmp_path: Path, name: str = "data") -> Se
                                layers_dir=tmp_path / "layers", styles_dir=tmp_path / "styles")
 
 
-def close_app(app: Any) -> None:
-    close = getattr(app.extensions["webmap.store"], "close", None)
-    if close is not None:
-        close()
-
-
 @pytest.fixture
 def staff_app(settings: Settings, tmp_path: Path) -> Iterator[Any]:
     """An app with the layer ``alueet`` and a file map ``tiedosto``."""
-    app = create_app(staff_settings(settings, tmp_path))
+    app = open_app(staff_settings(settings, tmp_path))
     app.config["TESTING"] = True
     add_vector(app, "alueet")
     yield app
@@ -81,7 +75,7 @@ def staff_app(settings: Settings, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def token(staff_app: Any) -> str:
-    return str(staff_app.extensions["webmap.tokens"].create("gis-staff"))
+    return str(services_of(staff_app).tokens.create("gis-staff"))
 
 
 def put(client: Any, token: str, map_id: str, body: Any) -> Any:
@@ -99,7 +93,7 @@ def test_publish_update_and_take_down(staff_app: Any, token: str) -> None:
                                                              "style": "districts"}
     assert client.get("/maps/ehdotus").get_json()["version"] == document["version"]
     assert [m["id"] for m in client.get("/maps").get_json()["maps"]] == ["ehdotus", "tiedosto"]
-    registry: MapRegistry = staff_app.extensions["webmap.maps"]
+    registry: MapRegistry = services_of(staff_app).maps
     assert registry.is_published("ehdotus") and not registry.is_published("tiedosto")
 
     updated = put(client, token, "ehdotus", {**MAP, "id": "ehdotus",
@@ -189,20 +183,20 @@ def test_publishing_needs_a_staff_token(staff_app: Any) -> None:
 def test_a_map_published_on_one_host_is_served_by_another(settings: Settings,
                                                           tmp_path: Path) -> None:
     """Two apps (hosts) on one PostGIS schema: the other sees a publish at its next check."""
-    one = create_app(staff_settings(settings, tmp_path, "one"))
-    other = create_app(staff_settings(settings, tmp_path, "other"))
+    one = open_app(staff_settings(settings, tmp_path, "one"))
+    other = open_app(staff_settings(settings, tmp_path, "other"))
     try:
         add_vector(one, "alueet")
-        registry: MapRegistry = other.extensions["webmap.maps"]
+        registry: MapRegistry = services_of(other).maps
         registry.CHECK_SECONDS = 0.0  # check on every request instead of once a second
-        token = one.extensions["webmap.tokens"].create("gis-staff")
+        token = services_of(one).tokens.create("gis-staff")
         reader = other.test_client()
         assert_problem(reader.get("/maps/ehdotus"), 404)
 
         assert put(one.test_client(), token, "ehdotus", MAP).status_code == 201
         served = reader.get("/maps/ehdotus")
         assert served.status_code == 200 and served.get_json()["title"] == MAP["title"]
-        assert other.extensions["webmap.tokens"].verify(token) == "gis-staff"
+        assert services_of(other).tokens.verify(token) == "gis-staff"
 
         changed = put(one.test_client(), token, "ehdotus", {**MAP, "title": {"en": "New"}})
         assert reader.get("/maps/ehdotus").get_json()["version"] == \

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.builders import make_vector
+from tests.conftest import open_app
 from webmap.admin import wording
-from webmap.app import create_app
+from webmap.services import services_of
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -49,7 +50,7 @@ def upload(path: Path, **form: str) -> dict[str, Any]:
 @pytest.fixture
 def token(app: Any) -> str:
     """An active staff token."""
-    return str(app.extensions["webmap.tokens"].create("anna"))
+    return str(services_of(app).tokens.create("anna"))
 
 
 @pytest.fixture
@@ -84,8 +85,8 @@ def test_sign_in_sets_a_strict_http_only_cookie(client: Any, token: str) -> None
 def test_cookie_is_secure_behind_an_https_proxy(tmp_path: Path) -> None:
     from webmap.settings import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
-    secret = app.extensions["webmap.tokens"].create("anna")
+    app = open_app(Settings(data_dir=tmp_path / "data", proxy_hops=1))
+    secret = services_of(app).tokens.create("anna")
     client = app.test_client()
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "kartta.example.fi"}
     form = client.get("/admin/", headers=https)
@@ -96,7 +97,7 @@ def test_cookie_is_secure_behind_an_https_proxy(tmp_path: Path) -> None:
 
 
 def test_wrong_and_revoked_tokens_are_refused(app: Any, client: Any, token: str) -> None:
-    records = app.extensions["webmap.tokens"]
+    records = services_of(app).tokens
     former = records.create("former")
     records.revoke("former")
     for wrong in ("nope", former, ""):
@@ -144,14 +145,14 @@ def test_next_page_after_sign_in(client: Any, token: str) -> None:
 def test_session_ends_when_old_or_when_the_token_is_revoked(app: Any, client: Any,
                                                             csrf: str) -> None:
     assert client.get("/admin/layers").status_code == 200
-    hours = app.extensions["webmap.settings"].staff_session_hours
+    hours = services_of(app).settings.staff_session_hours
     with client.session_transaction("/admin/") as session:
         session["signed_in"] = time.time() - hours * 3600 - 1
     assert client.get("/admin/layers").status_code == 303
     with client.session_transaction("/admin/") as session:
         session["signed_in"] = time.time()
     assert client.get("/admin/layers").status_code == 200
-    app.extensions["webmap.tokens"].revoke("anna")
+    services_of(app).tokens.revoke("anna")
     assert client.get("/admin/layers").status_code == 303
 
 
@@ -163,12 +164,12 @@ def test_sign_out(client: Any, csrf: str) -> None:
 
 
 def test_secret_key_is_made_once_and_private(app: Any, tmp_path: Path) -> None:
-    settings = app.extensions["webmap.settings"]
+    settings = services_of(app).settings
     path = settings.data_dir / "secret_key"
     assert path.stat().st_mode & 0o777 == 0o600
-    again = create_app(settings)
+    again = open_app(settings)
     assert again.secret_key == app.secret_key == path.read_text().strip()
-    given = create_app(dataclasses.replace(settings, secret_key="k" * 40))
+    given = open_app(dataclasses.replace(settings, secret_key="k" * 40))
     assert given.secret_key == "k" * 40
 
 
@@ -282,9 +283,9 @@ def test_a_failing_style_is_explained(tmp_path: Path, settings: Any) -> None:
         "property": "Luku", "classes": [
             {"id": "a", "values": ["1"], "fill": "#eeeeee", "stroke": "#dddddd", "legend": legend},
             {"id": "b", "fill": "#e0e0e0", "stroke": "#dddddd", "legend": legend}]}))
-    app = create_app(dataclasses.replace(settings, styles_dir=styles))
+    app = open_app(dataclasses.replace(settings, styles_dir=styles))
     client = app.test_client()
-    sign_in(client, app.extensions["webmap.tokens"].create("anna"))
+    sign_in(client, services_of(app).tokens.create("anna"))
     from tests.conftest import make_buildings
     from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
@@ -292,14 +293,14 @@ def test_a_failing_style_is_explained(tmp_path: Path, settings: Any) -> None:
     report = ImportReport(layer_id="plan", kind=LayerKind.VECTOR, title="plan", feature_count=10,
                           source_crs="EPSG:3067", geometry_type="Polygon",
                           bbox=tuple(float(v) for v in frame.total_bounds))  # type: ignore[arg-type]
-    app.extensions["webmap.store"].import_layer(
+    services_of(app).layers.import_layer(
         "plan", lambda _: NormalisedLayer(report=report, frame=frame))
     html = client.get("/admin/layers/plan/style?style=faint&base=pale").text
     assert "Does not pass: " in html
     assert "Too little contrast against the base map." in html
     assert "Classes differ by colour alone." in html
     assert "(needs 3:1)" in html
-    close = getattr(app.extensions["webmap.store"], "close", None)
+    close = getattr(services_of(app).layers, "close", None)
     if close:
         close()
 
@@ -384,7 +385,7 @@ def consultation(client: Any, csrf: str, add_layer: Any, app: Any) -> list[str]:
     """A published map with an open consultation and two comments (hostile text and name)."""
     add_layer("plan")
     assert client.post("/admin/maps/new", data=_compose_form(csrf)).status_code == 303
-    service = app.extensions["webmap.comments"]
+    service = services_of(app).comments
     ids = []
     for name in (HOSTILE, "Åsa Öberg"):
         receipt = service.submit("uusi-kaava", {

@@ -28,7 +28,8 @@ from tests.admin.test_api import (
 )
 from tests.admin.test_pages import sign_in
 from tests.builders import make_symlink_zip, make_vector
-from tests.conftest import LiveServer, assert_problem
+from tests.conftest import LiveServer, assert_problem, open_app
+from webmap.services import services_of
 
 PLACEHOLDER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
@@ -47,7 +48,7 @@ def rules_under(app: Any, prefix: str) -> list[Any]:
 @pytest.fixture
 def token(app: Any) -> str:
     """An active staff token."""
-    return str(app.extensions["webmap.tokens"].create("anna"))
+    return str(services_of(app).tokens.create("anna"))
 
 
 def auth(token: str) -> dict[str, str]:
@@ -62,7 +63,7 @@ def upload(path: Path, **form: str) -> dict[str, Any]:
 
 def test_every_api_rule_and_method_refuses_without_a_valid_token(app: Any, client: Any,
                                                                  token: str) -> None:
-    records = app.extensions["webmap.tokens"]
+    records = services_of(app).tokens
     revoked = records.create("former")
     records.revoke("former")
     rules = rules_under(app, "/admin/api/")
@@ -107,7 +108,7 @@ def test_every_post_needs_the_session_csrf_token(app: Any, client: Any, token: s
     add_layer("plan")
     csrf = sign_in(client, token)
     other = app.test_client()
-    foreign = sign_in(other, app.extensions["webmap.tokens"].create("bert"))
+    foreign = sign_in(other, services_of(app).tokens.create("bert"))
     assert foreign != csrf
     posts = [rule for rule in _page_rules(app) if "POST" in rule.methods]
     assert len(posts) >= 6
@@ -141,7 +142,7 @@ HOSTILE = [_html_as_geojson, _nan_geojson, _huge_geojson, _empty, _traversal, _b
 
 
 def _layer_files(app: Any, layer_id: str) -> list[str]:
-    folder = Path(app.extensions["webmap.settings"].data_dir) / "layers" / layer_id
+    folder = Path(services_of(app).settings.data_dir) / "layers" / layer_id
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -175,12 +176,11 @@ def test_symlink_member_through_the_api(client: Any, token: str, tmp_path: Path)
 
 
 def test_upload_page_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:
-    from webmap.app import create_app
     from webmap.settings import Settings
 
-    app = create_app(Settings(data_dir=tmp_path / "data", max_upload_mb=1))
+    app = open_app(Settings(data_dir=tmp_path / "data", max_upload_mb=1))
     client = app.test_client()
-    sign_in(client, app.extensions["webmap.tokens"].create("anna"))
+    sign_in(client, services_of(app).tokens.create("anna"))
     big = tmp_path / "big.geojson"
     big.write_bytes(b" " * (2 * 1024 * 1024))
     response = client.post("/admin/layers/new", data=upload(big, id="big"))
@@ -257,7 +257,7 @@ VALID = {"type": "FeatureCollection", "features": [
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_generated_geojson_never_breaks_the_import(app: Any, client: Any, token: str,
                                                    body: Any) -> None:
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
     if client.get("/collections/seed").status_code == 404:
         seed = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
                 "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}}]}

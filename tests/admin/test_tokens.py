@@ -1,4 +1,4 @@
-"""Staff tokens behave the same in staff.sqlite and in PostgreSQL (webmap_tokens)."""
+"""Staff tokens behave the same in SQLite and in PostgreSQL (``webmap_tokens`` in each)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import assert_problem
-from webmap.admin.tokens import PostgresTokens, SqliteTokens, open_tokens
 from webmap.cli import main
 from webmap.problems import Conflict, NotFound, Problem
+from webmap.services import services_of
 from webmap.settings import Settings
 
 
-def test_the_backend_follows_the_settings(settings: Settings) -> None:
-    expected = PostgresTokens if settings.database_url else SqliteTokens
-    assert isinstance(open_tokens(settings), expected)
+def test_the_database_follows_the_settings(settings: Settings, app: Any) -> None:
+    records = services_of(app).tokens
+    assert records.database.dialect == ("postgres" if settings.database_url else "sqlite")
 
 
-def test_create_verify_list_revoke(settings: Settings) -> None:
-    records = open_tokens(settings)
+def test_create_verify_list_revoke(app: Any) -> None:
+    records = services_of(app).tokens
     first = records.create("kaavoitus")
     second = records.create("Liisa L. @ GIS")
     assert first != second and len(first) >= 40
@@ -32,10 +32,15 @@ def test_create_verify_list_revoke(settings: Settings) -> None:
         records.create("kaavoitus")
     with pytest.raises(Problem, match="1-64"):
         records.create("-bad name")
+    with pytest.raises(Problem, match="1-64"):
+        records.create("a/b")
+    comma = records.create("Anna, kaavoitus")  # the README's example
+    assert records.verify(comma) == "Anna, kaavoitus"
+    records.revoke("Anna, kaavoitus")
     records.revoke("kaavoitus")
     assert records.verify(first) is None
     listed = {info.name: info for info in records.list()}
-    assert list(listed) == ["Liisa L. @ GIS", "kaavoitus"]
+    assert list(listed) == ["Anna, kaavoitus", "Liisa L. @ GIS", "kaavoitus"]
     assert listed["kaavoitus"].revoked and listed["kaavoitus"].created[:4].isdigit()
     assert listed["Liisa L. @ GIS"].revoked is None
     with pytest.raises(NotFound):

@@ -17,13 +17,13 @@ import shapely
 from PIL import Image
 from pyproj import Transformer
 
-from tests.conftest import ROOT, assert_problem
-from webmap.app import create_app
+from tests.conftest import ROOT, assert_problem, open_app
 from webmap.basemap import BasemapError, web_zoom
-from webmap.grids import GRID_EPSG, GRIDS
 from webmap.layers import import_file
+from webmap.services import services_of
 from webmap.settings import Settings
-from webmap.store.base import TileRequest
+from webmap.tiles.grids import GRID_EPSG, GRIDS
+from webmap.tiles.request import TileRequest
 
 SEA = (0xAA, 0xD3, 0xDF)
 LAND = (0xF2, 0xEF, 0xE9)
@@ -270,7 +270,7 @@ def test_a_bad_base_map_stops_start_up(tmp_path: Path, change: dict[str, Any],
     folder.mkdir(parents=True)
     (folder / "broken.json").write_text(json.dumps({**TEST_BASEMAP, **change}), "utf-8")
     with pytest.raises(BasemapError, match="broken.json") as caught:
-        create_app(Settings(data_dir=tmp_path / "data", styles_dir=tmp_path / "styles"))
+        open_app(Settings(data_dir=tmp_path / "data", styles_dir=tmp_path / "styles"))
     assert mentions in str(caught.value)
 
 
@@ -293,13 +293,13 @@ DEMO_TILES = [
 def test_demo_base_maps_render(app: Any, client: Any, settings: Settings) -> None:
     manifest_path = settings.layers_dir / "demo" / "demo.json"
     manifest = {e["id"]: e for e in json.loads(manifest_path.read_text("utf-8"))["layers"]}
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
     for layer_id in ("municipalities", "postal-areas", "helsinki-areas", "helsinki-roads"):
         entry = manifest[layer_id]
         options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
         import_file(store, manifest_path.parent / entry["path"], layer_id, **options)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    backend = app.extensions["webmap.backend"]
+    backend = services_of(app).backend
     for basemap, grid_id, zoom, (lon, lat), name in DEMO_TILES:
         tile = GRIDS[grid_id].tile(lon, lat, zoom)
         response = client.get(f"/basemaps/{basemap}/tiles/{grid_id}/{zoom}/{tile.y}/{tile.x}.png")

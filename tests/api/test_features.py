@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 from pyproj import Transformer
 
 from tests.conftest import assert_problem, make_buildings
+from webmap.services import services_of
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -225,7 +226,7 @@ def test_not_found_problems(client: Any, buildings: Any) -> None:
 
 def test_unexpected_error_hides_internals(app: Any, client: Any, buildings: Any,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    store = app.extensions["webmap.store"]
+    store = services_of(app).layers
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret path /srv/data/x.gpkg and SQL SELECT *")

@@ -15,14 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import make_buildings
-from webmap.app import create_app
+from tests.conftest import make_buildings, open_app
 from webmap.ingest import import_source
 from webmap.problems import ImportFailed
+from webmap.services import services_of
 from webmap.settings import Settings
 
 _DATA = Path(tempfile.mkdtemp(prefix="webmap-fuzz-"))
-_APP = create_app(Settings(data_dir=_DATA))
+_APP = open_app(Settings(data_dir=_DATA))
 _REPORT = None
 
 
@@ -35,7 +35,7 @@ def _seed_layer() -> None:
                           feature_count=50, source_crs="EPSG:3067",
                           bbox=tuple(float(v) for v in frame.total_bounds),  # type: ignore[arg-type]
                           geometry_type="Polygon")
-    _APP.extensions["webmap.store"].import_layer(
+    services_of(_APP).layers.import_layer(
         "buildings", lambda _: NormalisedLayer(report=report, frame=frame))
 
 

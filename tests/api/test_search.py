@@ -17,15 +17,18 @@ import pytest
 import shapely
 
 from tests.conftest import ROOT, assert_problem
+from webmap.database import PostgresDatabase
 from webmap.layers import import_file
 from webmap.search import (
+    PostgresIndexes,
     SearchService,
+    SqliteIndexes,
     house_number_order,
     normalise,
-    open_search,
     parse_hstore,
     search_key,
 )
+from webmap.services import services_of
 from webmap.settings import Settings
 
 HELSINKI = (24.94, 60.17)
@@ -42,7 +45,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 def write_map(app: Any, settings: Settings) -> Callable[..., None]:
     """Publish a map with these search sources (seen by the app's registry at once)."""
-    registry = app.extensions["webmap.maps"]
+    registry = services_of(app).maps
     registry.CHECK_SECONDS = 0
 
     def write(map_id: str, search: list[dict[str, Any]] | None = None, *,
@@ -199,7 +202,7 @@ def test_places_from_two_name_fields_with_language(client: Any, app: Any, tmp_pa
                              geometry=squares, crs="OGC:CRS84").to_crs(3067)
     path = tmp_path / "torit.gpkg"
     pyogrio.write_dataframe(frame, path, layer="torit")
-    import_file(app.extensions["webmap.store"], path, "squares")
+    import_file(services_of(app).layers, path, "squares")
     write_map("m", [{"layer": "squares", "kind": "place", "names": ["name", "name:sv"]}])
     client = app.test_client()
     [swedish] = search(client, "hagnas")
@@ -221,7 +224,7 @@ def test_places_from_two_name_fields_with_language(client: Any, app: Any, tmp_pa
 
 def test_osm_addresses_and_names_come_from_other_tags(client: Any, app: Any,
                                                       write_map: Any) -> None:
-    import_file(app.extensions["webmap.store"], PBF, "helsinki-places", layer="points")
+    import_file(services_of(app).layers, PBF, "helsinki-places", layer="points")
     write_map("helsinki-keskusta", copy_of=ROOT / "layers" / "maps" / "helsinki-keskusta.json")
     raw = pyogrio.read_dataframe(PBF, layer="points")
     tags = raw["other_tags"].map(parse_hstore)
@@ -241,7 +244,7 @@ def test_osm_addresses_and_names_come_from_other_tags(client: Any, app: Any,
 
 def test_index_follows_the_layer_version(app: Any, client: Any, add_layer: Any,
                                          write_map: Any) -> None:
-    service: SearchService = app.extensions["webmap.search"]
+    service: SearchService = services_of(app).search
     write_map("m", [PLACE_SOURCE])
     add_layer("places", points([{"name": "Alfa"}]))
     assert labels(search(client, "alf")) == ["Alfa"]
@@ -253,7 +256,7 @@ def test_index_follows_the_layer_version(app: Any, client: Any, add_layer: Any,
     assert labels(search(client, "alf")) == ["Alfred"]
     second = service.indexes.handles("places")
     assert len(second) == 1 and second != first, "the old version's index is gone"
-    app.extensions["webmap.store"].remove_layer("places")
+    services_of(app).layers.remove_layer("places")
     assert search(client, "bet") == []
     assert service.indexes.handles("places") == []
 
@@ -262,10 +265,13 @@ def test_two_workers_building_at_once_share_one_index(app: Any, settings: Settin
                                                       add_layer: Any, write_map: Any) -> None:
     add_layer("places", points([{"name": f"Paikka {i}"} for i in range(3000)],
                                spacing_deg=0.0001))
-    store = app.extensions["webmap.store"]
-    pool = getattr(store, "pool", None)
-    workers = [open_search(store, data_dir=settings.data_dir, pool=pool) for _ in range(2)]
-    sources = app.extensions["webmap.maps"]
+    services = services_of(app)
+    database = services.database
+    workers = [SearchService(services.layers, PostgresIndexes(database)
+                             if isinstance(database, PostgresDatabase)
+                             else SqliteIndexes(settings.data_dir / "search"))
+               for _ in range(2)]
+    sources = services_of(app).maps
     write_map("m", [PLACE_SOURCE])
     definition = sources.get("m")
     results: list[list[str]] = []

@@ -14,7 +14,7 @@ import shapely
 from PIL import Image
 
 from tests.conftest import assert_problem, make_buildings
-from webmap.grids import GRIDS
+from webmap.tiles.grids import GRIDS
 
 WMQ = morecantile.tms.get("WebMercatorQuad")
 

@@ -14,7 +14,8 @@ import pytest
 
 from tests.browser.conftest import axe_violations, screenshot
 from tests.builders import make_vector
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, open_app
+from webmap.services import services_of
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,6 @@ XSS_NAME = "<img src=x onerror=alert(2)>"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """gunicorn with a plan layer, the municipalities base layer, a published map with an open
     consultation and two comments whose text and name try to inject markup."""
-    from webmap.app import create_app
     from webmap.layers import import_file
     from webmap.settings import Settings
 
@@ -35,25 +35,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     layers_dir = root / "layers"
     (layers_dir / "maps").mkdir(parents=True)
     settings = Settings(data_dir=root / "data", layers_dir=layers_dir)
-    app = create_app(settings)
-    store = app.extensions["webmap.store"]
+    app = open_app(settings)
+    store = services_of(app).layers
     import_file(store, ROOT / "layers" / "demo" / "nls-municipalities" / "kuntarajat.2023.json",
                 "municipalities")
     plan = make_vector(root / "files" / "kaava.geojson", fmt="geojson", n=60, invalid=2)
     import_file(store, plan, "kaava", title="Asemakaava – Åbo")
-    app.extensions["webmap.maps"].publish({
+    services_of(app).maps.publish({
         "id": MAP_ID, "title": {"fi": "Asemakaava 2026", "en": "Detailed plan 2026"},
         "extent": [24.93, 60.16, 24.99, 60.19], "base": {"type": "rendered",
                                                        "basemap": "finland"},
         "layers": [{"layer": "kaava", "style": "districts", "plan": True}],
         "consultation": {"geometry": ["point", "feature"]},
         "origins": ["https://asiointi.example.fi"]})
-    comments = app.extensions["webmap.comments"]
+    comments = services_of(app).comments
     for name in (XSS_NAME, "Åsa Öberg"):
         comments.submit(MAP_ID, {"text": XSS_TEXT, "name": name, "email": "asa@example.fi",
                                  "language": "fi", "geometry": {"type": "Point",
                                                                 "coordinates": [24.95, 60.17]}})
-    token = app.extensions["webmap.tokens"].create("anna")
+    token = services_of(app).tokens.create("anna")
     server = LiveServer(settings.data_dir, layers_dir=layers_dir)
     yield {"url": server.url, "token": token, "files": root / "files"}
     server.stop()

@@ -110,15 +110,15 @@ def widget_server(widget_site: Site) -> str:
 def widget_site(tmp_path_factory: pytest.TempPathFactory,
                 origins: dict[str, Any]) -> Iterator[Site]:
     """gunicorn with the demo plan, the postal areas and two maps embeddable by the host."""
-    from webmap.store import open_store
+    from webmap.services import open_services
 
     root = tmp_path_factory.mktemp("widget")
     layers_dir = root / "layers"
     (layers_dir / "maps").mkdir(parents=True)
     settings = Settings(data_dir=root / "data", layers_dir=layers_dir)
-    store, _ = open_store(settings)
-    for layer_id, path, layer in LAYERS:
-        import_file(store, DEMO / path, layer_id, layer=layer)
+    with open_services(settings) as services:
+        for layer_id, path, layer in LAYERS:
+            import_file(services.layers, DEMO / path, layer_id, layer=layer)
     for source, map_id in (("paimio-asemakaava", PLAN_MAP), ("helsinki-keskusta", HKI_MAP)):
         (layers_dir / "maps" / f"{map_id}.json").write_text(
             json.dumps(_map_file(source, map_id, origins["host"])), encoding="utf-8")

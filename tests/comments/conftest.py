@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BACKENDS, LayerBuilder, make_buildings
+from webmap.services import services_of
 from webmap.settings import Settings
 
 PLAN_LAYER = "kaava-alueet"
@@ -87,7 +88,7 @@ def plan(add_layer: LayerBuilder) -> str:
 @pytest.fixture
 def token(app: Any) -> str:
     """An active staff token."""
-    return str(app.extensions["webmap.tokens"].create("kirjaamo"))
+    return str(services_of(app).tokens.create("kirjaamo"))
 
 
 def auth(token: str) -> dict[str, str]:

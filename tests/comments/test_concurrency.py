@@ -12,7 +12,7 @@ import requests
 
 from tests.comments.conftest import comment
 from tests.conftest import LiveServer
-from webmap.admin.tokens import open_tokens
+from webmap.services import open_services
 from webmap.settings import Settings
 
 POSTS = 200
@@ -69,7 +69,8 @@ def test_every_accepted_id_is_stored_exactly_once(server: LiveServer,
     answered = {r[3]: r[0] for r in results}
     assert len(answered) == POSTS - RETRIES + 1
 
-    token = open_tokens(settings).create("concurrency")
+    with open_services(settings) as services:
+        token = services.tokens.create("concurrency")
     export = requests.get(f"{server.url}/admin/api/maps/kaava/comments", timeout=30,
                           headers={"Authorization": f"Bearer {token}"})
     assert export.status_code == 200, server.output()

@@ -23,6 +23,7 @@ from tests.comments.conftest import (
     write_maps,
 )
 from tests.conftest import assert_problem
+from webmap.services import services_of
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[24.94, 60.17], [24.95, 60.175], [24.95, 60.17],
                                               [24.94, 60.175], [24.94, 60.17]]]}
@@ -34,7 +35,7 @@ LONG_LINE = {"type": "LineString",
 
 def stored(app: Any, map_id: str = "kaava") -> list[Any]:
     """Every stored comment of a map, straight from the storage."""
-    return list(app.extensions["webmap.comments"].storage.list(map_id))
+    return list(services_of(app).comments.storage.list(map_id))
 
 
 def test_a_comment_is_stored_pending(app: Any, post: Poster) -> None:
@@ -230,8 +231,8 @@ def test_a_retry_after_closing_still_gets_its_receipt(app: Any, post: Poster,
     key = new_key()
     first = post(comment(), key=key).get_json()
     write_maps(layers_dir, {"kaava": map_file("kaava", closes="2021-01-01T00:00:00+02:00")})
-    app.extensions["webmap.maps"].CHECK_SECONDS = 0
-    assert app.extensions["webmap.maps"].get("kaava").consultation.closes.year == 2021
+    services_of(app).maps.CHECK_SECONDS = 0
+    assert services_of(app).maps.get("kaava").consultation.closes.year == 2021
     again = post(comment(), key=key)
     assert again.status_code == 200 and again.get_json() == first
     assert_problem(post(comment(), key=new_key()), 409)

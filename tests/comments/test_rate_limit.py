@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.comments.conftest import comment
-from tests.conftest import assert_problem
-from webmap.app import create_app
+from tests.conftest import assert_problem, open_app
+from webmap.services import services_of
 from webmap.settings import Settings, SettingsError
 
 REDIS_URL = os.environ.get("WEBMAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -28,7 +28,7 @@ def make_app(tmp_path: Path, layers_dir: Path) -> AppMaker:
     def build(**options: Any) -> Any:
         settings = Settings(data_dir=tmp_path / "data", layers_dir=layers_dir,
                             **{"comment_rate_limit": "3/minute", **options})
-        app = create_app(settings)
+        app = open_app(settings)
         app.config["TESTING"] = True
         return app
 
@@ -61,7 +61,7 @@ def test_the_fourth_post_in_a_minute_gets_429(make_app: AppMaker) -> None:
     assert f"{retry_after} s" in body["detail"]
     assert resident.get("/maps/kaava/comments").status_code == 200, "reading is not limited"
     assert post(client_at(app, "192.0.2.11")).status_code == 201, "others are not limited"
-    assert len(app.extensions["webmap.comments"].storage.list("kaava")) == 2
+    assert len(services_of(app).comments.storage.list("kaava")) == 2
 
 
 def test_a_forged_forwarded_for_does_not_dodge_the_limit(make_app: AppMaker) -> None:

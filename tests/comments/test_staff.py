@@ -15,6 +15,7 @@ import pytest
 from tests.comments.conftest import AREA, INSIDE, LINE, Poster, auth, comment, new_key
 from tests.conftest import assert_problem
 from webmap.comments.export import escape_cell
+from webmap.services import services_of
 
 NAMES = ("Åsa Öberg", "Matti Meikäläinen", "=HYPERLINK(\"http://x\")")
 EMAILS = ("asa@example.fi", "matti@example.fi", "x@example.fi")
@@ -189,7 +190,7 @@ def test_an_empty_export(client: Any, token: str, tmp_path: Path) -> None:
 
 def test_purge_blanks_names_and_emails(app: Any, client: Any, token: str,
                                        posted: dict[str, str]) -> None:
-    service = app.extensions["webmap.comments"]
+    service = services_of(app).comments
     report = service.purge_personal_data("kaava", force=True)
     assert (report.comments, report.names, report.emails) == (3, 3, 3)
     features = staff_export(client, token).get_json()["features"]
@@ -198,16 +199,16 @@ def test_purge_blanks_names_and_emails(app: Any, client: Any, token: str,
     assert [f["properties"]["text"] for f in features][2] == "=1+1"
     again = service.purge_personal_data("kaava", force=True)
     assert (again.comments, again.names, again.emails) == (0, 0, 0)
-    if app.extensions["webmap.backend"] == "geopackage":
-        data_dir = app.extensions["webmap.settings"].data_dir
-        on_disk = b"".join(p.read_bytes() for p in data_dir.glob("comments.sqlite*"))
+    if services_of(app).backend == "geopackage":
+        data_dir = services_of(app).settings.data_dir
+        on_disk = b"".join(p.read_bytes() for p in data_dir.glob("webmap.sqlite*"))
         assert b"asa@example.fi" not in on_disk and "Öberg".encode() not in on_disk
 
 
 def test_purge_waits_for_the_consultation_to_close(app: Any, posted: dict[str, str]) -> None:
     from webmap.problems import Conflict
 
-    service = app.extensions["webmap.comments"]
+    service = services_of(app).comments
     with pytest.raises(Conflict, match="not over"):
         service.purge_personal_data("kaava")
     later = datetime(2100, 1, 1, tzinfo=UTC)
@@ -217,8 +218,8 @@ def test_purge_waits_for_the_consultation_to_close(app: Any, posted: dict[str, s
 @pytest.mark.postgis
 @pytest.mark.parametrize("settings", ["postgis"], indirect=True)
 def test_the_postgis_table_has_a_geometry_column(app: Any, posted: dict[str, str]) -> None:
-    storage = app.extensions["webmap.comments"].storage
-    with storage.pool.connection() as conn:
+    storage = services_of(app).comments.storage
+    with services_of(app).database.pool.connection() as conn:  # type: ignore[attr-defined]
         rows = conn.execute("SELECT id, ST_GeometryType(geom), ST_SRID(geom) "
                             "FROM webmap_comments ORDER BY created").fetchall()
     kinds = {row[0]: (row[1], row[2]) for row in rows}

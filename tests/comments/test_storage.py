@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from webmap.comments.service import Submission
+from webmap.services import services_of
 
 POINT = '{"type":"Point","coordinates":[24.94,60.17]}'
 
@@ -18,7 +19,7 @@ def submission(key: str | None, text: str = "Hyvä kaava") -> Submission:
 
 
 def test_one_row_per_key_when_threads_race(app: Any) -> None:
-    storage = app.extensions["webmap.comments"].storage
+    storage = services_of(app).comments.storage
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: storage.add(submission("sama")), range(24)))
     assert sum(created for _, created in results) == 1
@@ -27,7 +28,7 @@ def test_one_row_per_key_when_threads_race(app: Any) -> None:
 
 
 def test_a_taken_id_is_drawn_again(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    storage = app.extensions["webmap.comments"].storage
+    storage = services_of(app).comments.storage
     ids = iter(["aaaaaaaaaa", "aaaaaaaaaa", "bbbbbbbbbb"])
     monkeypatch.setattr("webmap.comments.storage.new_comment_id", lambda: next(ids))
     first, _ = storage.add(submission("yksi"))
@@ -37,7 +38,7 @@ def test_a_taken_id_is_drawn_again(app: Any, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_statuses_filter_and_order(app: Any) -> None:
-    storage = app.extensions["webmap.comments"].storage
+    storage = services_of(app).comments.storage
     made = [storage.add(submission(None, f"n:o {i}"))[0] for i in range(4)]
     storage.set_status(made[1].id, "published")
     storage.set_status(made[3].id, "hidden")

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from tests.comments.conftest import PLAN_LAYER, comment, map_file, write_maps
-from tests.conftest import ROOT, LiveServer, fresh_schema, make_buildings
-from webmap.app import create_app
+from tests.conftest import ROOT, LiveServer, close_app, fresh_schema, make_buildings, open_app
+from webmap.services import services_of
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
@@ -73,14 +73,14 @@ def plan_layer(n: int, *, label: str) -> NormalisedLayer:
 def seed(data_dir: Path, layers_dir: Path, database_url: str) -> str:
     """Prepare the database as an operator would before starting servers: tables, the plan
     layer (20 features) and a staff token, which it returns."""
-    app = create_app(Settings(data_dir=data_dir, layers_dir=layers_dir,
+    app = open_app(Settings(data_dir=data_dir, layers_dir=layers_dir,
                               database_url=database_url))
     try:
-        app.extensions["webmap.store"].import_layer(
+        services_of(app).layers.import_layer(
             PLAN_LAYER, lambda _: plan_layer(20, label="vanha"))
-        return str(app.extensions["webmap.tokens"].create("kirjaamo"))
+        return str(services_of(app).tokens.create("kirjaamo"))
     finally:
-        app.extensions["webmap.store"].close()
+        close_app(app)
 
 
 def region_env(redis: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from webmap.app import create_app
+from tests.conftest import open_app
 from webmap.settings import Settings
 
 
@@ -32,7 +32,7 @@ def make_widget_app(tmp_path: Path) -> Callable[[], Any]:
     """Build the embedded app over ``tmp_path/layers`` (after the test wrote its maps)."""
 
     def make() -> Any:
-        app = create_app(Settings(data_dir=tmp_path / "data", layers_dir=tmp_path / "layers"))
+        app = open_app(Settings(data_dir=tmp_path / "data", layers_dir=tmp_path / "layers"))
         app.config["TESTING"] = True
         return app
 

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from ..maps import GEOMETRY_KINDS, LANGUAGES, MAP_ID
+from ..i18n import LANGUAGES
+from ..maps import GEOMETRY_KINDS, MAP_ID
 from ..types import BBox
 from .wording import sentence
 

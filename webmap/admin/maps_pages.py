@@ -6,18 +6,19 @@ import logging
 from collections import Counter
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..comments.service import STATUSES, CommentNotFound, CommentService, is_comment_id
-from ..comments.views import export_comments
-from ..grids import GRIDS
-from ..maps import GEOMETRY_KINDS, LANGUAGES, MapRegistry
+from ..api.comments import export_comments
+from ..comments.service import STATUSES, CommentNotFound, is_comment_id
+from ..i18n import LANGUAGES
+from ..maps import GEOMETRY_KINDS
 from ..problems import Conflict, Unprocessable
-from ..styles import load_basemap_palettes
+from ..services import current
+from ..tiles.grids import GRIDS
 from ..types import LayerKind
 from . import compose, wording
-from .staff import load_all_styles, page, settings, staff_blueprint, store
+from .staff import page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
 bp = staff_blueprint(Blueprint("admin_maps", __name__, url_prefix="/admin",
@@ -29,30 +30,20 @@ STATUS_ACTIONS = {"published": "Publish", "hidden": "Hide", "pending": "Return t
 EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"))
 
 
-def maps() -> MapRegistry:
-    """The map registry (files and published maps)."""
-    registry: MapRegistry = current_app.extensions["webmap.maps"]
-    return registry
-
-
-def comments() -> CommentService:
-    """The comment service."""
-    service: CommentService = current_app.extensions["webmap.comments"]
-    return service
-
-
 @bp.get("/maps")
 def maps_list() -> Any:
     """Every map, whether it can be edited here, and links to its comments and widget."""
-    rows = [(definition, maps().is_published(definition.id)) for definition in maps().all()]
+    registry = current().maps
+    rows = [(definition, registry.is_published(definition.id)) for definition in registry.all()]
     return page("staff_maps.html", rows=rows)
 
 
 def _choices() -> dict[str, Any]:
     """What the composition form offers: layers, styles, base maps, grids, languages."""
-    layers = store().layers()
-    styles, broken = load_all_styles()
-    basemaps = sorted(load_basemap_palettes(settings().styles_dir / "basemaps"))
+    services = current()
+    layers = services.layers.layers()
+    styles, broken = services.styles.all(), services.styles.broken()
+    basemaps = sorted(services.styles.basemaps())
     rasters = [layer.id for layer in layers if layer.kind == LayerKind.RASTER]
     return {"layers": [layer for layer in layers if layer.kind == LayerKind.VECTOR],
             "styles": styles, "broken": broken, "basemaps": basemaps, "rasters": rasters,
@@ -64,7 +55,7 @@ def _previous(map_id: str | None) -> dict[str, Any] | None:
     """The published document of ``map_id`` (its search sources and attributes are kept)."""
     if map_id is None:
         return None
-    found = next((stored for stored in maps().published() if stored.id == map_id), None)
+    found = next((stored for stored in current().maps.published() if stored.id == map_id), None)
     return dict(found.definition) if found is not None else None
 
 
@@ -76,17 +67,17 @@ def _compose_page(map_id: str | None, values: dict[str, Any], errors: dict[str, 
 
 def _publish(map_id: str | None) -> Any:
     previous = _previous(map_id)
-    bboxes = {layer.id: layer.bbox for layer in store().layers()}
+    bboxes = {layer.id: layer.bbox for layer in current().layers.layers()}
     composition = compose.form_to_map(request.form, map_id=map_id, previous=previous,
                                       layer_bboxes=bboxes)
     if composition.document is None:
         return _compose_page(map_id, composition.values, composition.errors, 422)
-    if map_id is None and composition.values["id"] in {m.id for m in maps().all()}:
+    if map_id is None and composition.values["id"] in {m.id for m in current().maps.all()}:
         composition.errors["id"] = (f"A map {composition.values['id']} exists already; "
                                     "choose another id or edit that map.")
         return _compose_page(map_id, composition.values, composition.errors, 422)
     try:
-        definition, created = maps().publish(composition.document)
+        definition, created = current().maps.publish(composition.document)
     except Unprocessable as exc:
         name = compose.field_for(str(exc.extra.get("field", "")))
         composition.errors[name] = compose.problem_text(exc.detail)
@@ -116,8 +107,8 @@ def compose_new() -> Any:
 @bp.route("/maps/<map_id>/edit", methods=["GET", "POST"])
 def compose_edit(map_id: str) -> Any:
     """Edit a published map; a file map is shown with where to change it."""
-    definition = maps().get(map_id)
-    if not maps().is_published(map_id):
+    definition = current().maps.get(map_id)
+    if not current().maps.is_published(map_id):
         return page("staff_file_map.html", definition=definition)
     if request.method == "POST":
         return _publish(map_id)
@@ -128,10 +119,10 @@ def compose_edit(map_id: str) -> Any:
 @bp.route("/maps/<map_id>/take-down", methods=["GET", "POST"])
 def take_down(map_id: str) -> Any:
     """Ask before taking a published map down; the post does it (its comments stay)."""
-    definition = maps().get(map_id)
+    definition = current().maps.get(map_id)
     if request.method == "GET":
         return page("staff_take_down.html", definition=definition)
-    maps().unpublish(map_id)
+    current().maps.unpublish(map_id)
     log.info("staff %s took map %s down", g.staff, map_id)
     session["flash"] = f"Map {map_id} was taken down; its comments are kept."
     return redirect(url_for("admin_maps.maps_list"), 303)
@@ -142,11 +133,11 @@ def take_down(map_id: str) -> Any:
 @bp.get("/maps/<map_id>/comments")
 def moderation(map_id: str) -> Any:
     """A map's comments with names and e-mails, filtered by status, with publish/hide forms."""
-    definition = maps().get(map_id)
+    definition = current().maps.get(map_id)
     status = request.args.get("status", "pending")
     if status not in (*STATUSES, "all"):
         status = "pending"
-    everything = comments().for_staff(map_id)
+    everything = current().comments.for_staff(map_id)
     counts = Counter(comment.status for comment in everything)
     shown = everything if status == "all" else [c for c in everything if c.status == status]
     return page("staff_moderation.html", definition=definition, status=status, counts=counts,
@@ -157,10 +148,11 @@ def moderation(map_id: str) -> Any:
 @bp.post("/maps/<map_id>/comments/<comment_id>")
 def moderate(map_id: str, comment_id: str) -> ResponseReturnValue:
     """Publish, hide or return a comment to pending, then back to the list."""
-    maps().get(map_id)
-    if not is_comment_id(comment_id) or comments().storage.get(comment_id).map_id != map_id:
+    current().maps.get(map_id)
+    comments = current().comments
+    if not is_comment_id(comment_id) or comments.storage.get(comment_id).map_id != map_id:
         raise CommentNotFound(comment_id)
-    comment = comments().moderate(comment_id, request.form.get("status"))
+    comment = current().comments.moderate(comment_id, request.form.get("status"))
     log.info("staff %s set comment %s to %s", g.staff, comment_id, comment.status)
     session["flash"] = f"Comment {comment_id} is now {comment.status}."
     back = request.form.get("back", "pending")

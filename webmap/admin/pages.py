@@ -7,7 +7,6 @@ post, ``Cache-Control: no-store`` and problems shown as pages.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,16 +15,16 @@ from flask import Blueprint, Flask, Response, g, redirect, request, session, url
 from flask.typing import ResponseReturnValue
 
 from ..maps import BaseMap, MapDefinition
-from ..problems import Conflict, InvalidParameter, LayerNotFound, Problem
-from ..store.gpkg import LAYER_ID_RE
-from ..styles import check_style, load_basemap_palettes
+from ..problems import Conflict, InvalidParameter, LayerNotFound, NotFound, Problem
+from ..services import current
+from ..settings import Settings
+from ..store.common import LAYER_ID_RE
 from ..types import LayerInfo, LayerKind
 from ..widget import assets
 from ..widget.build import build_map
 from . import maps_pages, wording
 from . import session as staff_session
-from .api import _import_upload  # the staff API's upload path: one way in for both
-from .staff import STAFF_BLUEPRINTS, load_all_styles, page, settings, staff_blueprint, store
+from .staff import STAFF_BLUEPRINTS, import_upload, page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
 bp = staff_blueprint(Blueprint("admin_pages", __name__, url_prefix="/admin",
@@ -87,12 +86,12 @@ def sign_out() -> ResponseReturnValue:
 @bp.get("/layers")
 def layers() -> Any:
     """Every layer, with links to its preview."""
-    return page("staff_layers.html", layers=store().layers())
+    return page("staff_layers.html", layers=current().layers.layers())
 
 
 def _exists(layer_id: str) -> bool:
     try:
-        store().layer(layer_id)
+        current().layers.layer(layer_id)
     except LayerNotFound:
         return False
     return True
@@ -137,13 +136,13 @@ def upload() -> Any:
         values = {k: request.args.get(k, "") for k in UPLOAD_FIELDS}
         return page("staff_upload.html", values=values, errors={},
                     replace=request.args.get("replace") == "yes",
-                    max_mb=settings().max_upload_mb)
+                    max_mb=current().settings.max_upload_mb)
     values = {k: request.form.get(k, "").strip() for k in UPLOAD_FIELDS}
     replace = request.form.get("replace") == "yes"
     errors = _check_upload(values, replace)
     if not errors:
         try:
-            report = _import_upload(values["id"])
+            report = import_upload(values["id"])
         except Problem as exc:
             errors[_field_of(exc)] = wording.sentence(exc.detail)
         else:
@@ -153,13 +152,13 @@ def upload() -> Any:
             log.info("staff %s imported layer %s", g.staff, report.layer_id)
             return redirect(url_for("admin_pages.report", layer_id=report.layer_id), 303)
     return page("staff_upload.html", 422, values=values, errors=errors, replace=replace,
-                max_mb=settings().max_upload_mb)
+                max_mb=current().settings.max_upload_mb)
 
 
 @bp.get("/layers/<layer_id>/report")
 def report(layer_id: str) -> Any:
     """The last import's report, in plain language, with the way on to the preview."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     kept = session.get("report")
     if not isinstance(kept, dict) or kept.get("layer_id") != layer_id:
         return redirect(url_for("admin_pages.preview", layer_id=layer_id), 303)
@@ -171,7 +170,7 @@ def report(layer_id: str) -> Any:
 # ---------- preview ----------
 
 def _basemap_ids() -> list[str]:
-    return sorted(load_basemap_palettes(settings().styles_dir / "basemaps"))
+    return sorted(current().styles.basemaps())
 
 
 def _chosen_base(value: str | None) -> str:
@@ -182,10 +181,9 @@ def _chosen_base(value: str | None) -> str:
 
 
 def _base_attribution(base_id: str) -> str:
-    path = settings().styles_dir / "basemaps" / f"{base_id}.json"
     try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("attribution", ""))
-    except (OSError, ValueError):
+        return current().basemaps.get(base_id).attribution
+    except NotFound:
         return ""
 
 
@@ -210,13 +208,8 @@ def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
 
 
 def _style_data(style_id: str | None) -> dict[str, Any] | None:
-    if not style_id:
-        return None
-    path = settings().styles_dir / f"{style_id}.json"
-    if not path.is_file() or not LAYER_ID_RE.match(style_id):
-        return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    """The chosen style as the widget draws it (the same defaulted numbers)."""
+    return current().styles.browser(style_id) if style_id else None
 
 
 def preview_context(info: LayerInfo, base_id: str, style_id: str | None) -> dict[str, Any]:
@@ -236,7 +229,7 @@ def preview_context(info: LayerInfo, base_id: str, style_id: str | None) -> dict
 
 def _links(info: LayerInfo) -> dict[str, str]:
     root = request.host_url.rstrip("/") + request.script_root
-    public = settings().public_url or root
+    public = current().settings.public_url or root
     return {"root": public, "collection": f"{public}/collections/{info.id}",
             "items": f"{public}/collections/{info.id}/items",
             "tiles": f"{public}/collections/{info.id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"}
@@ -245,7 +238,7 @@ def _links(info: LayerInfo) -> dict[str, str]:
 @bp.get("/layers/<layer_id>")
 def preview(layer_id: str) -> Any:
     """A layer's details, a map of it, its API links, and the way to replace or remove it."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     base_id = _chosen_base(request.args.get("base"))
     return page("staff_preview.html", info=info, links=_links(info), bases=_basemap_ids(),
                 **preview_context(info, base_id, request.args.get("style")))
@@ -254,7 +247,7 @@ def preview(layer_id: str) -> Any:
 @bp.get("/layers/<layer_id>/map.js")
 def preview_script(layer_id: str) -> Response:
     """folium's script creating the preview map (a file: the CSP allows no inline script)."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     base_id = _chosen_base(request.args.get("base"))
     built = build_map(preview_definition(info, base_id), "en", "")
     return Response(built.script, mimetype="text/javascript")
@@ -263,10 +256,10 @@ def preview_script(layer_id: str) -> Response:
 @bp.route("/layers/<layer_id>/remove", methods=["GET", "POST"])
 def remove(layer_id: str) -> Any:
     """Ask before removing a layer; the post removes it."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     if request.method == "GET":
         return page("staff_remove.html", info=info)
-    store().remove_layer(layer_id)
+    current().layers.remove_layer(layer_id)
     log.info("staff %s removed layer %s", g.staff, layer_id)
     session["flash"] = f"Layer {layer_id} was removed."
     return redirect(url_for("admin_pages.layers"), 303)
@@ -281,8 +274,9 @@ GEOMETRY_OF = {"Point": "point", "MultiPoint": "point", "LineString": "line",
 @bp.get("/layers/<layer_id>/style")
 def style(layer_id: str) -> Any:
     """Pick a style and a base map; see the contrast check's verdict and the layer drawn so."""
-    info = store().layer(layer_id)
-    styles, broken = load_all_styles()
+    info = current().layers.layer(layer_id)
+    catalogue = current().styles
+    styles, broken = catalogue.all(), catalogue.broken()
     geometry = GEOMETRY_OF.get(info.geometry_type)
     style_id = request.args.get("style") or ""
     if style_id and style_id not in styles:
@@ -291,19 +285,19 @@ def style(layer_id: str) -> Any:
     chosen = styles.get(style_id)
     issues = None
     if chosen is not None:
-        palettes = load_basemap_palettes(settings().styles_dir / "basemaps")
+        palettes = catalogue.basemaps()
         palette = {base_id: palettes[base_id]} if base_id in palettes else {
             "white (no base map)": ("#ffffff",)}
-        issues = check_style(chosen, palette)
+        issues = catalogue.check(chosen, palette)
     return page("staff_style.html", info=info, styles=styles, broken=broken, style_id=style_id,
                 chosen=chosen, geometry=geometry, issues=issues, bases=_basemap_ids(),
                 wording=wording, links=_links(info),
                 **preview_context(info, base_id, style_id or None))
 
 
-def init_app(app: Flask) -> None:
-    """Session, CSRF and the staff pages (the staff API's ``init_app`` opens the tokens)."""
-    staff_session.init_session(app, app.extensions["webmap.settings"])
+def init_app(app: Flask, settings: Settings) -> None:
+    """Session, CSRF and the staff pages."""
+    staff_session.init_session(app, settings)
     app.register_blueprint(bp)
     app.register_blueprint(maps_pages.bp)
     app.add_template_filter(wording.sentence, "staff_sentence")

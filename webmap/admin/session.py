@@ -22,15 +22,20 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 from wtforms import ValidationError
 
+from ..auth import session_staff, session_values
+from ..database import PRIVATE_FILE_MODE
 from ..problems import Problem
+from ..services import current
 from ..settings import Settings
-from .tokens import Tokens
 
 log = logging.getLogger("webmap.admin")
 KEY_FILE_NAME = "secret_key"
 SIGN_IN_FAILURES = RateLimitItemPerMinute(10, 5)
 """Failed sign-ins one client address may make in five minutes."""
 LIMITER_ERRORS = (StorageError, RedisError, OSError)
+LIMITERS = "webmap.admin.sign_in_limiters"
+"""``app.extensions`` key: the shared failed-sign-in limiter, then the per-process fallback
+(web-tier state, not a service)."""
 
 
 def secret_key(settings: Settings) -> str:
@@ -41,7 +46,7 @@ def secret_key(settings: Settings) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # O_EXCL: when several workers start at once, one writes and the others read it.
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
         return _read_secret(path)
     with os.fdopen(handle, "w", encoding="ascii") as out:
@@ -84,14 +89,8 @@ def init_session(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()))
     app.session_interface = StaffSessionInterface()
     store = storage.storage_from_string(settings.redis_url or "memory://")
-    app.extensions["webmap.admin.sign_in_limiter"] = strategies.MovingWindowRateLimiter(store)
-    app.extensions["webmap.admin.sign_in_memory"] = strategies.MovingWindowRateLimiter(
-        storage.MemoryStorage())
-
-
-def _tokens() -> Tokens:
-    records: Tokens = current_app.extensions["webmap.tokens"]
-    return records
+    app.extensions[LIMITERS] = (strategies.MovingWindowRateLimiter(store),
+                                strategies.MovingWindowRateLimiter(storage.MemoryStorage()))
 
 
 def _lifetime_s() -> float:
@@ -101,15 +100,14 @@ def _lifetime_s() -> float:
 
 def sign_in(token: str) -> str | None:
     """Start a session for an active token; its name, or None for a wrong or revoked one."""
-    name = _tokens().verify(token.strip())
-    if name is None:
+    values = session_values(current().tokens, token)
+    if values is None:
         return None
-    created = next(t.created for t in _tokens().list() if t.name == name)
     session.clear()  # a new session for the new privilege: nothing carried over
     session.permanent = True
-    session.update(staff=name, token_created=created, signed_in=time.time())
-    log.info("staff %s signed in", name)
-    return name
+    session.update(values)
+    log.info("staff %s signed in", values["staff"])
+    return str(values["staff"])
 
 
 def sign_out() -> None:
@@ -119,15 +117,7 @@ def sign_out() -> None:
 
 def staff_name() -> str | None:
     """The signed-in staff member, if the session is young enough and the token still active."""
-    name = session.get("staff")
-    started = session.get("signed_in")
-    if not isinstance(name, str) or not isinstance(started, int | float):
-        return None
-    if time.time() - started > _lifetime_s():
-        return None
-    active = any(t.name == name and t.created == session.get("token_created")
-                 and t.revoked is None for t in _tokens().list())
-    return name if active else None
+    return session_staff(session, current().tokens, lifetime_s=_lifetime_s())
 
 
 class CsrfFailed(Problem):
@@ -158,8 +148,8 @@ def check_csrf() -> None:
 def _limiter_hit(method: str) -> bool:
     """Ask the shared limiter; the per-process one when it does not answer."""
     address = request.remote_addr or "unknown"
-    for key in ("webmap.admin.sign_in_limiter", "webmap.admin.sign_in_memory"):
-        limiter: strategies.MovingWindowRateLimiter = current_app.extensions[key]
+    limiter: strategies.MovingWindowRateLimiter
+    for limiter in current_app.extensions[LIMITERS]:
         try:
             return bool(getattr(limiter, method)(SIGN_IN_FAILURES, "webmap-sign-in", address))
         except LIMITER_ERRORS as exc:
@@ -180,8 +170,8 @@ def count_failed_sign_in() -> None:
 def retry_after_s() -> int:
     """Seconds until the client's oldest counted failure leaves the window."""
     address = request.remote_addr or "unknown"
-    for key in ("webmap.admin.sign_in_limiter", "webmap.admin.sign_in_memory"):
-        limiter: strategies.MovingWindowRateLimiter = current_app.extensions[key]
+    limiter: strategies.MovingWindowRateLimiter
+    for limiter in current_app.extensions[LIMITERS]:
         try:
             reset_at, _ = limiter.get_window_stats(SIGN_IN_FAILURES, "webmap-sign-in", address)
         except LIMITER_ERRORS:

@@ -1,19 +1,27 @@
-"""What every staff page shares: the sign-in check, CSRF, no-store, problems shown as pages."""
+"""What every staff page shares: the sign-in check, CSRF, no-store, problems shown as pages, and
+the upload path that the staff API and the upload page both take."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import secure_filename
 
-from ..problems import Problem
-from ..settings import Settings
-from ..store.base import Store
-from ..styles import Style, StyleError, load_style
+from ..database import make_private_dir
+from ..layers import import_file
+from ..problems import InvalidParameter, Problem
+from ..services import current
+from ..types import ImportReport
 from . import session as staff_session
+
+UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column")
+META_OPTIONS = ("attribution", "description")
 
 STAFF_BLUEPRINTS = {"admin_pages", "admin_maps"}
 OPEN_ENDPOINTS = {"admin_pages.sign_in", "admin_pages.static"}
@@ -32,7 +40,7 @@ def require_staff() -> ResponseReturnValue | None:
         g.staff = name
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    settings: Settings = current_app.extensions["webmap.settings"]
+    settings = current().settings
     if (request.content_length or 0) > settings.max_upload_bytes:
         raise Problem(f"the upload is larger than the limit of {settings.max_upload_mb} MiB",
                       status=413, title="Content too large")
@@ -74,28 +82,21 @@ def staff_blueprint(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
-def store() -> Store:
-    """The layer store."""
-    backend: Store = current_app.extensions["webmap.store"]
-    return backend
-
-
-def settings() -> Settings:
-    """The settings."""
-    found: Settings = current_app.extensions["webmap.settings"]
-    return found
-
-
-def load_all_styles() -> tuple[dict[str, Style], list[str]]:
-    """Every usable style by id, and a line for each style file that cannot be used."""
-    styles: dict[str, Style] = {}
-    broken: list[str] = []
-    directory: Path = settings().styles_dir
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        try:
-            styles[path.stem] = load_style(path)
-        except StyleError as exc:
-            broken.append(str(exc))
-    return styles, broken
-
-
+def import_upload(layer_id: str) -> ImportReport:
+    """Save the multipart ``file`` aside and import it through the same path as the CLI."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidParameter("file", "send the data as a multipart form field named 'file'")
+    options: dict[str, Any] = {k: request.form[k] for k in UPLOAD_OPTIONS
+                               if request.form.get(k)}
+    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+    services = current()
+    scratch = Path(tempfile.mkdtemp(prefix="upload-",
+                                    dir=make_private_dir(services.settings.data_dir / "tmp")))
+    try:
+        # the name only helps formats made of several files; the type is sniffed from bytes
+        target = scratch / (secure_filename(upload.filename) or "upload")
+        upload.save(target)
+        return import_file(services.layers, target, layer_id, **meta, **options)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

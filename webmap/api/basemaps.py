@@ -5,25 +5,19 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from .. import __version__
-from ..basemap import Basemap, BasemapService, load_basemaps
-from ..grids import GRIDS
-from ..settings import Settings
-from ..store.cache import TileCache
+from ..basemap import Basemap
+from ..services import current
+from ..tiles.grids import GRIDS
+from ..tiles.request import tile_request
 from ..types import MediaType
 from .render import json_response, link, url
-from .tiles import CACHE_CONTROL, tile_request
+from .tiles import CACHE_CONTROL
 
 bp = Blueprint("basemaps", __name__)
 TILE_TEMPLATE = "/basemaps/{basemap}/tiles/{grid}/{{z}}/{{y}}/{{x}}{suffix}.png"
-
-
-def service() -> BasemapService:
-    """The base maps loaded once in ``init_app``."""
-    basemaps: BasemapService = current_app.extensions["webmap.basemaps"]
-    return basemaps
 
 
 def _tile_urls(basemap: Basemap, suffix: str = "") -> dict[str, str]:
@@ -47,7 +41,7 @@ def _summary(basemap: Basemap) -> dict[str, Any]:
 def basemaps() -> Response:
     """Every base map webmap draws."""
     return json_response({
-        "basemaps": [_summary(b) for b in service().all()],
+        "basemaps": [_summary(b) for b in current().basemaps.all()],
         "links": [link(url("/basemaps"), "self", MediaType.JSON, "Base maps")],
     })
 
@@ -55,7 +49,7 @@ def basemaps() -> Response:
 @bp.get("/basemaps/<basemap_id>")
 def basemap(basemap_id: str) -> Response:
     """One base map: its palette and layers (for contrast checks) and its tile templates."""
-    found = service().get(basemap_id)
+    found = current().basemaps.get(basemap_id)
     body = _summary(found)
     body |= {"background": found.background,
              "layers": [item.to_json() for item in found.layers],
@@ -70,22 +64,13 @@ def basemap(basemap_id: str) -> Response:
 def tile(basemap_id: str, grid_id: str, zoom: int, row: int, col: int, scale: int
          ) -> Response:
     """One PNG tile (``@2x``: 512 px); ``ETag`` from the file digest and layer versions."""
-    found = service().get(basemap_id)
+    found = current().basemaps.get(basemap_id)
     request_tile = tile_request(grid_id, zoom, row, col)
-    snapshot = service().snapshot(found)
+    snapshot = current().basemaps.snapshot(found)
     etag = hashlib.blake2b(f"{__version__}/basemap/{found.id}/{snapshot.version}/{grid_id}/"
                            f"{zoom}/{row}/{col}/{scale}".encode(), digest_size=12).hexdigest()
     headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    data = service().tile(found, request_tile, snapshot, scale=scale)
+    data = current().basemaps.tile(found, request_tile, snapshot, scale=scale)
     return Response(data, mimetype=MediaType.PNG, headers=headers)
-
-
-def init_app(app: Flask) -> None:
-    """Load ``<styles_dir>/basemaps`` once (a bad file stops start-up) and add the routes."""
-    settings: Settings = app.extensions["webmap.settings"]
-    cache = TileCache(settings.data_dir / "cache" / "basemaps", enabled=settings.tile_cache)
-    app.extensions["webmap.basemaps"] = BasemapService(
-        load_basemaps(settings.styles_dir / "basemaps"), app.extensions["webmap.store"], cache)
-    app.register_blueprint(bp)

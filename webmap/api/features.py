@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from .. import crs
 from ..problems import InvalidParameter, NotFound
-from ..store.base import Store
+from ..services import current
 from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
 from . import filters, params
 from .render import json_response, link, respond, self_links, url, wants_html
@@ -34,12 +34,6 @@ GEOMETRY_FORMATS = {
     "MultiPolygon": "geometry-polygon-or-multipolygon",
 }
 """OGC API - Features Part 5 formats; a layer holds one family, single or multi."""
-
-
-def store() -> Store:
-    """The backend chosen once in ``create_app``."""
-    backend: Store = current_app.extensions["webmap.store"]
-    return backend
 
 
 def offered_crs(info: LayerInfo) -> list[str]:
@@ -91,7 +85,7 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
 @bp.get("/collections")
 def collections() -> Response:
     """Every layer, vector and raster."""
-    layers = store().layers()
+    layers = current().layers.layers()
     body = {
         "links": self_links("/collections", MediaType.JSON, "Collections"),
         "crs": sorted({crs.uri(c) for info in layers if info.kind is LayerKind.VECTOR
@@ -104,7 +98,7 @@ def collections() -> Response:
 @bp.get("/collections/<layer_id>")
 def collection(layer_id: str) -> Response:
     """One layer's description."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     wants_html()  # reject a bad f= before doing anything else
     return respond(collection_body(info), "collection.html", title=info.title, info=info)
 
@@ -112,7 +106,7 @@ def collection(layer_id: str) -> Response:
 @bp.get("/collections/<layer_id>/queryables")
 def queryables(layer_id: str) -> Response:
     """The properties a filter may use, as a JSON Schema (OGC API - Features Part 3)."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     if info.kind is not LayerKind.VECTOR:
         raise NotFound(f"collection {layer_id!r} is a raster: it has tiles, not queryables")
     if request.args.get("f") not in {None, "", "json"}:
@@ -144,14 +138,14 @@ def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:
 @bp.get("/collections/<layer_id>/items")
 def items(layer_id: str) -> Response:
     """Features, paged in fid order with ``next`` links that carry a keyset cursor."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     offered = offered_crs(info)
     html = wants_html()
     query, out_crs = params.parse_items(request.args, info, offered)
     if info.kind is not LayerKind.VECTOR:
         raise InvalidParameter("collectionId", f"{layer_id!r} is a raster: it has tiles, "
                                "not features")
-    page = store().items(layer_id, query)
+    page = current().layers.items(info, query)
     path = f"/collections/{layer_id}/items"
     keep = {k: v for k, v in request.args.items() if k not in {"offset", "after", "f"}}
     fmt = "html" if html else "json"
@@ -189,7 +183,7 @@ def items(layer_id: str) -> Response:
 @bp.get("/collections/<layer_id>/items/<feature_id>")
 def item(layer_id: str, feature_id: str) -> Response:
     """One feature by id."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     html = wants_html()
     out_crs = params.parse_crs(request.args, "crs", offered_crs(info))
     try:
@@ -197,7 +191,7 @@ def item(layer_id: str, feature_id: str) -> Response:
     except ValueError:
         raise InvalidParameter("featureId", f"feature ids are whole numbers, "
                                f"got {feature_id!r}") from None
-    page = store().item(layer_id, fid)
+    page = current().layers.item(info, fid)
     feature = feature_collection(page, out_crs)[0]
     path = f"/collections/{layer_id}/items/{fid}"
     feature["links"] = [
@@ -211,8 +205,3 @@ def item(layer_id: str, feature_id: str) -> Response:
         response = json_response(feature, MediaType.GEOJSON)
     response.headers["Content-Crs"] = f"<{crs.uri(out_crs)}>"
     return response
-
-
-def init_app(app: Flask) -> None:
-    """Register the feature routes."""
-    app.register_blueprint(bp)

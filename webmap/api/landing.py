@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Response
 
 from ..problems import ServiceUnavailable
+from ..services import current
 from ..types import MediaType
-from .features import store
 from .openapi import openapi_document
 from .render import html_response, json_response, link, respond, self_links, url, wants_html
 
@@ -64,7 +64,7 @@ def landing() -> Response:
                  "tiling-schemes", MediaType.JSON, "Tile matrix sets"),
         ],
     }
-    return respond(body, "landing.html", title="webmap", layers=store().layers())
+    return respond(body, "landing.html", title="webmap", layers=current().layers.layers())
 
 
 @bp.get("/conformance")
@@ -97,16 +97,11 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Storage answers too."""
+    """Every part of storage answers too: the database, layers, maps, comments, tokens."""
+    services = current()
     try:
-        store().ping()
+        services.ping()
     except ServiceUnavailable as exc:
         raise ServiceUnavailable(f"not ready: {exc.detail}",
                                  headers={"Retry-After": "5"}) from exc
-    return json_response({"status": "ready",
-                          "backend": current_app.extensions["webmap.backend"]})
-
-
-def init_app(app: Flask) -> None:
-    """Register the landing routes."""
-    app.register_blueprint(bp)
+    return json_response({"status": "ready", "backend": services.backend})

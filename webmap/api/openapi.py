@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import __version__
-from ..grids import GRIDS
+from ..tiles.grids import GRIDS
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .search import DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS
 

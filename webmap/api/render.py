@@ -6,9 +6,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Response, current_app, render_template, request
+from flask import Response, render_template, request
 
 from ..problems import InvalidParameter
+from ..services import current
 from ..types import MediaType
 
 FORMATS = {"json": MediaType.JSON, "geojson": MediaType.GEOJSON, "html": MediaType.HTML}
@@ -29,8 +30,7 @@ def wants_html() -> bool:
 
 def base_url() -> str:
     """The service's public root, without a trailing slash."""
-    public: str | None = current_app.extensions["webmap.settings"].public_url
-    return public or request.host_url.rstrip("/")
+    return current().settings.public_url or request.host_url.rstrip("/")
 
 
 def url(path: str, **params: Any) -> str:

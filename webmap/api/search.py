@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ..maps import MapRegistry
 from ..problems import InvalidParameter
-from ..search import SearchHit, SearchService, open_search
+from ..search import SearchHit
+from ..services import current
 from ..types import MediaType
 from .params import parse_int
 from .render import json_response
@@ -53,18 +53,8 @@ def search() -> Response:
         raise InvalidParameter("map", "map is required: the id of the map to search in")
     limit = parse_int(request.args, "limit", default=DEFAULT_RESULTS, minimum=1,
                       maximum=MAX_RESULTS)
-    registry: MapRegistry = current_app.extensions["webmap.maps"]
-    definition = registry.get(map_id)
-    service: SearchService = current_app.extensions["webmap.search"]
-    hits = service.search(definition.search, text, limit=limit)
+    services = current()
+    definition = services.maps.get(map_id)
+    hits = services.search.search(definition.search, text, limit=limit)
     body = {"type": "FeatureCollection", "features": [feature(hit) for hit in hits]}
     return json_response(body, MediaType.GEOJSON, headers={"Cache-Control": CACHE_CONTROL})
-
-
-def init_app(app: Flask) -> None:
-    """Open the search indexes for the app's backend and register the route."""
-    store = app.extensions["webmap.store"]
-    pool = getattr(store, "pool", None) if app.extensions["webmap.backend"] == "postgis" else None
-    app.extensions["webmap.search"] = open_search(
-        store, data_dir=app.extensions["webmap.settings"].data_dir, pool=pool)
-    app.register_blueprint(bp)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from .. import __version__, crs
-from ..grids import GRID_EPSG, GRIDS, grid
 from ..problems import NotFound
-from ..store.base import TileRequest
-from ..store.cache import TileCache
+from ..services import current
+from ..tiles.grids import GRID_EPSG, GRIDS, grid
+from ..tiles.request import tile_request
 from ..types import LayerInfo, LayerKind, MediaType
-from .features import store
 from .render import json_response, link, url
 
 bp = Blueprint("tiles", __name__)
@@ -53,7 +52,7 @@ def _tileset_summary(info: LayerInfo, grid_id: str) -> dict[str, Any]:
 @bp.get("/collections/<layer_id>/tiles")
 def tilesets(layer_id: str) -> Response:
     """The tilesets of a collection, one per grid."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     return json_response({
         "links": [link(url(f"/collections/{layer_id}/tiles"), "self", MediaType.JSON,
                        "Tilesets")],
@@ -75,7 +74,7 @@ def _zoom_range(info: LayerInfo, grid_id: str) -> tuple[int, int]:
 @bp.get("/collections/<layer_id>/tiles/<grid_id>")
 def tileset(layer_id: str, grid_id: str) -> Response:
     """Tileset metadata with the TileJSON link and the vector layer's fields."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     body = _tileset_summary(info, grid_id)
     minzoom, maxzoom = _zoom_range(info, grid_id)
@@ -117,7 +116,7 @@ def _limits(info: LayerInfo, grid_id: str, minzoom: int, maxzoom: int
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/tilejson.json")
 def tilejson(layer_id: str, grid_id: str) -> Response:
     """TileJSON 3.0.0; for national grids the template uses that grid's rows and columns."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     minzoom, maxzoom = _zoom_range(info, grid_id)
     body: dict[str, Any] = {
@@ -140,23 +139,10 @@ def tilejson(layer_id: str, grid_id: str) -> Response:
     return json_response(body)
 
 
-def tile_request(grid_id: str, zoom: int, row: int, col: int) -> TileRequest:
-    """The tile at this path; ``NotFound`` when the grid, level, row or column does not exist."""
-    tms = grid(grid_id)
-    if not tms.minzoom <= zoom <= tms.maxzoom:
-        raise NotFound(f"tileMatrix {zoom} is outside {grid_id}'s "
-                       f"{tms.minzoom}..{tms.maxzoom}")
-    matrix = tms.matrix(zoom)
-    if row >= matrix.matrixHeight or col >= matrix.matrixWidth:
-        raise NotFound(f"tile {zoom}/{row}/{col} is outside {grid_id}: level {zoom} has "
-                       f"{matrix.matrixHeight} rows and {matrix.matrixWidth} columns")
-    return TileRequest(grid=tms, zoom=zoom, row=row, col=col)
-
-
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
 def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
     """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
-    info = store().layer(layer_id)
+    info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     request_tile = tile_request(grid_id, zoom, row, col)
     vector = info.kind is LayerKind.VECTOR
@@ -165,13 +151,13 @@ def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response
     headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    cache: TileCache = current_app.extensions["webmap.tile_cache"]
+    services = current()
     if vector:
-        data = cache.fetch(info, request_tile, "mvt",
-                           lambda: store().vector_tile(layer_id, request_tile))
+        data = services.tile_cache.fetch(
+            info, request_tile, "mvt", lambda: services.layers.vector_tile(info, request_tile))
     else:
-        data = cache.fetch(info, request_tile, "png",
-                           lambda: store().raster_tile(layer_id, request_tile))
+        data = services.tile_cache.fetch(
+            info, request_tile, "png", lambda: services.layers.raster_tile(info, request_tile))
     if not data:
         empty = Response(status=204, headers=headers)
         del empty.headers["Content-Type"]
@@ -195,8 +181,3 @@ def tile_matrix_set(grid_id: str) -> Response:
     tms = grid(grid_id)
     return Response(tms.model_dump_json(exclude_none=True, by_alias=True),
                     mimetype=MediaType.JSON)
-
-
-def init_app(app: Flask) -> None:
-    """Register the tile routes."""
-    app.register_blueprint(bp)

@@ -12,8 +12,8 @@ import mapbox_vector_tile
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..grids import GRIDS
-from ..store.base import TileRequest
+from ..tiles.grids import GRIDS
+from ..tiles.request import TileRequest
 from .model import Basemap, Where
 
 TILE_PX = 256

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..problems import NotFound
-from ..store.base import Store, TileRequest
-from ..store.cache import TileCache
+from ..store.base import Store
+from ..tiles.cache import TileCache
+from ..tiles.request import TileRequest
 from ..types import LayerInfo, LayerKind
 from .draw import draw_tile, web_zoom
 from .model import Basemap, BasemapNotFound
@@ -102,7 +103,7 @@ class BasemapService:
         sources: dict[str, bytes] = {}
         for layer_id in self.visible_layers(basemap, tile, snapshot):
             try:
-                sources[layer_id] = self.store.vector_tile(layer_id, tile)
+                sources[layer_id] = self.store.vector_tile(snapshot.layers[layer_id], tile)
             except NotFound:  # removed since the snapshot: draw the rest
                 log.warning("base map %s: layer %s vanished while drawing", basemap.id,
                             layer_id)

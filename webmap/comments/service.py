@@ -294,7 +294,7 @@ def check_feature(value: Any, definition: MapDefinition, store: Store) -> tuple[
         raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
                                           f"{raw_id!r}")
     try:
-        store.item(collection, int(text_id))
+        store.item(store.layer(collection), int(text_id))
     except (FeatureNotFound, LayerNotFound):
         raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
                                           f"{raw_id!r}") from None

@@ -15,9 +15,9 @@ Modules: ``keys`` (normalisation), ``build`` (a layer read into entries and keys
 from .index import Indexes
 from .keys import house_number_order, normalise, parse_hstore, search_key
 from .postgres import PostgresIndexes
-from .service import SearchHit, SearchService, open_search, rank_hits
+from .service import SearchHit, SearchService, rank_hits
 from .sqlite import SqliteIndexes
 
 __all__ = ["Indexes", "PostgresIndexes", "SearchHit", "SearchService", "SqliteIndexes",
-           "house_number_order", "normalise", "open_search", "parse_hstore", "rank_hits",
+           "house_number_order", "normalise", "parse_hstore", "rank_hits",
            "search_key"]

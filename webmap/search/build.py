@@ -64,7 +64,7 @@ def read_entries(store: Store, info: LayerInfo, source: SearchSource
     seen: dict[tuple[str, str], list[tuple[float, float]]] = {}
     after = 0
     while True:
-        page = store.items(info.id, ItemQuery(limit=PAGE, after=after, count=False))
+        page = store.items(info, ItemQuery(limit=PAGE, after=after, count=False))
         geoms = page.geometries
         points = shapely.point_on_surface(geoms)
         xs, ys = shapely.get_x(points).round(7), shapely.get_y(points).round(7)

@@ -11,10 +11,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..problems import ServiceUnavailable
-from ..store.migrate import ensure_current
+from ..database import PostgresDatabase
 from .index import Entry, Key, LayerChanged, Row, lookup_tiers
 
 log = logging.getLogger("webmap.search")
@@ -26,9 +24,8 @@ class PostgresIndexes:
     """Tables ``search_<hash>_e`` / ``_k`` listed in ``webmap_search_indexes``, shared by every
     worker and host; built and listed in one transaction under an advisory lock."""
 
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
-        self.pool = pool
-        self._ready = False
+    def __init__(self, database: PostgresDatabase) -> None:
+        self.database = database
         self._known: set[str] = set()
         self._building = threading.Lock()
         """One build per process at a time: a builder holds a connection and reads the layer
@@ -36,16 +33,8 @@ class PostgresIndexes:
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self.pool.connection() as conn:
-                if not self._ready:
-                    ensure_current(conn)  # the registry is migration 0003
-                    self._ready = True
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            log.warning("database unavailable: %s", exc)
-            raise ServiceUnavailable("the database cannot be reached; try again shortly",
-                                     headers={"Retry-After": "5"}) from exc
+        with self.database.connection() as conn:
+            yield conn
 
     def ensure(self, layer_id: str, version: str, spec: str,
                make: Callable[[], tuple[list[Entry], list[Key]]]) -> str:

@@ -8,10 +8,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
-
-from psycopg_pool import ConnectionPool
 
 from ..maps import SearchSource
 from ..problems import LayerNotFound, ServiceUnavailable
@@ -20,8 +17,6 @@ from ..types import BBox, LayerInfo, LayerKind
 from .build import is_near, read_entries
 from .index import Entry, Indexes, Key, LayerChanged, Row
 from .keys import search_key
-from .postgres import PostgresIndexes
-from .sqlite import SqliteIndexes
 
 log = logging.getLogger("webmap.search")
 
@@ -111,11 +106,3 @@ class SearchService:
         if self.store.layer(info.id).version != info.version:
             raise LayerChanged
         return built
-
-
-def open_search(store: Store, *, data_dir: Path, pool: ConnectionPool[Any] | None = None
-                ) -> SearchService:
-    """The service over PostgreSQL when the store has a pool, else SQLite files."""
-    indexes: Indexes = (PostgresIndexes(pool) if pool is not None
-                        else SqliteIndexes(data_dir / "search"))
-    return SearchService(store, indexes)

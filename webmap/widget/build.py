@@ -19,9 +19,9 @@ from branca.element import Figure
 from folium.template import Template
 from pyproj import CRS
 
-from ..grids import GRID_EPSG, GRIDS
 from ..i18n import t
 from ..maps import MapDefinition, text
+from ..tiles.grids import GRID_EPSG, GRIDS
 from . import assets
 
 MAX_ZOOM = {"WebMercatorQuad": 19}

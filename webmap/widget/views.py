@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
+from flask import Blueprint, Response, render_template, request, send_file
 
 from ..api.render import base_url, json_response, link, respond, wants_html
 from ..i18n import LANGUAGES, catalogue, t
-from ..maps import MapDefinition, MapRegistry, text
+from ..maps import MapDefinition, text
 from ..problems import NotFound
-from ..settings import Settings
+from ..services import current
 from . import assets
 from .build import build_map
 
@@ -21,16 +20,6 @@ log = logging.getLogger("webmap.widget")
 bp = Blueprint("widget", __name__, template_folder="templates")
 VENDOR_MAX_AGE = 365 * 24 * 3600
 PAGE_MAX_AGE = 300
-
-
-def _maps() -> MapRegistry:
-    registry: MapRegistry = current_app.extensions["webmap.maps"]
-    return registry
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["webmap.settings"]
-    return settings
 
 
 def map_document(definition: MapDefinition) -> dict[str, Any]:
@@ -68,24 +57,13 @@ def map_document(definition: MapDefinition) -> dict[str, Any]:
 
 def frame_ancestors(definition: MapDefinition) -> str:
     """The CSP ``frame-ancestors`` of a map's widget: itself, its origins, the global ones."""
-    allowed = dict.fromkeys([*definition.origins, *_settings().embed_origins])
+    allowed = dict.fromkeys([*definition.origins, *current().settings.embed_origins])
     return " ".join(["'self'", *allowed])
 
 
 def allowed_origins(definition: MapDefinition) -> list[str]:
     """Origins the widget talks to with postMessage (never ``*``)."""
-    return list(dict.fromkeys([*definition.origins, *_settings().embed_origins]))
-
-
-def _style(style_id: str) -> dict[str, Any] | None:
-    """A style file as the browser draws it, or None (logged) when it is missing or bad."""
-    path = _settings().styles_dir / f"{style_id}.json"
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("style %s not usable: %s", style_id, exc)
-        return None
-    return data
+    return list(dict.fromkeys([*definition.origins, *current().settings.embed_origins]))
 
 
 def _base_attribution(definition: MapDefinition) -> str:
@@ -93,21 +71,20 @@ def _base_attribution(definition: MapDefinition) -> str:
     if definition.base.attribution:
         return definition.base.attribution
     if definition.base.kind == "rendered" and definition.base.basemap:
-        path = _settings().styles_dir / "basemaps" / f"{definition.base.basemap}.json"
         try:
-            return str(json.loads(path.read_text(encoding="utf-8")).get("attribution", ""))
-        except (OSError, ValueError):
+            return current().basemaps.get(definition.base.basemap).attribution
+        except NotFound:
             return ""
     return ""
 
 
 def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
     """What the widget script needs, as a JSON data block in the page."""
-    store = current_app.extensions["webmap.store"]
+    services = current()
     layers = []
     for item in definition.layers:
         try:
-            info = store.layer(item.layer)
+            info = services.layers.layer(item.layer)
         except NotFound:
             log.warning("map %s names layer %s, which is not imported", definition.id,
                         item.layer)
@@ -121,8 +98,8 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
                                                      if name in item.attribute_titles else name
                                                      for lang_ in definition.languages}}
                            for name in item.attributes],
-            "style": _style(item.style), "version": info.version,
-            "attribution": getattr(info, "attribution", "") or ""})
+            "style": services.styles.browser(item.style), "version": info.version,
+            "attribution": info.attribution})
     consultation = definition.consultation
     return {
         "map": definition.id, "lang": lang, "languages": list(definition.languages),
@@ -144,15 +121,15 @@ def maps_list() -> Response:
     root = base_url()
     maps = [{"id": m.id, "title": dict(m.title), "languages": list(m.languages),
              "links": [link(f"{root}/maps/{m.id}", "item", "application/json",
-                            text(m.title, "en"))]} for m in _maps().all()]
+                            text(m.title, "en"))]} for m in current().maps.all()]
     body = {"maps": maps, "links": [link(f"{root}/maps", "self", "application/json", "Maps")]}
-    return respond(body, "maps.html", title="Maps", maps=_maps().all(), text=text)
+    return respond(body, "maps.html", title="Maps", maps=current().maps.all(), text=text)
 
 
 @bp.get("/maps/<map_id>")
 def map_detail(map_id: str) -> Response:
     """One map as JSON, or a page with the widget and its embed snippet."""
-    definition = _maps().get(map_id)
+    definition = current().maps.get(map_id)
     if wants_html():
         lang = definition.language(request.args.get("lang"))
         response = respond(map_document(definition), "map.html", title=text(definition.title,
@@ -165,7 +142,7 @@ def map_detail(map_id: str) -> Response:
 @bp.get("/embed/<map_id>")
 def embed(map_id: str) -> Response:
     """The widget page for an iframe; framing is allowed only from the map's origins."""
-    definition = _maps().get(map_id)
+    definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
     built = build_map(definition, lang, _base_attribution(definition))
     html = render_template(
@@ -199,7 +176,7 @@ def _xyz_host(definition: MapDefinition) -> str:
 @bp.get("/embed/<map_id>/map.js")
 def embed_script(map_id: str) -> Response:
     """folium's script that creates the Leaflet map (a file, so no inline script is needed)."""
-    definition = _maps().get(map_id)
+    definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
     built = build_map(definition, lang, _base_attribution(definition))
     response = Response(built.script, mimetype="text/javascript")
@@ -247,9 +224,8 @@ def widget_static(filename: str) -> Response:
     return _static(path, immutable=request.args.get("v") == assets.static_digest(path.name))
 
 
-def init_app(app: Flask) -> None:
-    """Register the maps and widget routes; warn when npm packages are missing."""
+def warn_missing_packages() -> None:
+    """Log the npm packages ``make vendor`` has not copied in (the widget needs them)."""
     missing = assets.missing_packages()
     if missing:
         log.warning("front-end packages missing (run `make vendor`): %s", ", ".join(missing))
-    app.register_blueprint(bp)

@@ -143,8 +143,7 @@ function patternMarkup(id, cls) {
   const shapes = patternShapes(cls.pattern, safeColor(cls.pattern_color, safeColor(cls.stroke, "#000000")));
   if (!shapes) return "";
   const fill = safeColor(cls.fill, "#ffffff");
-  const opacity = Number.isFinite(cls.fill_opacity) ? cls.fill_opacity : 0.6;
-  const fillRect = cls.fill ? `<rect width="8" height="8" fill="${fill}" fill-opacity="${opacity}"/>` : "";
+  const fillRect = cls.fill ? `<rect width="8" height="8" fill="${fill}" fill-opacity="${cls.fill_opacity}"/>` : "";
   return `<pattern id="${id}" patternUnits="userSpaceOnUse" width="8" height="8"` +
     (shapes.transform ? ` patternTransform="${shapes.transform}"` : "") + `>${fillRect}${shapes.body}</pattern>`;
 }
@@ -157,19 +156,44 @@ function ensurePatterns(svg, layerIndex, style) {
     if (!svg.querySelector(`#${id}`)) defs.insertAdjacentHTML("beforeend", patternMarkup(id, cls));
   });
 }
+// Every number comes from the style the server checked (Style.to_json): nothing defaulted here.
 function pathOptions(style, cls, selected) {
   const geometry = (style && style.geometry) || "polygon";
   const stroke = safeColor(cls.stroke, "#000000");
   const options = {
-    color: stroke, weight: (cls.stroke_width || 2) + (selected ? 3 : 0), opacity: 1,
+    color: stroke, weight: cls.stroke_width + (selected ? 3 : 0), opacity: cls.stroke ? 1 : 0,
     dashArray: cls.dash || null, fillColor: safeColor(cls.fill, stroke),
-    fillOpacity: geometry === "line" ? 0 : (Number.isFinite(cls.fill_opacity) ? cls.fill_opacity : 0.6),
+    fillOpacity: geometry === "line" ? 0 : cls.fill_opacity,
     fill: geometry !== "line" && (Boolean(cls.fill) || Boolean(cls.pattern && cls.pattern !== "none")),
     className: `wm-feature${selected ? " wm-selected" : ""}`,
   };
-  if (geometry === "point") Object.assign(options, { radius: cls.radius || 8, fill: true });
+  if (geometry === "point") Object.assign(options, { radius: cls.radius, shape: cls.marker, fill: true });
   return options;
 }
+// A circle marker drawn as the style's marker shape (square, triangle, diamond or circle).
+const ShapeMarker = L.CircleMarker.extend({
+  _updatePath() {
+    const shape = this.options.shape;
+    if (!shape || shape === "circle" || !this._renderer._setPath) {
+      L.CircleMarker.prototype._updatePath.call(this);
+      return;
+    }
+    const { x, y } = this._point;
+    const r = this._radius;
+    const paths = {
+      square: `M${x - r},${y - r}h${2 * r}v${2 * r}h${-2 * r}z`,
+      triangle: `M${x},${y - 1.2 * r}L${x + 1.2 * r},${y + 0.9 * r}L${x - 1.2 * r},${y + 0.9 * r}z`,
+      diamond: `M${x},${y - 1.3 * r}L${x + 1.3 * r},${y}L${x},${y + 1.3 * r}L${x - 1.3 * r},${y}z`,
+    };
+    this._renderer._setPath(this, paths[shape] || paths.square);
+  },
+});
+const SWATCH_MARKERS = {
+  circle: (fill, stroke, width) => `<circle cx="16" cy="15" r="7" fill="${fill}" stroke="${stroke}" stroke-width="${width}"/>`,
+  square: (fill, stroke, width) => `<rect x="9" y="8" width="14" height="14" fill="${fill}" stroke="${stroke}" stroke-width="${width}"/>`,
+  triangle: (fill, stroke, width) => `<path d="M16 6L25 23H7z" fill="${fill}" stroke="${stroke}" stroke-width="${width}"/>`,
+  diamond: (fill, stroke, width) => `<path d="M16 5L26 15L16 25L6 15z" fill="${fill}" stroke="${stroke}" stroke-width="${width}"/>`,
+};
 function paint(entry, selected) {
   const cls = entry.cls;
   const layer = entry.leaflet;
@@ -186,7 +210,7 @@ function paint(entry, selected) {
 function swatch(style, cls, classIndex, layerIndex) {
   const geometry = (style && style.geometry) || "polygon";
   const stroke = safeColor(cls.stroke, "#000000");
-  const width = cls.stroke_width || 2;
+  const width = cls.stroke_width;
   const dash = cls.dash ? ` stroke-dasharray="${String(cls.dash).replace(/[^0-9 ,.]/g, "")}"` : "";
   const id = `wm-swatch-${layerIndex}-${classIndex}`;
   const pattern = patternMarkup(id, cls);
@@ -194,10 +218,10 @@ function swatch(style, cls, classIndex, layerIndex) {
   if (geometry === "line") {
     shape = `<line x1="3" y1="15" x2="29" y2="15" stroke="${stroke}" stroke-width="${width}"${dash}/>`;
   } else if (geometry === "point") {
-    shape = `<circle cx="16" cy="15" r="7" fill="${safeColor(cls.fill, stroke)}" stroke="${stroke}" stroke-width="${width}"/>`;
+    shape = (SWATCH_MARKERS[cls.marker] || SWATCH_MARKERS.circle)(safeColor(cls.fill, stroke), stroke, width);
   } else {
     const fill = pattern ? `url(#${id})` : safeColor(cls.fill, "none");
-    const opacity = pattern ? 1 : (Number.isFinite(cls.fill_opacity) ? cls.fill_opacity : 0.6);
+    const opacity = pattern ? 1 : cls.fill_opacity;
     shape = `<rect x="3" y="3" width="26" height="24" fill="${fill}" fill-opacity="${opacity}" stroke="${stroke}" stroke-width="${width}"${dash}/>`;
   }
   return `<svg class="wm-swatch" width="32" height="30" viewBox="0 0 32 30" aria-hidden="true" focusable="false">` +
@@ -228,11 +252,11 @@ async function fetchAll(layerId) {
   return features;
 }
 function addSource(source, features) {
-  const style = source.style || { geometry: "polygon", classes: [{ stroke: "#1f3f6b", stroke_width: 2 }] };
+  const style = source.style || { geometry: "polygon", classes: [{ stroke: "#1f3f6b", stroke_width: 2, fill_opacity: 0 }] };
   source.style = style;
   const geo = L.geoJSON(features, {
     style: (feature) => pathOptions(style, classFor(style, feature.properties), false),
-    pointToLayer: (feature, latlng) => L.circleMarker(latlng, pathOptions(style, classFor(style, feature.properties), false)),
+    pointToLayer: (feature, latlng) => new ShapeMarker(latlng, pathOptions(style, classFor(style, feature.properties), false)),
     interactive: source.plan,
   }).addTo(map);
   const svg = map.getPanes().overlayPane.querySelector("svg");

@@ -15,12 +15,11 @@ from flask import Blueprint, Flask, Response, current_app, request, send_file
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
-from psycopg_pool import ConnectionPool
 from redis.exceptions import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..admin.api import authenticate
-from ..api.render import json_response
+from ..comments.export import FORMATS, csv_bytes, feature_collection, write_gpkg
+from ..comments.service import MAX_BODY_BYTES, STATUSES, CommentService
 from ..problems import (
     PROBLEM_MEDIA_TYPE,
     InvalidParameter,
@@ -28,22 +27,23 @@ from ..problems import (
     TooManyRequests,
     Unprocessable,
 )
+from ..services import current
 from ..settings import Settings
 from ..types import MediaType
-from .export import FORMATS, csv_bytes, feature_collection, write_gpkg
-from .service import MAX_BODY_BYTES, STATUSES, CommentService
-from .storage import open_storage
+from .render import json_response
+from .staff import require_bearer
 
 public = Blueprint("comments", __name__)
 staff = Blueprint("comments_staff", __name__, url_prefix="/admin/api")
-staff.before_request(authenticate)
+staff.before_request(require_bearer)
 NO_STORE = {"Cache-Control": "no-store"}
+LIMITER = "webmap.comments.limiter"
+"""``app.extensions`` key of the comment rate limiter (web-tier state, not a service)."""
 PREFLIGHT_MAX_AGE_S = 600
 
 
 def _service() -> CommentService:
-    service: CommentService = current_app.extensions["webmap.comments"]
-    return service
+    return current().comments
 
 
 def _json_object() -> dict[str, Any]:
@@ -101,7 +101,7 @@ def post_comment(map_id: str) -> Response:
 def comments_preflight(map_id: str) -> Response:
     """CORS preflight: pages on the map's own origins may post from the browser."""
     definition = _service().maps.get(map_id)
-    settings: Settings = current_app.extensions["webmap.settings"]
+    settings = current().settings
     response = Response(status=204)
     del response.headers["Content-Type"]
     response.headers["Allow"] = "GET, POST, OPTIONS"
@@ -143,7 +143,7 @@ def export_comments(map_id: str) -> Response:
     if fmt == "csv":
         return Response(csv_bytes(comments), content_type=FORMATS[fmt],
                         headers={**NO_STORE, **download})
-    settings: Settings = current_app.extensions["webmap.settings"]
+    settings = current().settings
     (settings.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="comments-", dir=settings.data_dir / "tmp"))
     try:
@@ -171,7 +171,7 @@ def moderate_comment(comment_id: str) -> Response:
 
 def _too_many_requests(exc: RateLimitExceeded) -> Response:
     """A 429 problem with ``Retry-After`` in seconds, from the limit that was hit."""
-    limiter: Limiter = current_app.extensions["webmap.comments.limiter"]
+    limiter: Limiter = current_app.extensions[LIMITER]
     window_s = exc.limit.limit.get_expiry()
     retry_after_s = window_s
     try:
@@ -202,18 +202,12 @@ def _init_limiter(app: Flask, settings: Settings) -> None:
                       headers_enabled=False)
     limiter.limit(settings.comment_rate_limit, methods=["POST"])(public)
     limiter.init_app(app)
-    app.extensions["webmap.comments.limiter"] = limiter
+    app.extensions[LIMITER] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
-def init_app(app: Flask) -> None:
-    """Open the comment storage (beside the layer store), the rate limiter and the routes."""
-    settings: Settings = app.extensions["webmap.settings"]
-    store = app.extensions["webmap.store"]
-    pool = getattr(store, "pool", None)
-    storage = open_storage(settings, pool=pool if isinstance(pool, ConnectionPool) else None)
-    app.extensions["webmap.comments"] = CommentService(storage, maps=app.extensions["webmap.maps"],
-                                                       store=store)
+def init_app(app: Flask, settings: Settings) -> None:
+    """The rate limiter on comment posts, and the routes."""
     _init_limiter(app, settings)
     app.register_blueprint(public)
     app.register_blueprint(staff)

@@ -1,0 +1,143 @@
+"""The composition root: every service built once, from one ``Database``.
+
+``open_services(settings)`` is the only place the service graph is made; the web app
+(``create_app``) and the command line both use it, so a CLI command sees exactly what the API
+serves (published maps included). Views reach the graph through ``current()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .auth import TokenRepository
+from .basemap import BasemapService, load_basemaps
+from .comments.service import CommentService
+from .comments.storage import CommentRepository
+from .database import Database, PostgresDatabase, SqliteDatabase, open_database
+from .maps import MapDefinition, MapRegistry, MapRepository
+from .maps.checks import check_layers
+from .problems import ServiceUnavailable
+from .search import PostgresIndexes, SearchService, SqliteIndexes
+from .search.index import Indexes
+from .settings import Settings
+from .store.base import Store
+from .store.gpkg import GpkgStore
+from .store.postgis import PostgisStore
+from .styles import StyleCatalogue
+from .tiles.cache import DiskTileCache, TileCache
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger("webmap.services")
+EXTENSION = "webmap"
+"""The key of the one ``Services`` object in ``app.extensions``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    """Everything a request or a command needs, built over one database."""
+
+    settings: Settings
+    database: Database
+    layers: Store
+    maps: MapRegistry
+    comments: CommentService
+    tokens: TokenRepository
+    search: SearchService
+    tile_cache: TileCache
+    basemaps: BasemapService
+    styles: StyleCatalogue
+
+    @property
+    def backend(self) -> str:
+        """``geopackage`` or ``postgis``: which layer store serves."""
+        return self.layers.backend
+
+    def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` naming the first part that cannot be reached."""
+        parts = (("database", self.database.ping), ("layers", self.layers.ping),
+                 ("published maps", self.maps.ping), ("comments", self.comments.storage.ping),
+                 ("staff tokens", self.tokens.ping))
+        for name, ping in parts:
+            try:
+                ping()
+            except ServiceUnavailable as exc:
+                raise ServiceUnavailable(f"{name}: {exc.detail}",
+                                         headers={"Retry-After": "5"}) from exc
+
+    def close(self) -> None:
+        """Release the store's and the database's connections."""
+        self.layers.close()
+        self.database.close()
+
+
+def _layer_store(database: Database, settings: Settings) -> Store:
+    """The layer backend the database implies: PostGIS tables, or GeoPackage files."""
+    if isinstance(database, PostgresDatabase):
+        return PostgisStore(database, settings.data_dir)
+    if isinstance(database, SqliteDatabase):
+        return GpkgStore(database, settings.data_dir)
+    raise TypeError(f"no layer store for a {type(database).__name__}")
+
+
+def _search_indexes(database: Database, settings: Settings) -> Indexes:
+    if isinstance(database, PostgresDatabase):
+        return PostgresIndexes(database)
+    return SqliteIndexes(settings.data_dir / "search")
+
+
+def build_services(settings: Settings) -> Services:
+    """Every service for these settings (close them with ``Services.close``)."""
+    database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
+    try:
+        layers = _layer_store(database, settings)
+        styles = StyleCatalogue(settings.styles_dir)
+
+        def check(definition: MapDefinition) -> None:
+            check_layers(definition, layers.layer)
+            styles.check_publish(definition)
+
+        maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),
+                           check=check)
+        cache_root = settings.data_dir / "cache"
+        return Services(
+            settings=settings, database=database, layers=layers, maps=maps,
+            comments=CommentService(CommentRepository(database), maps=maps, store=layers),
+            tokens=TokenRepository(database),
+            search=SearchService(layers, _search_indexes(database, settings)),
+            tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
+            basemaps=BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
+                                    DiskTileCache(cache_root / "basemaps",
+                                                  enabled=settings.tile_cache)),
+            styles=styles)
+    except BaseException:
+        database.close()
+        raise
+
+
+@contextmanager
+def open_services(settings: Settings) -> Iterator[Services]:
+    """The services for these settings, closed when the block ends."""
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def services_of(app: Flask) -> Services:
+    """The services an app was made with."""
+    found: Services = app.extensions[EXTENSION]
+    return found
+
+
+def current() -> Services:
+    """The services of the app handling this request."""
+    from flask import current_app
+
+    return services_of(current_app)

@@ -102,6 +102,33 @@ def test_an_old_database_gets_the_rest(conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.mark.postgis
+def test_a_migrated_schema_further_down_the_search_path_does_not_count(
+        postgis_database: str, tmp_path: Path) -> None:
+    """Another installation's tables later in the search path (say in ``public``) must not
+    make webmap skip migrating its own schema."""
+    from urllib.parse import quote
+
+    from tests.conftest import fresh_schema
+
+    with fresh_schema(postgis_database, "other") as other_url:
+        with psycopg.connect(other_url, autocommit=True) as other:
+            runner.postgres_upgrade(other)
+            other_schema = other.execute("SELECT current_schema()").fetchone()[0]
+        with fresh_schema(postgis_database, "mine") as mine_url:
+            with psycopg.connect(mine_url, autocommit=True) as probe:
+                mine = probe.execute("SELECT current_schema()").fetchone()[0]
+            url = (f"{postgis_database}?options="
+                   f"{quote(f'-csearch_path={mine},{other_schema},public')}")
+            with psycopg.connect(url, autocommit=True) as conn:
+                assert not runner.postgres_is_current(conn)
+                assert [s.done for s in runner.postgres_status(conn)] == [False] * len(LABELS)
+            with open_services(Settings(data_dir=tmp_path / "data", database_url=url)) as one:
+                one.ping()
+            with psycopg.connect(url, autocommit=True) as conn:
+                assert pg_tables(conn) == TABLES | set(ONLY_POSTGRES)
+
+
+@pytest.mark.postgis
 def test_the_first_service_on_a_fresh_schema_migrates_it(postgis_url: str,
                                                           tmp_path: Path) -> None:
     """The migrations are the one definition of the tables: opening webmap on an empty schema

@@ -38,10 +38,13 @@ LOCK = "webmap:migrate:"
 
 def _recorded(conn: psycopg.Connection[Any]) -> dict[int, tuple[str, datetime]]:
     """Versions recorded as applied (empty when the table does not exist yet)."""
-    row = conn.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()
+    # Only the current schema counts: a webmap_migrations table further down the search path
+    # (say in ``public``) records another installation's schema, not this one's.
+    row = conn.execute("SELECT to_regclass(format('%%I.%%I', current_schema(), %s::text))::text",
+                       (TABLE,)).fetchone()
     if row is None or row[0] is None:
         return {}
-    rows = conn.execute(f"SELECT version, name, applied FROM {TABLE} ORDER BY version"  # noqa: S608
+    rows = conn.execute(f"SELECT version, name, applied FROM {row[0]} ORDER BY version"  # noqa: S608
                         ).fetchall()
     return {int(version): (str(name), applied) for version, name, applied in rows}
 

@@ -19,6 +19,7 @@ from .codes import ryhti_code
 from .common import crs_code, kind_of, listing, shape_of, text_of, unknown_codes_warning
 from .model import Addition, Code, Plan, PlanObject, Regulation, RegulationGroup, Value
 
+
 def looks_like(document: Any) -> bool:
     """A Ryhti plan, matter or plot division document (decided by its members)."""
     if not isinstance(document, Mapping):

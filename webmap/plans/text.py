@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .model import RegulationGroup, Regulation, Value, first_text
+from .model import Regulation, RegulationGroup, Value, first_text
 
 UNITS = {"m2": "m²", "k-m2": "k-m²", "k-m2/m2": "k-m²/m²", "kvadratmeter": "m²",
          "meter": "m", "antal": "", "procent": "%"}

@@ -21,6 +21,10 @@ NGP_FILES = sorted(p.relative_to(SHARED_DATA).as_posix()
 PLOT_DIVISIONS = [f for f in RYHTI_FILES if Path(f).name.startswith("BindingPlotDivision")]
 RYHTI_PLANS = [f for f in RYHTI_FILES if f not in PLOT_DIVISIONS]
 DP225 = f"{NGP_FOLDER}/dp225.json"
+CATALOGUE = "se_boverket_planbestammelsekatalog/katalog_urval.json"
+PALETTE = "fi_kuntaliitto_kaavamerkinnat_styles/kaavamerkinnat_derived.csv"
+PLAN_DATA = frozenset({*RYHTI_FILES, *NGP_FILES, CATALOGUE, PALETTE})
+"""Shared data files the tests in tests/plans import or check."""
 KOHDISTUS = (f"{RYHTI_FOLDER}/json-esimerkit/kaavoitus/sallittuKerrosala/"
              "SpatialPlan-kayttotarkoituskohdistus.json")
 

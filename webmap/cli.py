@@ -20,6 +20,7 @@ from .types import ImportReport
 
 if TYPE_CHECKING:
     from .database import Database
+    from .plans.service import PlanReport
     from .services import Services
 
 QUIET_LOGGERS = ("webmap.database", "psycopg.pool")
@@ -188,6 +189,10 @@ def import_plan(path: Path, plan_id: str, name: str | None, municipality: str | 
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
+    _print_plan_report(report)
+
+
+def _print_plan_report(report: PlanReport) -> None:
     click.echo(f"imported plan {report.plan_id}: {report.model}, {report.objects} objects, "
                f"{report.groups} regulation groups, {report.regulations} regulations, "
                f"{report.general_groups} general regulation groups, {report.relations} "
@@ -274,7 +279,7 @@ def remove_plan(plan_id: str) -> None:
 @main.command()
 @click.option("--force", is_flag=True, help="Re-import layers that already exist.")
 def demo(force: bool) -> None:
-    """Import the demo layers listed in layers/demo/demo.json (skips those already there)."""
+    """Import the demo layers and plans in layers/demo/demo.json (skips those already there)."""
     from .layers import import_file
 
     with _services() as services:
@@ -289,6 +294,15 @@ def demo(force: bool) -> None:
             report = import_file(services.layers, manifest_path.parent / entry["path"],
                                  entry["id"], **options)
             _print_report(report)
+        plans_there = {stored.id for stored in services.plans.plans()}
+        for entry in manifest.get("plans", []):
+            if entry["id"] in plans_there and not force:
+                click.echo(f"plan {entry['id']}: already imported")
+                continue
+            plan = services.plans.import_plan(
+                manifest_path.parent / entry["path"], entry["id"], name=entry.get("name"),
+                municipality=entry.get("municipality"))
+            _print_plan_report(plan)
 
 
 @main.command("export-all")

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..i18n import LANGUAGES
 from .model import RegulationGroup
 from .storage import StoredPlan
-from .text import group_text, regulation_text
+from .text import with_texts
 
 
 def _group(data: dict[str, Any]) -> dict[str, Any]:
-    group = RegulationGroup.from_dict(data)
-    regulations = []
-    for regulation, raw in zip(group.regulations, data.get("regulations") or [], strict=True):
-        regulations.append({**raw, "text": {lang: regulation_text(regulation, lang)
-                                            for lang in LANGUAGES}})
-    return {**data, "regulations": regulations,
-            "text": {lang: group_text(group, lang) for lang in LANGUAGES}}
+    return with_texts(RegulationGroup.from_dict(data))
 
 
 def summary(stored: StoredPlan, *, base: str = "") -> dict[str, Any]:

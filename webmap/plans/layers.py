@@ -20,7 +20,7 @@ from ..ingest.normalise import normalise_vector
 from ..ingest.read import RawLayer
 from ..types import NormalisedLayer
 from .model import KINDS, ObjectKind, Plan, PlanObject, RegulationGroup, first_text
-from .text import groups_text
+from .text import groups_text, with_texts
 
 LAYER_SUFFIX: Mapping[ObjectKind, str] = {"area": "areas", "line": "lines", "point": "points"}
 KIND_TITLE: Mapping[ObjectKind, Mapping[str, str]] = {
@@ -67,7 +67,7 @@ def _row(plan: Plan, obj: PlanObject) -> dict[str, object]:
         "group_number": main.number if main else None,
         "colour": main.colour if main else None,
         "status": obj.status.code if obj.status else (plan.status.code if plan.status else None),
-        "regulations": json.dumps([g.as_dict() for g in groups], ensure_ascii=False),
+        "regulations": json.dumps([with_texts(g) for g in groups], ensure_ascii=False),
     }
     for lang in TEXT_LANGS:
         row[f"title_{lang}"] = (main.title.get(lang) if main else None) or None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .model import Regulation, RegulationGroup, Value, first_text
+
+LANGS = ("fi", "sv", "en")
 
 UNITS = {"m2": "m²", "k-m2": "k-m²", "k-m2/m2": "k-m²/m²", "kvadratmeter": "m²",
          "meter": "m", "antal": "", "procent": "%"}
@@ -63,3 +66,24 @@ def group_text(group: RegulationGroup, lang: str) -> str:
 def groups_text(groups: Iterable[RegulationGroup], lang: str) -> str:
     """Every group of an object, one sentence each."""
     return ". ".join(t for t in (group_text(g, lang) for g in groups) if t)
+
+
+def text_language(text: Mapping[str, str], lang: str) -> str:
+    """The language ``first_text(text, lang)`` is actually in (``lang`` when there is none)."""
+    for candidate in (lang, "fi", "sv", "en"):
+        if text.get(candidate):
+            return candidate
+    return next((k for k, v in text.items() if v), lang)
+
+
+def with_texts(group: RegulationGroup) -> dict[str, Any]:
+    """The group as JSON with readable text per language, and the language each text is in
+    (a Swedish-only plan read on a Finnish page keeps ``lang="sv"`` on its text)."""
+    data = group.as_dict()
+    for regulation, raw in zip(group.regulations, data["regulations"], strict=True):
+        source = regulation.verbal or regulation.kind.label
+        raw["text"] = {lang: regulation_text(regulation, lang) for lang in LANGS}
+        raw["text_lang"] = {lang: text_language(source, lang) for lang in LANGS}
+    data["text"] = {lang: group_text(group, lang) for lang in LANGS}
+    data["title_lang"] = {lang: text_language(group.title, lang) for lang in LANGS}
+    return data

@@ -309,24 +309,27 @@ def demo(force: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_all(directory: Path) -> None:
     """Write every layer (GeoPackage in EPSG:4326, COG), published map (JSON), the comments
-    (GeoPackage per map, with personal data) and a manifest into an empty DIRECTORY."""
+    (GeoPackage per map, with personal data), plan (JSON) and a manifest into an empty
+    DIRECTORY."""
     from .backup import export_all as export
 
     with _services() as services:
         export(services.layers, directory, maps=services.maps,
-               comments=services.comments.storage, on_layer=click.echo)
+               comments=services.comments.storage, plans=services.plans.storage,
+               on_layer=click.echo)
 
 
 @main.command("import-all")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_all(directory: Path) -> None:
-    """Import the layers, maps and comments of a DIRECTORY written by export-all (replacing
-    layers and maps of the same id; comments already stored are kept)."""
+    """Import the layers, maps, comments and plans of a DIRECTORY written by export-all
+    (replacing layers, maps and plans of the same id; comments already stored are kept)."""
     from .backup import import_all as restore
 
     with _services() as services:
         restore(services.layers, directory, maps=services.maps,
-                comments=services.comments.storage, on_layer=click.echo)
+                comments=services.comments.storage, plans=services.plans.storage,
+                on_layer=click.echo)
 
 
 @main.group()

@@ -42,9 +42,12 @@ def panel_text(page: Any) -> str:
 
 
 EXPECTED = {
-    "fi": ("Kaavamääräykset", "Asumisen alue", "Sallittu kerrosala: 6\u00a0000\u00a0k-m²"),
-    "sv": ("Planbestämmelser", "Område för boende", "Tillåten våningsyta: 6\u00a0000\u00a0k-m²"),
-    "en": ("Plan regulations", "Residential area", "Permitted floor area: 6,000\u00a0k-m²"),
+    "fi": ("Kaavamääräykset", "Asumisen alue", "Sallittu kerrosala: 6\u00a0000\u00a0k-m²",
+           "Kaavan vaihe: Kaavaehdotus"),
+    "sv": ("Planbestämmelser", "Område för boende", "Tillåten våningsyta: 6\u00a0000\u00a0k-m²",
+           "Planens skede: Planförslag"),
+    "en": ("Plan regulations", "Residential area", "Permitted floor area: 6,000\u00a0k-m²",
+           "Plan status: Plan proposal"),
 }
 
 
@@ -52,7 +55,7 @@ EXPECTED = {
 def test_panel_reads_the_regulations_from_the_list(chromium: Any, plan_server: str,
                                                    lang: str) -> None:
     context, page, requests = open_page(chromium, f"{plan_server}/embed/{MAP}?lang={lang}")
-    heading, use, floor_area = EXPECTED[lang]
+    heading, use, floor_area, status = EXPECTED[lang]
     assert page.locator(".wm-item").count() == 3
     page.locator(".wm-item", has_text="AL-alueen kaavakohde").focus()
     page.keyboard.press("Enter")
@@ -60,6 +63,8 @@ def test_panel_reads_the_regulations_from_the_list(chromium: Any, plan_server: s
     assert text.startswith(heading)
     assert "AL — Asuin-, liike- ja toimistorakennusten alue" in text
     assert use in text
+    page.wait_for_selector("#wm-panel-plan-status:not([hidden])")
+    assert page.locator("#wm-panel-plan-status").inner_text() == status
     title = page.locator(".wm-regulation-group span").first
     assert title.get_attribute("lang") == (None if lang == "fi" else "fi"), \
         "a Finnish-only title on another page carries lang=fi"

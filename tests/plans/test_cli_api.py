@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import ROOT, assert_problem
-from tests.plans.conftest import DP225, KOHDISTUS
+from tests.plans.conftest import DP225, KOHDISTUS, RYHTI_PLANS
 from webmap.cli import main
 from webmap.services import services_of
 from webmap.settings import Settings
@@ -142,3 +142,17 @@ def test_plan_areas_are_filtered_with_cql2(client: Any, app: Any, shared: Path) 
     text = client.get("/collections/kohdistus-areas/items",
                       query_string={"filter": "text_en LIKE '%Permitted floor area%'"})
     assert len(text.get_json()["features"]) == 2
+
+
+def test_general_regulations_are_served_with_their_text(client: Any, app: Any,
+                                                        shared: Path) -> None:
+    name = next(n for n in RYHTI_PLANS if n.endswith("rakentamistapaohjeHuomioitava.json"))
+    source = json.loads((shared / name).read_text(encoding="utf-8"))
+    services_of(app).plans.import_plan(shared / name, "ohje")
+    plan = client.get("/plans/ohje").get_json()
+    (group,) = plan["general_regulations"]
+    (regulation,) = group["regulations"]
+    text = source["generalRegulationGroups"][0]["planRegulations"][0]["value"]["text"]["fin"]
+    assert regulation["text"]["fi"] == text
+    assert regulation["text"]["en"] == text, "the plan's only text, in Finnish"
+    assert regulation["text_lang"] == {"fi": "fi", "sv": "fi", "en": "fi"}

@@ -482,6 +482,41 @@ function renderRegulations(properties) {
     target.append(head);
     if (list.children.length) target.append(list);
   }
+  renderPlan(groups.length ? properties.plan_id : null);
+}
+// The plan an object belongs to (GET /plans/ID, fetched once): its status and general
+// regulations under the object's own.
+const plans = new Map();
+function planDocument(planId) {
+  if (!plans.has(planId)) {
+    plans.set(planId, fetch(`../plans/${encodeURIComponent(planId)}`)
+      .then((response) => (response.ok ? response.json() : null)).catch(() => null));
+  }
+  return plans.get(planId);
+}
+async function renderPlan(planId) {
+  const status = document.getElementById("wm-panel-plan-status");
+  const general = document.getElementById("wm-panel-general");
+  const list = document.getElementById("wm-panel-general-list");
+  status.hidden = true;
+  general.hidden = true;
+  list.replaceChildren();
+  if (!planId) return;
+  const plan = await planDocument(planId);
+  if (!plan || !current || current.entry.feature.properties.plan_id !== planId) return;
+  const label = plan.status && (plan.status.label ? local(plan.status.label) : plan.status.code);
+  if (label) {
+    status.textContent = tr("plan_status", { status: label });
+    status.hidden = false;
+  }
+  for (const group of plan.general_regulations || []) {
+    for (const regulation of group.regulations || []) {
+      const item = document.createElement("li");
+      inLanguage(item, regulation.text, regulation.text_lang);
+      list.append(item);
+    }
+  }
+  general.hidden = list.children.length === 0;
 }
 function closePanel() {
   if (panel.hidden) return;

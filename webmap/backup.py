@@ -28,6 +28,8 @@ from .comments.export import GPKG_LAYER, write_gpkg
 from .comments.service import STATUSES, Comment, CommentStorage
 from .layers import import_file
 from .maps import MAP_ID, MapRegistry
+from .plans.service import PLAN_ID_RE
+from .plans.storage import PlanRepository
 from .problems import Conflict, Problem
 from .store.base import Store
 from .types import Field, ImportReport, ItemQuery, LayerInfo, LayerKind
@@ -53,7 +55,7 @@ class BackupFailed(Problem):
 
 
 def export_all(store: Store, target: Path, *, maps: MapRegistry | None = None,
-               comments: CommentStorage | None = None,
+               comments: CommentStorage | None = None, plans: PlanRepository | None = None,
                on_layer: Echo | None = None) -> dict[str, Any]:
     """Write every layer of ``store``, the published maps of ``maps``, the comments of
     ``comments`` and a manifest into the empty folder ``target``.
@@ -91,14 +93,15 @@ def export_all(store: Store, target: Path, *, maps: MapRegistry | None = None,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "layers": entries,
         "maps": [] if maps is None else _export_maps(maps, target, on_layer),
-        "comments": [] if comments is None else _export_comments(comments, target, on_layer)}
+        "comments": [] if comments is None else _export_comments(comments, target, on_layer),
+        "plans": [] if plans is None else _export_plans(plans, target, on_layer)}
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                    encoding="utf-8")
     return manifest
 
 
 def import_all(store: Store, source: Path, *, maps: MapRegistry | None = None,
-               comments: CommentStorage | None = None,
+               comments: CommentStorage | None = None, plans: PlanRepository | None = None,
                on_layer: Echo | None = None) -> list[ImportReport]:
     """Import every layer listed in ``source``'s manifest into ``store`` (replacing layers
     with the same id), keeping titles, descriptions, attributions and source CRSs; then the
@@ -122,6 +125,8 @@ def import_all(store: Store, source: Path, *, maps: MapRegistry | None = None,
         _import_maps(maps, Path(source), manifest["maps"], on_layer)
     if comments is not None:
         _import_comments(comments, Path(source), manifest["comments"], on_layer)
+    if plans is not None:
+        _import_plans(plans, Path(source), manifest["plans"], on_layer)
     return reports
 
 
@@ -140,7 +145,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
     if manifest.get("version") != VERSION:
         raise BackupFailed(f"{path} is export format version {manifest.get('version')!r}; "
                            f"this webmap reads version {VERSION}")
-    for key, id_key in (("layers", "id"), ("maps", "id"), ("comments", "map")):
+    for key, id_key in (("layers", "id"), ("maps", "id"), ("comments", "map"), ("plans", "id")):
         entries = manifest.setdefault(key, [])
         if not isinstance(entries, list) or not all(
                 isinstance(e, dict) and isinstance(e.get(id_key), str) for e in entries):
@@ -205,6 +210,48 @@ def _import_maps(maps: MapRegistry, source: Path, entries: list[dict[str, Any]],
             continue
         if echo is not None:
             echo(f"imported map {map_id}" + ("" if created else " (replaced)"))
+
+
+def _export_plans(plans: PlanRepository, target: Path, echo: Echo | None
+                  ) -> list[dict[str, Any]]:
+    """Each plan (its definition and the document it was imported from), ``plans/<id>.json``;
+    its layers are exported with the other layers."""
+    entries: list[dict[str, Any]] = []
+    for stored in plans.all():
+        file_name = f"plans/{stored.id}.json"
+        path = target / file_name
+        path.parent.mkdir(exist_ok=True)
+        document = {"id": stored.id, "model": stored.model, "definition": stored.definition,
+                    "source": plans.source(stored.id)}
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n",
+                        encoding="utf-8")
+        entries.append({"id": stored.id, "model": stored.model, "file": file_name})
+        if echo is not None:
+            echo(f"exported plan {stored.id} to {file_name}")
+    return entries
+
+
+def _import_plans(plans: PlanRepository, source: Path, entries: list[dict[str, Any]],
+                  echo: Echo | None) -> None:
+    """Store each plan again as it was (its layers came back with the other layers)."""
+    for entry in entries:
+        plan_id = entry["id"]
+        if not PLAN_ID_RE.match(plan_id):
+            raise BackupFailed(f"plan {plan_id!r}: not a plan id")
+        path = _entry_file(source, entry, "plans", f"plan {plan_id!r}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeError, json.JSONDecodeError) as exc:
+            raise BackupFailed(f"plan {plan_id!r}: {path.name} is not valid JSON ({exc})"
+                               ) from exc
+        if (not isinstance(data, dict) or data.get("id") != plan_id
+                or not isinstance(data.get("definition"), dict)
+                or data.get("model") not in ("ryhti", "ngp")):
+            raise BackupFailed(f"plan {plan_id!r}: {path.name} does not hold plan {plan_id!r}")
+        plans.put(plan_id, model=data["model"], definition=data["definition"],
+                  source=data.get("source"))
+        if echo is not None:
+            echo(f"imported plan {plan_id}")
 
 
 def _export_comments(comments: CommentStorage, target: Path, echo: Echo | None

@@ -20,6 +20,7 @@ from .types import ImportReport
 
 if TYPE_CHECKING:
     from .database import Database
+    from .plans.service import PlanReport
     from .services import Services
 
 QUIET_LOGGERS = ("webmap.database", "psycopg.pool")
@@ -167,10 +168,118 @@ def remove_layer(layer_id: str) -> None:
     click.echo(f"removed {layer_id}")
 
 
+@main.group()
+def plans() -> None:
+    """Import, show, export and remove plans (Ryhti plan JSON, NGP detaljplan)."""
+
+
+@plans.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "plan_id", required=True,
+              help="Plan id: a-z, 0-9, _ and - (its layers are ID-areas, ID-lines, ID-points).")
+@click.option("--name", help="The plan's name when the file has none (Ryhti SpatialPlan).")
+@click.option("--municipality", help="Municipality code or name when the file has none.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_plan(path: Path, plan_id: str, name: str | None, municipality: str | None,
+                as_json: bool) -> None:
+    """Import PATH, a plan in Ryhti plan JSON or an NGP detaljplan delivery (read by content)."""
+    with _services() as services:
+        report = services.plans.import_plan(path, plan_id, name=name,
+                                            municipality=municipality)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    _print_plan_report(report)
+
+
+def _print_plan_report(report: PlanReport) -> None:
+    click.echo(f"imported plan {report.plan_id}: {report.model}, {report.objects} objects, "
+               f"{report.groups} regulation groups, {report.regulations} regulations, "
+               f"{report.general_groups} general regulation groups, {report.relations} "
+               f"relations, from {report.source_crs}")
+    for layer in report.layers:
+        _print_report(layer)
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
+
+
+@plans.command("list")
+def list_plans() -> None:
+    """List plans: id, model, municipality, status, name."""
+    from .plans.model import first_text
+
+    with _services() as services:
+        for stored in services.plans.plans():
+            plan = stored.definition
+            status = plan.get("status") or {}
+            click.echo(f"{stored.id}\t{stored.model}\t{plan.get('municipality') or ''}\t"
+                       f"{first_text(status.get('label') or {}, 'en') or status.get('code', '')}"
+                       f"\t{first_text(plan.get('name') or {}) or ''}")
+
+
+@plans.command("show")
+@click.argument("plan_id")
+@click.option("--lang", type=click.Choice(["fi", "sv", "en"]), default="fi", show_default=True,
+              help="Language of the regulation texts.")
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /plans/ID answers.")
+def show_plan(plan_id: str, lang: str, as_json: bool) -> None:
+    """Show a plan: metadata, general regulations and regulation groups as text."""
+    from .plans.document import plan_document
+    from .plans.model import first_text
+
+    with _services() as services:
+        document = plan_document(services.plans.plan(plan_id))
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+        return
+    status = document.get("status") or {}
+    click.echo(f"{document['id']}: {first_text(document.get('name') or {}, lang)} "
+               f"({document['model']})")
+    for label, value in (("identifier", document.get("identifier")),
+                         ("municipality", document.get("municipality")),
+                         ("status", first_text(status.get("label") or {}, lang)
+                          or status.get("code")),
+                         ("source CRS", document.get("source_crs"))):
+        if value:
+            click.echo(f"  {label}: {value}")
+    for layer in document["layers"]:
+        click.echo(f"  layer {layer['id']}: {layer['feature_count']} {layer['kind']}s")
+    for title, key in (("general regulations", "general_regulations"),
+                       ("regulation groups", "regulation_groups")):
+        if document[key]:
+            click.echo(f"{title}:")
+        for group in document[key]:
+            click.echo(f"  - {group['text'][lang]}")
+
+
+@plans.command("export")
+@click.argument("plan_id")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: standard output).")
+def export_plan(plan_id: str, output: Path | None) -> None:
+    """Write the plan back in its model's JSON, exactly as it was imported."""
+    with _services() as services:
+        document = services.plans.source(plan_id)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@plans.command("remove")
+@click.argument("plan_id")
+def remove_plan(plan_id: str) -> None:
+    """Remove a plan and its layers."""
+    with _services() as services:
+        services.plans.remove(plan_id)
+    click.echo(f"removed plan {plan_id}")
+
+
 @main.command()
 @click.option("--force", is_flag=True, help="Re-import layers that already exist.")
 def demo(force: bool) -> None:
-    """Import the demo layers listed in layers/demo/demo.json (skips those already there)."""
+    """Import the demo layers and plans in layers/demo/demo.json (skips those already there)."""
     from .layers import import_file
 
     with _services() as services:
@@ -185,30 +294,42 @@ def demo(force: bool) -> None:
             report = import_file(services.layers, manifest_path.parent / entry["path"],
                                  entry["id"], **options)
             _print_report(report)
+        plans_there = {stored.id for stored in services.plans.plans()}
+        for entry in manifest.get("plans", []):
+            if entry["id"] in plans_there and not force:
+                click.echo(f"plan {entry['id']}: already imported")
+                continue
+            plan = services.plans.import_plan(
+                manifest_path.parent / entry["path"], entry["id"], name=entry.get("name"),
+                municipality=entry.get("municipality"))
+            _print_plan_report(plan)
 
 
 @main.command("export-all")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_all(directory: Path) -> None:
     """Write every layer (GeoPackage in EPSG:4326, COG), published map (JSON), the comments
-    (GeoPackage per map, with personal data) and a manifest into an empty DIRECTORY."""
+    (GeoPackage per map, with personal data), plan (JSON) and a manifest into an empty
+    DIRECTORY."""
     from .backup import export_all as export
 
     with _services() as services:
         export(services.layers, directory, maps=services.maps,
-               comments=services.comments.storage, on_layer=click.echo)
+               comments=services.comments.storage, plans=services.plans.storage,
+               on_layer=click.echo)
 
 
 @main.command("import-all")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_all(directory: Path) -> None:
-    """Import the layers, maps and comments of a DIRECTORY written by export-all (replacing
-    layers and maps of the same id; comments already stored are kept)."""
+    """Import the layers, maps, comments and plans of a DIRECTORY written by export-all
+    (replacing layers, maps and plans of the same id; comments already stored are kept)."""
     from .backup import import_all as restore
 
     with _services() as services:
         restore(services.layers, directory, maps=services.maps,
-                comments=services.comments.storage, on_layer=click.echo)
+                comments=services.comments.storage, plans=services.plans.storage,
+                on_layer=click.echo)
 
 
 @main.group()

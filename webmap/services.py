@@ -20,6 +20,8 @@ from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
 from .maps import MapDefinition, MapRegistry, MapRepository
 from .maps.checks import check_layers
+from .plans.service import PlanService
+from .plans.storage import PlanRepository
 from .problems import ServiceUnavailable
 from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
@@ -52,6 +54,7 @@ class Services:
     tile_cache: TileCache
     basemaps: BasemapService
     styles: StyleCatalogue
+    plans: PlanService
 
     @property
     def backend(self) -> str:
@@ -62,7 +65,8 @@ class Services:
         """Raise ``ServiceUnavailable`` naming the first part that cannot be reached."""
         parts = (("database", self.database.ping), ("layers", self.layers.ping),
                  ("published maps", self.maps.ping), ("comments", self.comments.storage.ping),
-                 ("staff tokens", self.tokens.ping))
+                 ("staff tokens", self.tokens.ping),
+                 ("plans", self.plans.storage.ping))
         for name, ping in parts:
             try:
                 ping()
@@ -114,7 +118,8 @@ def build_services(settings: Settings) -> Services:
             basemaps=BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
                                     DiskTileCache(cache_root / "basemaps",
                                                   enabled=settings.tile_cache)),
-            styles=styles)
+            styles=styles,
+            plans=PlanService(layers, PlanRepository(database), styles=styles))
     except BaseException:
         database.close()
         raise

@@ -12,7 +12,10 @@ import pytest
 from webmap.ingest import import_source
 from webmap.types import NormalisedLayer
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED_DATA = next((folder / "shared" / "data" for folder in Path(__file__).resolve().parents
+                    if (folder / "shared" / "data").is_dir()),
+                   Path(__file__).resolve().parents[2].parent / "shared" / "data")
+"""The shared real data beside the checkout (found from a worktree too)."""
 
 
 @pytest.fixture

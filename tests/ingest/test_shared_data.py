@@ -12,6 +12,7 @@ import rasterio
 import shapely
 from rio_cogeo.cogeo import cog_validate
 
+from tests.plans.conftest import DP225, PLAN_DATA
 from webmap.problems import ImportFailed
 
 QAAVA = "fi_asemakaava_qaava_testiaineisto/asemakaava_testiaineisto.gpkg"
@@ -184,8 +185,11 @@ def test_ryhti_plan_json_is_refused_clearly(shared_data, load) -> None:
     plans = sorted((shared_data / "fi_ryhti_kaava_json_examples").rglob("*.json"))
     assert len(plans) == 26
     for plan in plans:
-        with pytest.raises(ImportFailed, match="Ryhti plan JSON.*not a format webmap reads"):
+        with pytest.raises(ImportFailed, match="Ryhti plan JSON.*not a format webmap reads"
+                                               ".*webmap plans import"):
             load(plan)
+    with pytest.raises(ImportFailed, match="NGP detaljplan.*webmap plans import"):
+        load(shared_data / DP225)
     for other in sorted((shared_data / "fi_ryhti_kaava_json_examples").rglob("*.yml"))[:3]:
         with pytest.raises(ImportFailed):
             load(other)
@@ -220,7 +224,7 @@ def test_every_shared_data_file_is_covered(shared_data) -> None:
     data_suffixes = {".gpkg", ".shp", ".tab", ".json", ".geojson", ".zip", ".kml", ".csv",
                      ".gml", ".pbf", ".tif"}
     covered = {c.path for c in CASES} | {f"fi_helsinki_seurasaari_rasters/{name}"
-                                         for name, _, _ in RASTERS}
+                                         for name, _, _ in RASTERS} | PLAN_DATA
     found = {p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*")
-             if p.suffix.lower() in data_suffixes and "fi_ryhti_kaava_json_examples" not in p.parts}
+             if p.suffix.lower() in data_suffixes}
     assert found - covered == set()

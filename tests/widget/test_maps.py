@@ -72,7 +72,7 @@ def test_a_full_map_parses() -> None:
 
 def test_the_demo_maps_parse() -> None:
     maps = MapRegistry(ROOT / "layers" / "maps").all()
-    assert {m.id for m in maps} == {"paimio-asemakaava", "helsinki-keskusta"}
+    assert {m.id for m in maps} == {"paimio-asemakaava", "helsinki-keskusta", "ryhti-testikaava"}
     assert {m.tile_matrix_set for m in maps} == {"ETRS-TM35FIN", "WebMercatorQuad"}
 
 

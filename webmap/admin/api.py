@@ -9,11 +9,12 @@ from flask import Blueprint, Response, request
 
 from ..api.render import base_url, json_response
 from ..api.staff import require_bearer
+from ..plans.service import PlanNotFound, PlanReport
 from ..problems import Conflict, InvalidParameter, LayerNotFound, Problem, Unprocessable
 from ..services import current
 from ..types import ImportReport, MediaType
 from ..widget.views import map_document
-from .staff import import_upload
+from .staff import import_plan_upload, import_upload
 
 log = logging.getLogger("webmap.admin")
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
@@ -99,4 +100,47 @@ def publish_map(map_id: str) -> Response:
 def unpublish_map(map_id: str) -> Response:
     """Take a published map down (its comments stay until purged)."""
     current().maps.unpublish(map_id)
+    return _no_content()
+
+
+def _plan_response(report: PlanReport, status: int) -> Response:
+    response = json_response({"report": report.as_dict(), "links": [
+        {"rel": "self", "type": MediaType.JSON, "href": f"/plans/{report.plan_id}"},
+        *({"rel": "collection", "type": MediaType.JSON, "href": f"/collections/{r.layer_id}"}
+          for r in report.layers)]}, status=status)
+    if status == 201:
+        response.headers["Location"] = f"{base_url()}/plans/{report.plan_id}"
+    return response
+
+
+def _plan_exists(plan_id: str) -> bool:
+    try:
+        current().plans.plan(plan_id)
+    except PlanNotFound:
+        return False
+    return True
+
+
+@bp.post("/plans")
+def create_plan() -> Response:
+    """Upload a plan (Ryhti plan JSON or NGP detaljplan): multipart ``file`` and ``id``."""
+    plan_id = request.form.get("id", "").strip()
+    if not plan_id:
+        raise InvalidParameter("id", "give the new plan an id (form field 'id')")
+    if _plan_exists(plan_id):
+        raise Conflict(f"plan {plan_id!r} exists: replace it with PUT /admin/api/plans/{plan_id}")
+    return _plan_response(import_plan_upload(plan_id), 201)
+
+
+@bp.put("/plans/<plan_id>")
+def replace_plan(plan_id: str) -> Response:
+    """Replace a plan and its layers (or create it)."""
+    existed = _plan_exists(plan_id)
+    return _plan_response(import_plan_upload(plan_id), 200 if existed else 201)
+
+
+@bp.delete("/plans/<plan_id>")
+def delete_plan(plan_id: str) -> Response:
+    """Remove a plan and its layers."""
+    current().plans.remove(plan_id)
     return _no_content()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from werkzeug.utils import secure_filename
 
 from ..database import make_private_dir
 from ..layers import import_file
+from ..plans.service import PlanReport
 from ..problems import InvalidParameter, Problem
 from ..services import current
 from ..types import ImportReport
@@ -82,21 +85,34 @@ def staff_blueprint(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
-def import_upload(layer_id: str) -> ImportReport:
-    """Save the multipart ``file`` aside and import it through the same path as the CLI."""
+@contextmanager
+def saved_upload() -> Iterator[Path]:
+    """The multipart ``file`` saved in a private scratch folder, removed afterwards."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("file", "send the data as a multipart form field named 'file'")
-    options: dict[str, Any] = {k: request.form[k] for k in UPLOAD_OPTIONS
-                               if request.form.get(k)}
-    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
-    services = current()
     scratch = Path(tempfile.mkdtemp(prefix="upload-",
-                                    dir=make_private_dir(services.settings.data_dir / "tmp")))
+                                    dir=make_private_dir(current().settings.data_dir / "tmp")))
     try:
         # the name only helps formats made of several files; the type is sniffed from bytes
         target = scratch / (secure_filename(upload.filename) or "upload")
         upload.save(target)
-        return import_file(services.layers, target, layer_id, **meta, **options)
+        yield target
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def import_upload(layer_id: str) -> ImportReport:
+    """Save the multipart ``file`` aside and import it through the same path as the CLI."""
+    options: dict[str, Any] = {k: request.form[k] for k in UPLOAD_OPTIONS
+                               if request.form.get(k)}
+    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+    with saved_upload() as target:
+        return import_file(current().layers, target, layer_id, **meta, **options)
+
+
+def import_plan_upload(plan_id: str) -> PlanReport:
+    """Save the multipart ``file`` aside and import it as a plan, as ``webmap plans import``."""
+    options = {k: request.form[k] for k in ("name", "municipality") if request.form.get(k)}
+    with saved_upload() as target:
+        return current().plans.import_plan(target, plan_id, **options)

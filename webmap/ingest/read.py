@@ -61,6 +61,8 @@ GPKG_IDS = (b"GPKG", b"GP10", b"GP11")
 GEOJSON_RE = re.compile(r'"type"\s*:\s*"(FeatureCollection|Feature)"|"features"\s*:\s*\['
                         r'|^\{\s*"type"\s*:\s*"(Multi)?(Point|LineString|Polygon)"')
 RYHTI_RE = re.compile(r'"(srid|planKey|geographicalArea|planObjects|planMatter)"\s*:|/rytj/')
+NGP_RE = re.compile(r'"feature:mediatyp"\s*:\s*"[^"]*detaljplan|"feature:typ"\s*:\s*"detaljplan"')
+AS_PLAN = "webmap plans import FILE --id ID (or POST /admin/api/plans)"
 ROOT_RE = re.compile(r"<(?![?!])([\w.:-]+)")
 CRS_WKT_PREFIXES = ("projcs[", "geogcs[", "projcrs[", "geogcrs[", "compd_cs[", "geoccs[")
 NOT_A_FORMAT = ("not a format webmap reads; upload GeoPackage, zipped Shapefile, GeoJSON, "
@@ -101,11 +103,14 @@ def sniff(path: Path) -> Format:
 
 
 def _sniff_json(name: str, text: str) -> Format:
+    if NGP_RE.search(text):
+        raise ImportFailed(f"{name} is an NGP detaljplan delivery (the Swedish plan model); "
+                           f"import it as a plan: {AS_PLAN}")
     if GEOJSON_RE.search(text):
         return Format.GEOJSON
     if RYHTI_RE.search(text):
         raise ImportFailed(f"{name} is Ryhti plan JSON (the national plan data model), which is "
-                           f"{NOT_A_FORMAT}")
+                           f"{NOT_A_FORMAT}; import it as a plan: {AS_PLAN}")
     raise ImportFailed(f"{name} is JSON but not GeoJSON (no FeatureCollection); {NOT_A_FORMAT}")
 
 

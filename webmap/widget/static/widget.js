@@ -432,9 +432,91 @@ function showPanel(entry, latlng, opener) {
     dd.textContent = String(value);
     dl.append(dt, dd);
   }
+  renderRegulations(entry.feature.properties);
   panel.querySelector('[data-action="choose-feature"]').hidden = !allows("feature");
   panel.querySelector('[data-action="choose-point"]').hidden = !(latlng && allows("point"));
   panel.hidden = false;
+}
+// A plan object's regulation groups (the JSON its layer carries in "regulations"), each as
+// "letter code — title" and a list of regulations in the page's language; text in another
+// language than the page's (a Swedish-only plan on a Finnish page) carries its own lang.
+function regulationGroups(properties) {
+  if (typeof properties.regulations !== "string") return [];
+  try {
+    const groups = JSON.parse(properties.regulations);
+    return Array.isArray(groups) ? groups : [];
+  } catch (error) {
+    return [];
+  }
+}
+function inLanguage(el, texts, langs) {
+  const text = (texts && texts[lang]) || local(texts);
+  el.textContent = text;
+  const actual = langs && langs[lang];
+  if (actual && actual !== lang) el.lang = actual;
+  return text;
+}
+function renderRegulations(properties) {
+  const box = document.getElementById("wm-panel-regulations");
+  const target = document.getElementById("wm-panel-regulation-groups");
+  target.replaceChildren();
+  const groups = regulationGroups(properties);
+  box.hidden = groups.length === 0;
+  for (const group of groups) {
+    const head = document.createElement("p");
+    head.className = "wm-regulation-group";
+    if (group.letter_code) {
+      const code = document.createElement("strong");
+      code.textContent = group.letter_code;
+      head.append(code, " — ");
+    }
+    const title = document.createElement("span");
+    const titleText = inLanguage(title, group.title, group.title_lang);
+    head.append(title);
+    const list = document.createElement("ul");
+    for (const regulation of group.regulations || []) {
+      const item = document.createElement("li");
+      const text = inLanguage(item, regulation.text, regulation.text_lang);
+      if (text && text !== titleText) list.append(item);
+    }
+    target.append(head);
+    if (list.children.length) target.append(list);
+  }
+  renderPlan(groups.length ? properties.plan_id : null);
+}
+// The plan an object belongs to (GET /plans/ID, fetched once): its status and general
+// regulations under the object's own.
+const plans = new Map();
+function planDocument(planId) {
+  if (!plans.has(planId)) {
+    plans.set(planId, fetch(`../plans/${encodeURIComponent(planId)}`)
+      .then((response) => (response.ok ? response.json() : null)).catch(() => null));
+  }
+  return plans.get(planId);
+}
+async function renderPlan(planId) {
+  const status = document.getElementById("wm-panel-plan-status");
+  const general = document.getElementById("wm-panel-general");
+  const list = document.getElementById("wm-panel-general-list");
+  status.hidden = true;
+  general.hidden = true;
+  list.replaceChildren();
+  if (!planId) return;
+  const plan = await planDocument(planId);
+  if (!plan || !current || current.entry.feature.properties.plan_id !== planId) return;
+  const label = plan.status && (plan.status.label ? local(plan.status.label) : plan.status.code);
+  if (label) {
+    status.textContent = tr("plan_status", { status: label });
+    status.hidden = false;
+  }
+  for (const group of plan.general_regulations || []) {
+    for (const regulation of group.regulations || []) {
+      const item = document.createElement("li");
+      inLanguage(item, regulation.text, regulation.text_lang);
+      list.append(item);
+    }
+  }
+  general.hidden = list.children.length === 0;
 }
 function closePanel() {
   if (panel.hidden) return;

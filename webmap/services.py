@@ -18,6 +18,7 @@ from .basemap import BasemapService, load_basemaps
 from .comments.service import CommentService
 from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
+from .layers import MapsOfLayer
 from .maps import MapDefinition, MapRegistry, MapRepository
 from .maps.checks import check_layers
 from .problems import ServiceUnavailable
@@ -57,6 +58,13 @@ class Services:
     def backend(self) -> str:
         """``geopackage`` or ``postgis``: which layer store serves."""
         return self.layers.backend
+
+    def layer_users(self) -> MapsOfLayer:
+        """The served maps as a replacement or removal of a layer sees them."""
+        def style_property(style_id: str) -> str | None:
+            style = self.styles.get(style_id)
+            return None if style is None else style.property
+        return MapsOfLayer(self.maps, style_property)
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` naming the first part that cannot be reached."""

@@ -23,7 +23,8 @@ from webmap.services import open_services, services_of
 from webmap.settings import Settings
 from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
-LABELS = ["0001_catalogue", "0002_comments", "0003_search", "0004_tokens", "0005_maps"]
+LABELS = ["0001_catalogue", "0002_comments", "0003_search", "0004_tokens", "0005_maps",
+          "0006_plans", "0007_comment_snapshots"]
 TABLES = {"webmap_layers", "webmap_comments", "webmap_tokens", "webmap_maps",
           "webmap_maps_state"}
 ONLY_POSTGRES = {"webmap_migrations": "SQLite keeps the version in PRAGMA user_version",
@@ -96,7 +97,7 @@ def test_an_old_database_gets_the_rest(conn: psycopg.Connection[Any]) -> None:
     assert pg_tables(conn) == {"webmap_layers", "webmap_migrations"}
     assert not runner.postgres_is_current(conn)
     states = runner.postgres_status(conn)
-    assert [s.applied is not None for s in states] == [True, False, False, False, False]
+    assert [s.applied is not None for s in states] == [True] + [False] * (len(LABELS) - 1)
     assert [m.label for m in runner.postgres_upgrade(conn)] == LABELS[1:]
     assert pg_tables(conn) == TABLES | set(ONLY_POSTGRES)
 
@@ -305,7 +306,7 @@ def test_an_old_embedded_installation_is_brought_into_one_database(tmp_path: Pat
     result = CliRunner().invoke(main, ["db", "migrate"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"applied {label}" for label in LABELS] + [
-        "database at 0005_maps: 5 migrations applied now"]
+        f"database at {LABELS[-1]}: {len(LABELS)} migrations applied now"]
     for name in OLD_LAYOUT:
         assert not (data_dir / name).exists(), name
         assert not (data_dir / f"{name}-wal").exists(), name
@@ -324,7 +325,7 @@ def test_an_old_embedded_installation_is_brought_into_one_database(tmp_path: Pat
         assert services.maps.is_published("vanha")
         assert services.database.status()[-1].done
     again = CliRunner().invoke(main, ["db", "migrate"], env=env, catch_exceptions=False)
-    assert again.stdout == "nothing to apply: the database is at 0005_maps\n"
+    assert again.stdout == f"nothing to apply: the database is at {LABELS[-1]}\n"
 
 
 def test_a_failed_copy_leaves_the_old_files_and_an_empty_database(tmp_path: Path) -> None:
@@ -353,16 +354,16 @@ def test_db_commands_on_the_embedded_default(settings: Settings) -> None:
     status = run(settings, "status")
     assert status.exit_code == 0
     assert status.stdout.splitlines() == [f"{label}\tpending" for label in LABELS] + [
-        "0 applied, 5 pending"]
+        f"0 applied, {len(LABELS)} pending"]
     first = run(settings, "init")
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines() == [f"applied {label}" for label in LABELS] + [
-        "database at 0005_maps: 5 migrations applied now"]
+        f"database at {LABELS[-1]}: {len(LABELS)} migrations applied now"]
     assert (settings.data_dir / "webmap.sqlite").is_file()
-    assert run(settings, "init").stdout == "nothing to apply: the database is at 0005_maps\n"
-    assert run(settings, "migrate").stdout == "nothing to apply: the database is at 0005_maps\n"
+    assert run(settings, "init").stdout == f"nothing to apply: the database is at {LABELS[-1]}\n"
+    assert run(settings, "migrate").stdout == f"nothing to apply: the database is at {LABELS[-1]}\n"
     assert run(settings, "status").stdout.splitlines() == [
-        f"{label}\tapplied" for label in LABELS] + ["5 applied, 0 pending"]
+        f"{label}\tapplied" for label in LABELS] + [f"{len(LABELS)} applied, 0 pending"]
 
 
 @pytest.mark.postgis
@@ -371,17 +372,17 @@ def test_db_commands_on_postgresql(settings: Settings) -> None:
     status = run(settings, "status")
     assert status.exit_code == 0
     assert status.stdout.splitlines() == [f"{label}\tpending" for label in LABELS] + [
-        "0 applied, 5 pending"]
+        f"0 applied, {len(LABELS)} pending"]
     first = run(settings, "init")
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines() == [f"applied {label}" for label in LABELS] + [
-        "database at 0005_maps: 5 migrations applied now"]
-    assert run(settings, "init").stdout == "nothing to apply: the database is at 0005_maps\n"
-    assert run(settings, "migrate").stdout == "nothing to apply: the database is at 0005_maps\n"
+        f"database at {LABELS[-1]}: {len(LABELS)} migrations applied now"]
+    assert run(settings, "init").stdout == f"nothing to apply: the database is at {LABELS[-1]}\n"
+    assert run(settings, "migrate").stdout == f"nothing to apply: the database is at {LABELS[-1]}\n"
     lines = run(settings, "status").stdout.splitlines()
     assert [line.split("\t")[0] for line in lines[:-1]] == LABELS
     assert all(line.split("\t")[1].startswith("applied 20") for line in lines[:-1])
-    assert lines[-1] == "5 applied, 0 pending"
+    assert lines[-1] == f"{len(LABELS)} applied, 0 pending"
 
 
 @pytest.mark.postgis
@@ -391,9 +392,8 @@ def test_db_migrate_brings_an_old_database_up_to_date(settings: Settings) -> Non
     with psycopg.connect(settings.database_url, autocommit=True) as connection:
         runner.postgres_upgrade(connection, target=2)
     result = run(settings, "migrate")
-    assert result.stdout.splitlines() == ["applied 0003_search", "applied 0004_tokens",
-                                          "applied 0005_maps",
-                                          "database at 0005_maps: 3 migrations applied now"]
+    assert result.stdout.splitlines() == [f"applied {label}" for label in LABELS[2:]] + [
+        f"database at {LABELS[-1]}: {len(LABELS) - 2} migrations applied now"]
 
 
 def test_db_migrate_without_a_database_server_fails_on_one_line(tmp_path: Path) -> None:

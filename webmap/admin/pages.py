@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from ..layers import remove_layer
 from ..maps import BaseMap, MapDefinition
 from ..problems import Conflict, InvalidParameter, LayerNotFound, NotFound, Problem
 from ..services import current
@@ -256,10 +257,13 @@ def preview_script(layer_id: str) -> Response:
 @bp.route("/layers/<layer_id>/remove", methods=["GET", "POST"])
 def remove(layer_id: str) -> Any:
     """Ask before removing a layer; the post removes it."""
-    info = current().layers.layer(layer_id)
+    services = current()
+    info = services.layers.layer(layer_id)
+    users = services.layer_users().using(layer_id)
     if request.method == "GET":
-        return page("staff_remove.html", info=info)
-    current().layers.remove_layer(layer_id)
+        return page("staff_remove.html", info=info, users=users)
+    remove_layer(services.layers, layer_id, maps=services.layer_users(),
+                 force=request.form.get("force") == "yes")
     log.info("staff %s removed layer %s", g.staff, layer_id)
     session["flash"] = f"Layer {layer_id} was removed."
     return redirect(url_for("admin_pages.layers"), 303)

@@ -20,7 +20,8 @@ from ..services import current
 from ..types import ImportReport
 from . import session as staff_session
 
-UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column")
+UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column",
+                  "id_field")
 META_OPTIONS = ("attribution", "description")
 
 STAFF_BLUEPRINTS = {"admin_pages", "admin_maps"}
@@ -83,7 +84,8 @@ def staff_blueprint(blueprint: Blueprint) -> Blueprint:
 
 
 def import_upload(layer_id: str) -> ImportReport:
-    """Save the multipart ``file`` aside and import it through the same path as the CLI."""
+    """Save the multipart ``file`` aside and import it through the same path as the CLI
+    (``force``: replace even when a map that uses the layer reads a missing attribute)."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("file", "send the data as a multipart form field named 'file'")
@@ -97,6 +99,13 @@ def import_upload(layer_id: str) -> ImportReport:
         # the name only helps formats made of several files; the type is sniffed from bytes
         target = scratch / (secure_filename(upload.filename) or "upload")
         upload.save(target)
-        return import_file(services.layers, target, layer_id, **meta, **options)
+        return import_file(services.layers, target, layer_id, maps=services.layer_users(),
+                           force=is_forced(), **meta, **options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def is_forced() -> bool:
+    """``force=yes|true|1`` in the query or the form."""
+    value = request.values.get("force", "")
+    return value.strip().lower() in ("yes", "true", "1", "on")

@@ -1,0 +1,1 @@
+-- Reserved for the national plan models (plans); a no-op until that change lands here.

@@ -50,11 +50,11 @@ class MapsOfLayer:
 
 
 def describe(definition: MapDefinition) -> str:
-    """``'kaava' (Kaava-ehdotus, consultation open)``."""
+    """``map 'kaava' (Kaava-ehdotus, consultation open)``."""
     state = ""
     if definition.consultation is not None:
         state = ", consultation open" if definition.consultation.is_open() else ""
-    return f"{definition.id!r} ({text(definition.title, definition.default_language)}{state})"
+    return f"map {definition.id!r} ({text(definition.title, definition.default_language)}{state})"
 
 
 def _find(store: Store, layer_id: str) -> LayerInfo | None:
@@ -91,7 +91,7 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                               **options)
         if not users or maps is None:
             return layer
-        notes = [f"map {describe(m)} uses this layer; check it after the replacement"
+        notes = [f"{describe(m)} uses this layer; check it after the replacement"
                  for m in users]
         if layer.report.kind is LayerKind.VECTOR:
             columns = {str(c) for c in layer.frame.columns}
@@ -116,6 +116,6 @@ def remove_layer(store: Store, layer_id: str, *, maps: MapsOfLayer | None = None
     users = maps.using(layer_id) if maps is not None else []
     if users and not force:
         names = ", ".join(describe(m) for m in users)
-        raise Conflict(f"layer {layer_id!r} is used by map {names}; take the layer out of "
-                       "the map first, or remove it anyway (force)")
+        raise Conflict(f"layer {layer_id!r} is used by {names}; take the layer out of "
+                       "these maps first, or remove it anyway (force)")
     store.remove_layer(layer_id)

@@ -20,7 +20,7 @@ from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
 from .layers import MapsOfLayer
 from .maps import MapDefinition, MapRegistry, MapRepository
-from .maps.checks import check_layers
+from .maps.checks import check_fields, check_layers, unnamed_count
 from .problems import ServiceUnavailable
 from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
@@ -106,8 +106,14 @@ def build_services(settings: Settings) -> Services:
         layers = _layer_store(database, settings)
         styles = StyleCatalogue(settings.styles_dir)
 
+        def style_property(style_id: str) -> str | None:
+            style = styles.get(style_id)
+            return None if style is None else style.property
+
         def check(definition: MapDefinition) -> None:
             check_layers(definition, layers.layer)
+            check_fields(definition, layers.layer, style_property,
+                         lambda info, name: unnamed_count(layers, info, name))
             styles.check_publish(definition)
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),

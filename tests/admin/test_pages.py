@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.builders import make_vector
-from tests.conftest import open_app
+from tests.conftest import assert_problem, open_app
 from webmap.admin import wording
 from webmap.services import services_of
 
@@ -469,3 +469,53 @@ def test_comment_places() -> None:
     line = json.dumps({"type": "LineString", "coordinates": [[1, 2], [3, 4], [5, 6]]})
     assert wording.comment_place(line, None) == "A line of 3 points"
     assert wording.comment_place(None, None) == "No place"
+
+
+def test_compose_chooses_attributes_from_the_layers_fields(client: Any, csrf: str,
+                                                           add_layer: Any) -> None:
+    add_layer("plan")
+    page = client.get("/admin/maps/new?layer=plan&style=districts").text
+    assert '<option value="floors">floors</option>' in page, "the label is a choice"
+    assert 'name="attributes-0" value="area"' in page
+    response = client.post("/admin/maps/new", data=_compose_form(
+        csrf, **{"attributes-0": ["name", "floors"], "search": ["0"],
+                 "layer_title_fi": ["Kaava-alueet", "", ""], "layer_title_sv": ["Planområden",
+                                                                                "", ""],
+                 "layer_title_en": ["", "", ""]}))
+    assert response.status_code == 303, errors_of(response)
+    published = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    layer = published["layers"][0]
+    assert layer["title"] == {"fi": "Kaava-alueet", "sv": "Planområden"}
+    assert layer["attributes"] == ["name", "floors"] and layer["label"] == "name"
+    stored = services_of(client.application).maps.get("uusi-kaava")
+    assert [(s.layer, s.kind, s.name_fields) for s in stored.search] == [
+        ("plan", "place", ("name",))]
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert 'value="Planområden"' in edit
+    assert 'id="f-search-0" name="search" value="0" checked' in edit
+
+
+def test_compose_refuses_a_map_that_would_show_unnamed_features(client: Any, csrf: str,
+                                                                add_layer: Any,
+                                                                token: str) -> None:
+    add_layer("plan")
+    unknown = client.post("/admin/maps/new", data=_compose_form(csrf, label=["nimi", "", ""]))
+    assert unknown.status_code == 422
+    assert "has no attribute nimi" in errors_of(unknown)["f-label-0"]
+    unlabelled = client.post("/admin/maps/new", data=_compose_form(csrf, label=["", "", ""]))
+    assert "Choose the attribute that names" in errors_of(unlabelled)["f-label-0"]
+    bad_attribute = client.post("/admin/maps/new", data=_compose_form(
+        csrf, **{"attributes-0": ["kerrosala"]}))
+    assert "no attribute kerrosala" in errors_of(bad_attribute)["f-attributes-0"]
+    empty = client.post("/admin/maps/new", data=_compose_form(csrf, label=["note", "", ""]))
+    assert empty.status_code == 422
+    assert "72 features of" in errors_of(empty)["f-label-0"]
+    # the staff API refuses the same maps
+    document = {"title": {"fi": "K"}, "extent": [24.9, 60.1, 25.0, 60.2],
+                "base": {"type": "rendered", "basemap": "finland"},
+                "layers": [{"layer": "plan", "style": "districts", "plan": True,
+                            "label": "nimi"}]}
+    refused = client.put("/admin/api/maps/k", json=document,
+                         headers={"Authorization": f"Bearer {token}"})
+    body = assert_problem(refused, 422, mentions="has no attribute 'nimi'")
+    assert body["field"] == "layers[0].label"

@@ -67,9 +67,12 @@ def _compose_page(map_id: str | None, values: dict[str, Any], errors: dict[str, 
 
 def _publish(map_id: str | None) -> Any:
     previous = _previous(map_id)
-    bboxes = {layer.id: layer.bbox for layer in current().layers.layers()}
+    layers = current().layers.layers()
+    bboxes = {layer.id: layer.bbox for layer in layers}
+    fields = {layer.id: [f.name for f in layer.fields] for layer in layers
+              if layer.kind == LayerKind.VECTOR}
     composition = compose.form_to_map(request.form, map_id=map_id, previous=previous,
-                                      layer_bboxes=bboxes)
+                                      layer_bboxes=bboxes, layer_fields=fields)
     if composition.document is None:
         return _compose_page(map_id, composition.values, composition.errors, 422)
     if map_id is None and composition.values["id"] in {m.id for m in current().maps.all()}:

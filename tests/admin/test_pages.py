@@ -519,3 +519,34 @@ def test_compose_refuses_a_map_that_would_show_unnamed_features(client: Any, csr
                          headers={"Authorization": f"Bearer {token}"})
     body = assert_problem(refused, 422, mentions="has no attribute 'nimi'")
     assert body["field"] == "layers[0].label"
+
+
+def test_the_preview_links_the_features_as_geojson(client: Any, csrf: str,
+                                                   add_layer: Any) -> None:
+    add_layer("plan")
+    html = client.get("/admin/layers/plan").text
+    [href] = re.findall(r'href="([^"]+)"[^>]*>Its features as GeoJSON', html)
+    assert "built-in method" not in html
+    path = href.split("://", 1)[-1].split("/", 1)[1]
+    response = client.get("/" + path)
+    assert response.status_code == 200 and response.mimetype == "application/geo+json"
+    assert len(response.get_json()["features"]) == 10
+
+
+def test_moderation_names_the_plan_feature_and_uses_the_consultations_time_zone(
+        client: Any, csrf: str, app: Any, add_layer: Any) -> None:
+    add_layer("plan")
+    form = _compose_form(csrf, tz="Europe/Stockholm")
+    assert client.post("/admin/maps/new", data=form).status_code == 303
+    service = services_of(app).comments
+    receipt = service.submit("uusi-kaava", {"text": "Ei tähän", "language": "fi",
+                                            "feature": {"collection": "plan", "id": 3}})
+    created = service.storage.get(receipt.id).created
+    html = client.get("/admin/maps/uusi-kaava/comments").text
+    assert "“Töölönkatu 2” in plan" in html and "Feature 3 of" not in html
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    local = datetime.fromisoformat(created).astimezone(ZoneInfo("Europe/Stockholm"))
+    assert f"{local:%Y-%m-%d %H:%M} (Europe/Stockholm)" in html and " UTC<" not in html
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert "<option selected>Europe/Stockholm</option>" in edit

@@ -145,7 +145,15 @@ def moderation(map_id: str) -> Any:
     shown = everything if status == "all" else [c for c in everything if c.status == status]
     return page("staff_moderation.html", definition=definition, status=status, counts=counts,
                 total=len(everything), shown=shown, statuses=STATUSES, actions=STATUS_ACTIONS,
-                exports=EXPORTS, place=wording.comment_place, language_names=LANGUAGE_NAMES)
+                exports=EXPORTS, place=wording.comment_place, language_names=LANGUAGE_NAMES,
+                when=wording.local_time, zone=_zone_of(definition))
+
+
+def _zone_of(definition: Any) -> str:
+    """The consultation's time zone (else the one its first language suggests)."""
+    if definition.consultation is not None:
+        return str(definition.consultation.time_zone)
+    return "Europe/Stockholm" if definition.default_language == "sv" else "Europe/Helsinki"
 
 
 @bp.post("/maps/<map_id>/comments/<comment_id>")

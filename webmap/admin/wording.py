@@ -111,7 +111,9 @@ def issue_text(issue: StyleIssue) -> str:
 def comment_place(geometry: str | None, feature: Mapping[str, Any] | None) -> str:
     """Where a comment points, in words: a plan feature, a point's coordinates, a line, an area."""
     parts = []
-    if feature:
+    if feature and feature.get("label"):
+        parts.append(f"“{feature['label']}” in {feature.get('collection')}")
+    elif feature:
         parts.append(f"Feature {feature.get('id')} of {feature.get('collection')}")
     if geometry:
         try:
@@ -140,3 +142,15 @@ def sentence(text: str) -> str:
     """A message as a sentence: capital first letter, closing full stop."""
     text = capitalised(text.strip())
     return text if not text or text[-1] in ".!?" else text + "."
+
+
+def local_time(iso: str, zone: str) -> str:
+    """``2026-03-02 14:05 (Europe/Helsinki)``: a stored UTC time where the consultation is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError):
+        return iso
+    return f"{moment:%Y-%m-%d %H:%M} ({zone})"

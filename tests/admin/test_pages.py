@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyogrio
 import pytest
 
 from tests.builders import make_vector
@@ -550,3 +551,42 @@ def test_moderation_names_the_plan_feature_and_uses_the_consultations_time_zone(
     assert f"{local:%Y-%m-%d %H:%M} (Europe/Stockholm)" in html and " UTC<" not in html
     edit = client.get("/admin/maps/uusi-kaava/edit").text
     assert "<option selected>Europe/Stockholm</option>" in edit
+
+
+def test_upload_errors_speak_the_forms_words_and_keep_the_file(client: Any, csrf: str,
+                                                               tmp_path: Path) -> None:
+    two = tmp_path / "kaava.gpkg"
+    make_vector(tmp_path / "a.gpkg", fmt="gpkg", n=8)
+    for name, n in (("alueet", 4), ("rajat", 6)):
+        frame = pyogrio.read_dataframe(tmp_path / "a.gpkg").head(n)
+        pyogrio.write_dataframe(frame, two, layer=name, driver="GPKG")
+    response = client.post("/admin/layers/new", data=upload(two, csrf_token=csrf, id="kaava"))
+    assert response.status_code == 422
+    message = errors_of(response)["f-layer"]
+    assert "--layer" not in message and "“Layer in the file”" in message
+    html = response.text
+    assert '<select id="f-layer" name="layer"' in html
+    assert "<option>alueet</option>" in html and "<option>rajat</option>" in html
+    assert "Kept from your last try:</strong> kaava.gpkg" in html
+    # the file is not chosen again: the kept one is imported
+    chosen = client.post("/admin/layers/new", data={"csrf_token": csrf, "id": "kaava",
+                                                     "layer": "rajat"})
+    assert chosen.status_code == 303, errors_of(chosen)
+    assert client.get("/collections/kaava/items").get_json()["numberMatched"] == 6
+    assert "Kept from your last try" not in client.get("/admin/layers/new").text
+
+    lone = make_vector(tmp_path / "talot.shp", fmt="shp", n=3)
+    alone = client.post("/admin/layers/new", data=upload(lone, csrf_token=csrf, id="talot"))
+    shp = errors_of(alone)["f-file"]
+    assert ".shx and .dbf files are missing" in shp and "ZIP archive" in shp
+    assert "Unable to open" not in shp
+
+    table = tmp_path / "pisteet.csv"
+    table.write_text("nimi;paikka_a;paikka_b\nTori;385000;6672000\n", "utf-8")
+    no_xy = client.post("/admin/layers/new", data=upload(table, csrf_token=csrf, id="pisteet"))
+    csv_error = " ".join(errors_of(no_xy).values())
+    assert "“X column”" in csv_error and "x_column" not in csv_error and "--x" not in csv_error
+    fixed = client.post("/admin/layers/new", data={
+        "csrf_token": csrf, "id": "pisteet", "x_column": "paikka_a", "y_column": "paikka_b",
+        "crs": "EPSG:3067"})
+    assert fixed.status_code == 303, errors_of(fixed)

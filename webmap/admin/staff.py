@@ -83,15 +83,15 @@ def staff_blueprint(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
-def import_upload(layer_id: str) -> ImportReport:
+def import_upload(layer_id: str, saved: Path | None = None) -> ImportReport:
     """Save the multipart ``file`` aside and import it through the same path as the CLI
-    (``force``: replace even when a map that uses the layer reads a missing attribute)."""
+    (``force``: replace even when a map that uses the layer reads a missing attribute).
+    ``saved`` is a file already on disk (an upload the staff page kept after an error)."""
+    if saved is not None:
+        return _import_saved(layer_id, saved)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidParameter("file", "send the data as a multipart form field named 'file'")
-    options: dict[str, Any] = {k: request.form[k] for k in UPLOAD_OPTIONS
-                               if request.form.get(k)}
-    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
     services = current()
     scratch = Path(tempfile.mkdtemp(prefix="upload-",
                                     dir=make_private_dir(services.settings.data_dir / "tmp")))
@@ -99,10 +99,18 @@ def import_upload(layer_id: str) -> ImportReport:
         # the name only helps formats made of several files; the type is sniffed from bytes
         target = scratch / (secure_filename(upload.filename) or "upload")
         upload.save(target)
-        return import_file(services.layers, target, layer_id, maps=services.layer_users(),
-                           force=is_forced(), **meta, **options)
+        return _import_saved(layer_id, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _import_saved(layer_id: str, target: Path) -> ImportReport:
+    options: dict[str, Any] = {k: request.form[k].strip() for k in UPLOAD_OPTIONS
+                               if request.form.get(k, "").strip()}
+    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+    services = current()
+    return import_file(services.layers, target, layer_id, maps=services.layer_users(),
+                       force=is_forced(), **meta, **options)
 
 
 def is_forced() -> bool:

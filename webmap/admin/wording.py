@@ -154,3 +154,29 @@ def local_time(iso: str, zone: str) -> str:
     except (ValueError, KeyError):
         return iso
     return f"{moment:%Y-%m-%d %H:%M} ({zone})"
+
+
+STAFF_WORDS = (
+    (" choose one with --layer NAME (the 'layer' field when uploading)",
+     " choose one in “Layer in the file”"),
+    ("add --crs EPSG:n (the 'crs' field when uploading)",
+     "give it in “Coordinate system”, for example EPSG:3067"),
+    ("add --crs EPSG:n", "give it in “Coordinate system”, for example EPSG:3067"),
+    ("give --crs", "give the “Coordinate system”"),
+    ("--crs ", "the coordinate system "),
+    ("give them with --x and --y (the x_column and y_column fields when uploading), or a WKT "
+     "column with --wkt (wkt_column)",
+     "choose them in “X column” and “Y column”, or a WKT column in “WKT column”"),
+    ("give both --x and --y (the x_column and y_column fields when uploading), or neither",
+     "give both “X column” and “Y column”, or neither"),
+    ("--id-field", "“Id attribute”"),
+    ("replace anyway (force)", "tick “Replace even if maps break” to replace anyway"),
+)
+"""What the command-line words of an import error are on the upload page."""
+
+
+def staff_words(detail: str) -> str:
+    """An import error as staff on the upload page read it: form fields, not CLI flags."""
+    for cli, form in STAFF_WORDS:
+        detail = detail.replace(cli, form)
+    return detail

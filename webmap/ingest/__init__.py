@@ -83,6 +83,8 @@ def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs:
         if fmt is Format.TIFF:
             return raster.to_cog(source, workdir=workdir, layer_id=layer_id, title=title,
                                  crs=crs, on_progress=on_progress)
+        if fmt is Format.SHAPEFILE:
+            _require_sidecars(source)
         opened = openable(source, fmt, workdir)
         what = f"the {fmt} {source.name}"
         chosen = choose_layer(layer_names(opened, fmt), layer, what)
@@ -123,7 +125,24 @@ def pick_dataset(folder: Path, files: list[Path], layer: str | None
             if wanted in {name.lower(), file.name.lower(), file.stem.lower()}:
                 return file, fmt, None
     raise ImportFailed(f"the ZIP archive holds {len(candidates)} data sets: {', '.join(names)};"
-                       " choose one with --layer NAME (the 'layer' field when uploading)")
+                       " choose one with --layer NAME (the 'layer' field when uploading)",
+                       field="layer", choices=names)
+
+
+SHAPEFILE_PARTS = (".shx", ".dbf")
+
+
+def _require_sidecars(path: Path) -> None:
+    """A Shapefile is several files: refuse a lone ``.shp`` in words, not GDAL's."""
+    present = {p.name.lower() for p in path.parent.iterdir()} if path.parent.is_dir() else set()
+    stem = path.stem.lower()
+    missing = [suffix for suffix in SHAPEFILE_PARTS if f"{stem}{suffix}" not in present]
+    if missing:
+        files = "file is" if len(missing) == 1 else "files are"
+        raise ImportFailed(f"{path.name} is only one part of a Shapefile: its "
+                           f"{' and '.join(missing)} {files} missing. Put the .shp, .shx, "
+                           ".dbf and .prj (and .cpg) files in one ZIP archive and upload "
+                           "that", field="file")
 
 
 def _default_title(path: Path) -> str:

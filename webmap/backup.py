@@ -23,9 +23,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .comments.export import COLUMNS as COMMENT_COLUMNS
-from .comments.export import GPKG_LAYER, write_gpkg
-from .comments.service import STATUSES, Comment, CommentStorage
+from .comments.export import BACKUP_COLUMNS, GPKG_LAYER, write_gpkg
+from .comments.service import SNAPSHOT_COLUMNS, STATUSES, Comment, CommentStorage
 from .layers import import_file
 from .maps import MAP_ID, MapRegistry
 from .plans.service import PLAN_ID_RE
@@ -41,8 +40,11 @@ PAGE_SIZE = 10_000
 """Features read from the store (and appended to the GeoPackage) at a time."""
 GPKG_GEOMETRY_TYPES = {"Geometry": "Unknown"}
 """Catalogue geometry types that GDAL names differently; the others are the same."""
-BACKUP_COMMENT_COLUMNS = (*COMMENT_COLUMNS, "idempotency_key")
-"""The staff export's columns plus the key that keeps a retried submission from landing twice."""
+BACKUP_COMMENT_COLUMNS = BACKUP_COLUMNS
+"""Every stored value: the key that keeps a retried submission from landing twice and the
+snapshot of the plan feature commented on."""
+REQUIRED_COMMENT_COLUMNS = BACKUP_COLUMNS[:10]
+"""What a backup of any release has (the snapshot columns came later)."""
 
 Echo = Callable[[str], None]
 
@@ -263,7 +265,7 @@ def _export_comments(comments: CommentStorage, target: Path, echo: Echo | None
         file_name = f"comments/{map_id}.gpkg"
         path = target / file_name
         path.parent.mkdir(exist_ok=True)
-        write_gpkg(found, path, columns=BACKUP_COMMENT_COLUMNS)
+        write_gpkg(found, path, columns=BACKUP_COMMENT_COLUMNS, own_geometry=True)
         entries.append({"map": map_id, "count": len(found), "file": file_name})
         if echo is not None:
             echo(f"exported {len(found)} comments on {map_id} to {file_name}")
@@ -291,12 +293,13 @@ def read_comments(path: Path, map_id: str) -> list[Comment]:
     except pyogrio.errors.DataSourceError as exc:
         raise BackupFailed(f"comments on {map_id!r}: {path.name} is not a GeoPackage with a "
                            f"layer {GPKG_LAYER!r}") from exc
-    missing = [c for c in BACKUP_COMMENT_COLUMNS if c not in frame.columns]
+    missing = [c for c in REQUIRED_COMMENT_COLUMNS if c not in frame.columns]
     if missing:
         raise BackupFailed(f"comments on {map_id!r}: {path.name} lacks {', '.join(missing)}")
     geometries = np.asarray(frame.geometry.values, dtype=object)
     found: list[Comment] = []
-    for i, row in enumerate(frame[list(BACKUP_COMMENT_COLUMNS)].to_dict("records")):
+    present = [c for c in BACKUP_COMMENT_COLUMNS if c in frame.columns]
+    for i, row in enumerate(frame[present].to_dict("records")):
         values = {k: None if _missing(v) else v for k, v in row.items()}
         if not values["id"] or values["status"] not in STATUSES or values["created"] is None:
             raise BackupFailed(f"comments on {map_id!r}: row {i + 1} of {path.name} has no id, "
@@ -308,8 +311,9 @@ def read_comments(path: Path, map_id: str) -> list[Comment]:
             created=created.to_pydatetime().isoformat(timespec="milliseconds"),
             status=str(values["status"]), text=str(values["text"] or ""),
             language=str(values["language"] or ""), geometry=_geojson(geometries[i]),
-            **{k: None if values[k] is None else str(values[k]) for k in (
-                "feature_collection", "feature_id", "name", "email", "idempotency_key")}))
+            **{k: None if values.get(k) is None else str(values[k]) for k in (
+                "feature_collection", "feature_id", "name", "email", "idempotency_key",
+                *SNAPSHOT_COLUMNS)}))
     return found
 
 

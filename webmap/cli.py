@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .comments.service import STATUSES
-from .problems import Problem, ServiceUnavailable
+from .problems import NotFound, Problem, ServiceUnavailable
 from .settings import Settings, SettingsError
 from .types import ImportReport
 
@@ -131,8 +131,16 @@ def _print_report(report: ImportReport) -> None:
 @click.option("--wkt", "wkt_column", help="CSV: the column holding WKT geometry.")
 @click.option("--attribution", help="Attribution shown with the layer, e.g. '© NLS, CC BY 4.0'.")
 @click.option("--description", help="A sentence or two about the layer.")
+@click.option("--id-field", "id_field",
+              help="Attribute that identifies features, so ids stay when the layer is "
+                   "replaced (default: the previous version's, else the first unique id-like "
+                   "column; 'none' numbers features in file order).")
+@click.option("--force", is_flag=True,
+              help="Replace even when a map that uses the layer reads an attribute the new "
+                   "file lacks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> None:
+def import_layer(path: Path, layer_id: str, as_json: bool, force: bool,
+                 **options: Any) -> None:
     """Import PATH (Shapefile, GeoPackage, GeoJSON, CSV, GML, KML, TAB, OSM PBF, GeoTIFF)."""
     from .layers import import_file
 
@@ -141,7 +149,7 @@ def import_layer(path: Path, layer_id: str, as_json: bool, **options: Any) -> No
     with _services() as services:
         try:
             report = import_file(services.layers, path, layer_id, on_progress=update,
-                                 **options)
+                                 maps=services.layer_users(), force=force, **options)
         finally:
             close()
     if as_json:
@@ -161,10 +169,13 @@ def list_layers() -> None:
 
 @layers.command("remove")
 @click.argument("layer_id")
-def remove_layer(layer_id: str) -> None:
-    """Remove a layer and its files."""
+@click.option("--force", is_flag=True, help="Remove even when maps use the layer.")
+def remove_layer(layer_id: str, force: bool) -> None:
+    """Remove a layer and its files (refused while a map uses it, unless --force)."""
+    from .layers import remove_layer as remove
+
     with _services() as services:
-        services.layers.remove_layer(layer_id)
+        remove(services.layers, layer_id, maps=services.layer_users(), force=force)
     click.echo(f"removed {layer_id}")
 
 
@@ -455,6 +466,7 @@ def list_comments(map_id: str, statuses: tuple[str, ...]) -> None:
     with _services() as services:
         _known_map(services, map_id)
         found = services.comments.for_staff(map_id, statuses=statuses or STATUSES)
+
         for comment in found:
             ref = comment.feature_ref()
             place = (f"{ref['collection']}/{ref['id']}" if ref
@@ -472,19 +484,32 @@ def list_comments(map_id: str, statuses: tuple[str, ...]) -> None:
               default="geojson", show_default=True, help="GeoJSON, CSV (Excel) or GeoPackage.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output; required for gpkg).")
+@click.option("--delimiter", type=click.Choice(["semicolon", "comma"]),
+              help="CSV separator (default: semicolon when the map's first language is "
+                   "Finnish or Swedish, as their Excel expects; else comma).")
 @_STATUS_OPTION
-def export_comments(map_id: str, fmt: str, output: Path | None,
+def export_comments(map_id: str, fmt: str, output: Path | None, delimiter: str | None,
                     statuses: tuple[str, ...]) -> None:
     """Export MAP's comments with names and e-mails, for staff."""
     import tempfile
 
-    from .comments.export import csv_bytes, feature_collection, write_gpkg
+    from .comments.export import DELIMITERS, default_delimiter, feature_collection, write_gpkg
+    from .comments.export import csv_bytes as csv_of
 
     if fmt == "gpkg" and output is None:
         raise click.UsageError("a GeoPackage needs --output FILE")
     with _services() as services:
         _known_map(services, map_id)
         found = services.comments.for_staff(map_id, statuses=statuses or STATUSES)
+        try:
+            language = services.maps.get(map_id).default_language
+        except NotFound:
+            language = "en"
+    separator = DELIMITERS[delimiter] if delimiter else default_delimiter(language)
+
+    def csv_bytes(comments: Any) -> bytes:
+        return csv_of(comments, delimiter=separator)
+
     if output is None:
         data = feature_collection(found, personal=True) if fmt == "geojson" else csv_bytes(found)
         click.echo(data, nl=False)

@@ -18,8 +18,9 @@ from .basemap import BasemapService, load_basemaps
 from .comments.service import CommentService
 from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
+from .layers import MapsOfLayer
 from .maps import MapDefinition, MapRegistry, MapRepository
-from .maps.checks import check_layers
+from .maps.checks import check_fields, check_layers, unnamed_count
 from .plans.service import PlanService
 from .plans.storage import PlanRepository
 from .problems import ServiceUnavailable
@@ -60,6 +61,13 @@ class Services:
     def backend(self) -> str:
         """``geopackage`` or ``postgis``: which layer store serves."""
         return self.layers.backend
+
+    def layer_users(self) -> MapsOfLayer:
+        """The served maps as a replacement or removal of a layer sees them."""
+        def style_property(style_id: str) -> str | None:
+            style = self.styles.get(style_id)
+            return None if style is None else style.property
+        return MapsOfLayer(self.maps, style_property)
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` naming the first part that cannot be reached."""
@@ -102,8 +110,14 @@ def build_services(settings: Settings) -> Services:
         layers = _layer_store(database, settings)
         styles = StyleCatalogue(settings.styles_dir)
 
+        def style_property(style_id: str) -> str | None:
+            style = styles.get(style_id)
+            return None if style is None else style.property
+
         def check(definition: MapDefinition) -> None:
             check_layers(definition, layers.layer)
+            check_fields(definition, layers.layer, style_property,
+                         lambda info, name: unnamed_count(layers, info, name))
             styles.check_publish(definition)
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),

@@ -62,6 +62,16 @@ class LayerInfo:
     attribution: str = ""
     location: str = ""
     """Where the backend keeps the data: a file under the data directory or a table name."""
+    id_field: str = ""
+    """The attribute that keeps feature ids stable across replacements ('' for none)."""
+    max_fid: int = 0
+    """The greatest feature id of this version; ids run 1..N without gaps when it equals
+    ``feature_count`` (0: not recorded, taken as dense)."""
+
+    @property
+    def dense_ids(self) -> bool:
+        """Whether feature ids run 1..N, so offset k is "fid > k"."""
+        return self.max_fid in (0, self.feature_count)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +221,8 @@ class ImportReport:
     repaired: int = 0
     dropped: int = 0
     warnings: tuple[str, ...] = ()
+    id_field: str = ""
+    """The attribute feature ids follow ('' when they are positions in the file)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -218,7 +230,7 @@ class ImportReport:
                 "feature_count": self.feature_count, "source_crs": self.source_crs,
                 "bbox": list(self.bbox), "geometry_type": self.geometry_type,
                 "repaired": self.repaired, "dropped": self.dropped,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "id_field": self.id_field or None}
 
 
 @dataclass(kw_only=True)
@@ -232,3 +244,5 @@ class NormalisedLayer:
     report: ImportReport
     frame: Any = None
     raster_path: Path | None = None
+    id_field: str = ""
+    """The column of ``frame`` that identifies features ('' for none)."""

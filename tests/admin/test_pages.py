@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyogrio
 import pytest
 
 from tests.builders import make_vector
-from tests.conftest import open_app
+from tests.conftest import assert_problem, open_app
 from webmap.admin import wording
 from webmap.services import services_of
 
@@ -469,3 +470,123 @@ def test_comment_places() -> None:
     line = json.dumps({"type": "LineString", "coordinates": [[1, 2], [3, 4], [5, 6]]})
     assert wording.comment_place(line, None) == "A line of 3 points"
     assert wording.comment_place(None, None) == "No place"
+
+
+def test_compose_chooses_attributes_from_the_layers_fields(client: Any, csrf: str,
+                                                           add_layer: Any) -> None:
+    add_layer("plan")
+    page = client.get("/admin/maps/new?layer=plan&style=districts").text
+    assert '<option value="floors">floors</option>' in page, "the label is a choice"
+    assert 'name="attributes-0" value="area"' in page
+    response = client.post("/admin/maps/new", data=_compose_form(
+        csrf, **{"attributes-0": ["name", "floors"], "search": ["0"],
+                 "layer_title_fi": ["Kaava-alueet", "", ""], "layer_title_sv": ["Planområden",
+                                                                                "", ""],
+                 "layer_title_en": ["", "", ""]}))
+    assert response.status_code == 303, errors_of(response)
+    published = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    layer = published["layers"][0]
+    assert layer["title"] == {"fi": "Kaava-alueet", "sv": "Planområden"}
+    assert layer["attributes"] == ["name", "floors"] and layer["label"] == "name"
+    stored = services_of(client.application).maps.get("uusi-kaava")
+    assert [(s.layer, s.kind, s.name_fields) for s in stored.search] == [
+        ("plan", "place", ("name",))]
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert 'value="Planområden"' in edit
+    assert 'id="f-search-0" name="search" value="0" checked' in edit
+
+
+def test_compose_refuses_a_map_that_would_show_unnamed_features(client: Any, csrf: str,
+                                                                add_layer: Any,
+                                                                token: str) -> None:
+    add_layer("plan")
+    unknown = client.post("/admin/maps/new", data=_compose_form(csrf, label=["nimi", "", ""]))
+    assert unknown.status_code == 422
+    assert "has no attribute nimi" in errors_of(unknown)["f-label-0"]
+    unlabelled = client.post("/admin/maps/new", data=_compose_form(csrf, label=["", "", ""]))
+    assert "Choose the attribute that names" in errors_of(unlabelled)["f-label-0"]
+    bad_attribute = client.post("/admin/maps/new", data=_compose_form(
+        csrf, **{"attributes-0": ["kerrosala"]}))
+    assert "no attribute kerrosala" in errors_of(bad_attribute)["f-attributes-0"]
+    empty = client.post("/admin/maps/new", data=_compose_form(csrf, label=["note", "", ""]))
+    assert empty.status_code == 422
+    assert "72 features of" in errors_of(empty)["f-label-0"]
+    # the staff API refuses the same maps
+    document = {"title": {"fi": "K"}, "extent": [24.9, 60.1, 25.0, 60.2],
+                "base": {"type": "rendered", "basemap": "finland"},
+                "layers": [{"layer": "plan", "style": "districts", "plan": True,
+                            "label": "nimi"}]}
+    refused = client.put("/admin/api/maps/k", json=document,
+                         headers={"Authorization": f"Bearer {token}"})
+    body = assert_problem(refused, 422, mentions="has no attribute 'nimi'")
+    assert body["field"] == "layers[0].label"
+
+
+def test_the_preview_links_the_features_as_geojson(client: Any, csrf: str,
+                                                   add_layer: Any) -> None:
+    add_layer("plan")
+    html = client.get("/admin/layers/plan").text
+    [href] = re.findall(r'href="([^"]+)"[^>]*>Its features as GeoJSON', html)
+    assert "built-in method" not in html
+    path = href.split("://", 1)[-1].split("/", 1)[1]
+    response = client.get("/" + path)
+    assert response.status_code == 200 and response.mimetype == "application/geo+json"
+    assert len(response.get_json()["features"]) == 10
+
+
+def test_moderation_names_the_plan_feature_and_uses_the_consultations_time_zone(
+        client: Any, csrf: str, app: Any, add_layer: Any) -> None:
+    add_layer("plan")
+    form = _compose_form(csrf, tz="Europe/Stockholm")
+    assert client.post("/admin/maps/new", data=form).status_code == 303
+    service = services_of(app).comments
+    receipt = service.submit("uusi-kaava", {"text": "Ei tähän", "language": "fi",
+                                            "feature": {"collection": "plan", "id": 3}})
+    created = service.storage.get(receipt.id).created
+    html = client.get("/admin/maps/uusi-kaava/comments").text
+    assert "“Töölönkatu 2” in plan" in html and "Feature 3 of" not in html
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    local = datetime.fromisoformat(created).astimezone(ZoneInfo("Europe/Stockholm"))
+    assert f"{local:%Y-%m-%d %H:%M} (Europe/Stockholm)" in html and " UTC<" not in html
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert "<option selected>Europe/Stockholm</option>" in edit
+
+
+def test_upload_errors_speak_the_forms_words_and_keep_the_file(client: Any, csrf: str,
+                                                               tmp_path: Path) -> None:
+    two = tmp_path / "kaava.gpkg"
+    make_vector(tmp_path / "a.gpkg", fmt="gpkg", n=8)
+    for name, n in (("alueet", 4), ("rajat", 6)):
+        frame = pyogrio.read_dataframe(tmp_path / "a.gpkg").head(n)
+        pyogrio.write_dataframe(frame, two, layer=name, driver="GPKG")
+    response = client.post("/admin/layers/new", data=upload(two, csrf_token=csrf, id="kaava"))
+    assert response.status_code == 422
+    message = errors_of(response)["f-layer"]
+    assert "--layer" not in message and "“Layer in the file”" in message
+    html = response.text
+    assert '<select id="f-layer" name="layer"' in html
+    assert "<option>alueet</option>" in html and "<option>rajat</option>" in html
+    assert "Kept from your last try:</strong> kaava.gpkg" in html
+    # the file is not chosen again: the kept one is imported
+    chosen = client.post("/admin/layers/new", data={"csrf_token": csrf, "id": "kaava",
+                                                     "layer": "rajat"})
+    assert chosen.status_code == 303, errors_of(chosen)
+    assert client.get("/collections/kaava/items").get_json()["numberMatched"] == 6
+    assert "Kept from your last try" not in client.get("/admin/layers/new").text
+
+    lone = make_vector(tmp_path / "talot.shp", fmt="shp", n=3)
+    alone = client.post("/admin/layers/new", data=upload(lone, csrf_token=csrf, id="talot"))
+    shp = errors_of(alone)["f-file"]
+    assert ".shx and .dbf files are missing" in shp and "ZIP archive" in shp
+    assert "Unable to open" not in shp
+
+    table = tmp_path / "pisteet.csv"
+    table.write_text("nimi;paikka_a;paikka_b\nTori;385000;6672000\n", "utf-8")
+    no_xy = client.post("/admin/layers/new", data=upload(table, csrf_token=csrf, id="pisteet"))
+    csv_error = " ".join(errors_of(no_xy).values())
+    assert "“X column”" in csv_error and "x_column" not in csv_error and "--x" not in csv_error
+    fixed = client.post("/admin/layers/new", data={
+        "csrf_token": csrf, "id": "pisteet", "x_column": "paikka_a", "y_column": "paikka_b",
+        "crs": "EPSG:3067"})
+    assert fixed.status_code == 303, errors_of(fixed)

@@ -63,3 +63,15 @@ def test_keyboard_reaches_every_link_with_visible_focus(chromium: Any, site: str
     assert seen[1:6] == ["1", "2", "3", "4", "5"]
     assert "Next page" in seen
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (320, 640)])
+def test_the_map_page_shows_the_widget_in_a_usable_frame(chromium: Any, live_server: LiveServer,
+                                                         width: int, height: int) -> None:
+    page = chromium.new_page(viewport={"width": width, "height": height})
+    page.goto(live_server.url + "/maps/helsinki-keskusta?f=html")
+    box = page.locator("iframe.wm-preview").bounding_box()
+    assert box is not None
+    assert box["width"] >= min(width - 40, 1100), box
+    assert box["height"] >= min(0.8 * height, 384), box
+    page.close()

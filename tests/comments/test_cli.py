@@ -66,7 +66,7 @@ def test_export_each_format(webmap: Run, three: list[str], tmp_path: Path) -> No
     assert written.exit_code == 0 and "exported 3 comments" in written.stderr
     data = (tmp_path / "out" / "kommentit.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert [r["text"] for r in rows] == ["Ensimmäinen\nrivi", "'=2+2", "Nimetön"]
     assert rows[0]["name"] == "Åsa Öberg"
 

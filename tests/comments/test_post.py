@@ -61,7 +61,12 @@ def test_a_plan_feature_alone(app: Any, post: Poster, plan: str) -> None:
                     map_id="vain-kohde")
     assert response.status_code == 201, response.get_json()
     [row] = stored(app, "vain-kohde")
-    assert row.geometry is None and row.feature_ref() == {"collection": plan, "id": 7}
+    assert row.geometry is None
+    ref = row.feature_ref()
+    assert ref is not None and (ref["collection"], ref["id"]) == (plan, 7)
+    assert ref["label"] == "Åkerlundinkatu 6" and ref["attributes"] == {"name": ref["label"]}
+    assert row.feature_version == services_of(app).layers.layer(plan).version
+    assert row.feature_geometry is not None and row.place == row.feature_geometry
 
 
 def test_text_of_exactly_5000_characters_after_trimming(app: Any, post: Poster) -> None:

@@ -95,9 +95,10 @@ def test_the_public_list_never_holds_personal_data(client: Any, token: str,
     for secret in (*NAMES[:2], *EMAILS, "Meik", "@example.fi"):
         assert secret not in text
     by_id = {f["id"]: f for f in body["features"]}
-    assert by_id[posted["feature"]]["geometry"] is None
-    assert by_id[posted["feature"]]["properties"]["feature"] == {"collection": "kaava-alueet",
-                                                                 "id": 4}
+    assert by_id[posted["feature"]]["geometry"]["type"] == "Polygon", "the plan feature's"
+    ref = by_id[posted["feature"]]["properties"]["feature"]
+    assert (ref["collection"], ref["id"], ref["label"]) == ("kaava-alueet", 4,
+                                                            "Sörnäisten rantatie 3")
     assert by_id[posted["point"]]["geometry"] == INSIDE
 
 
@@ -131,7 +132,7 @@ def test_csv_export_opens_in_excel(client: Any, token: str, posted: dict[str, st
     assert "attachment" in response.headers["Content-Disposition"]
     data = response.data
     assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     by_id = {row["id"]: row for row in rows}
     assert list(by_id) == list(posted.values())
     point = by_id[posted["point"]]
@@ -141,8 +142,9 @@ def test_csv_export_opens_in_excel(client: Any, token: str, posted: dict[str, st
     assert by_id[posted["area"]]["text"] == "'=1+1"
     assert by_id[posted["area"]]["name"] == "'" + NAMES[2]
     assert by_id[posted["feature"]]["text"] == "'-5 astetta ja @kaikki"
-    assert by_id[posted["feature"]]["geometry"] == ""
+    assert by_id[posted["feature"]]["geometry"].startswith("POLYGON ((24.9")
     assert by_id[posted["feature"]]["feature_id"] == "4"
+    assert by_id[posted["feature"]]["feature_label"] == "Sörnäisten rantatie 3"
     assert by_id[posted["both"]]["text"] == "'+358 40 123"
 
 
@@ -172,7 +174,10 @@ def test_geopackage_export_reads_back(client: Any, token: str, posted: dict[str,
     assert geometry.geom_type == "LineString"
     assert [list(xy) for xy in geometry.coords] == LINE["coordinates"]
     assert rows.loc[posted["area"], "geometry"].geom_type == "Polygon"
-    assert rows.loc[posted["feature"], "geometry"] is None
+    feature = rows.loc[posted["feature"], "geometry"]
+    assert feature.geom_type == "Polygon" and feature.area > 0, "at the plan feature"
+    assert rows.loc[posted["feature"], "feature_label"] == "Sörnäisten rantatie 3"
+    assert info["geometry_type"] == "Unknown"
     assert rows.loc[posted["feature"], "feature_collection"] == "kaava-alueet"
     created = rows.loc[posted["point"], "created"]
     assert abs(created.to_pydatetime() - datetime.now(UTC)) < timedelta(minutes=5)
@@ -180,11 +185,37 @@ def test_geopackage_export_reads_back(client: Any, token: str, posted: dict[str,
     assert scratch.is_dir() and not list(scratch.glob("comments-*")), "scratch removed"
 
 
+def test_csv_delimiter_follows_the_language_or_the_choice(client: Any, token: str,
+                                                          posted: dict[str, str]) -> None:
+    def header(**params: str) -> str:
+        data = staff_export(client, token, "csv", **params).data.decode("utf-8-sig")
+        return data.splitlines()[0]
+
+    assert header().startswith("id;created;status"), "map kaava speaks Finnish first"
+    assert header(lang="en").startswith("id,created,status")
+    assert header(lang="sv", delimiter="comma").startswith("id,created")
+    assert header(lang="en", delimiter="semicolon").startswith("id;created")
+    assert_problem(client.get("/admin/api/maps/kaava/comments?format=csv&delimiter=tab",
+                              headers=auth(token)), 400)
+
+
+def test_geojson_export_is_a_download_with_every_place(client: Any, token: str,
+                                                       posted: dict[str, str]) -> None:
+    response = staff_export(client, token)
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="kaava-comments.geojson"')
+    by_id = {f["id"]: f for f in response.get_json()["features"]}
+    assert all(f["geometry"] is not None for f in by_id.values())
+    feature = by_id[posted["feature"]]
+    assert feature["geometry"]["type"] == "Polygon"
+    assert feature["properties"]["feature"]["label"] == "Sörnäisten rantatie 3"
+
+
 def test_an_empty_export(client: Any, token: str, tmp_path: Path) -> None:
     target = tmp_path / "empty.gpkg"
     target.write_bytes(staff_export(client, token, "gpkg").data)
     assert pyogrio.read_info(target)["features"] == 0
-    assert staff_export(client, token, "csv").data.decode("utf-8-sig").startswith("id,")
+    assert staff_export(client, token, "csv").data.decode("utf-8-sig").startswith("id;")
     assert staff_export(client, token).get_json()["features"] == []
 
 
@@ -225,5 +256,5 @@ def test_the_postgis_table_has_a_geometry_column(app: Any, posted: dict[str, str
     kinds = {row[0]: (row[1], row[2]) for row in rows}
     assert kinds[posted["point"]] == ("ST_Point", 4326)
     assert kinds[posted["area"]] == ("ST_Polygon", 4326)
-    assert kinds[posted["feature"]] == (None, None)
+    assert kinds[posted["feature"]] == ("ST_Polygon", 4326), "at the plan feature, for QGIS"
     assert json.loads(storage.get(posted["line"]).geometry) == LINE

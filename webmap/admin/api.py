@@ -9,12 +9,13 @@ from flask import Blueprint, Response, request
 
 from ..api.render import base_url, json_response
 from ..api.staff import require_bearer
+from ..layers import remove_layer
 from ..plans.service import PlanNotFound, PlanReport
 from ..problems import Conflict, InvalidParameter, LayerNotFound, Problem, Unprocessable
 from ..services import current
 from ..types import ImportReport, MediaType
 from ..widget.views import map_document
-from .staff import import_plan_upload, import_upload
+from .staff import import_plan_upload, import_upload, is_forced
 
 log = logging.getLogger("webmap.admin")
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api")
@@ -68,8 +69,9 @@ def replace_layer(layer_id: str) -> Response:
 
 @bp.delete("/layers/<layer_id>")
 def delete_layer(layer_id: str) -> Response:
-    """Remove a layer and its files."""
-    current().layers.remove_layer(layer_id)
+    """Remove a layer and its files; 409 naming the maps that use it unless ``?force=yes``."""
+    services = current()
+    remove_layer(services.layers, layer_id, maps=services.layer_users(), force=is_forced())
     return _no_content()
 
 

@@ -52,9 +52,16 @@ def empty_values() -> dict[str, Any]:
             **{f"description_{lang}": "" for lang in LANGUAGES}}
 
 
+def blank_row() -> dict[str, Any]:
+    """A layer row with nothing chosen."""
+    return {"layer": "", "style": "", "plan": False, "label": "", "attributes": [],
+            "search": False, **{f"title_{lang}": "" for lang in LANGUAGES}}
+
+
 def padded_rows(rows: list[dict[str, Any]], extra: int = BLANK_ROWS) -> list[dict[str, Any]]:
     """The layer rows plus blank ones to fill in (at least ``MIN_LAYER_ROWS``)."""
-    blank = {"layer": "", "style": "", "plan": False, "label": ""}
+    rows = [{**blank_row(), **row} for row in rows]
+    blank = blank_row()
     wanted = max(MIN_LAYER_ROWS, len(rows) + extra)
     return rows + [dict(blank) for _ in range(wanted - len(rows))]
 
@@ -90,29 +97,47 @@ def map_to_form(document: Mapping[str, Any]) -> dict[str, Any]:
         values.update({k: f"{v:g}" for k, v in zip(EXTENT, extent, strict=True)})
     consultation = document.get("consultation")
     if consultation:
-        zone = TIME_ZONES[0]
+        zone = consultation.get("time_zone") or TIME_ZONES[0]
         values.update({"consult": True, "kinds": list(consultation.get("geometry") or []),
                        "show_comments": bool(consultation.get("show_comments")),
                        "opens": _local(consultation.get("opens"), zone),
                        "closes": _local(consultation.get("closes"), zone), "tz": zone})
+    searched = {source.get("layer") for source in document.get("search") or []
+                if isinstance(source, Mapping)}
     values["layers"] = padded_rows([
         {"layer": item.get("layer", ""), "style": item.get("style", ""),
-         "plan": bool(item.get("plan")), "label": item.get("label") or ""}
+         "plan": bool(item.get("plan")), "label": item.get("label") or "",
+         "attributes": [a if isinstance(a, str) else str(a.get("field", ""))
+                        for a in item.get("attributes") or []],
+         "search": item.get("layer") in searched,
+         **{f"title_{lang}": (item.get("title") or {}).get(lang, "") for lang in LANGUAGES}}
         for item in document.get("layers") or []])
     return values
 
 
+def _nth(values: list[str], i: int) -> str:
+    return values[i].strip() if i < len(values) else ""
+
+
 def _form_layers(form: Form) -> list[dict[str, Any]]:
-    """The layer rows that name a layer, in order (blank rows dropped)."""
+    """The layer rows that name a layer, in order (blank rows dropped). A row's label is
+    ``layer:field`` where the form offered every layer's fields."""
     rows = []
     count = len(form.getlist("layer"))
     styles, labels = form.getlist("style"), form.getlist("label")
-    plans = set(form.getlist("plan"))
+    plans, searched = set(form.getlist("plan")), set(form.getlist("search"))
     for i in range(count):
-        rows.append({"layer": form.getlist("layer")[i].strip(),
-                     "style": styles[i].strip() if i < len(styles) else "",
-                     "label": labels[i].strip() if i < len(labels) else "",
-                     "plan": str(i) in plans})
+        layer = form.getlist("layer")[i].strip()
+        label = _nth(labels, i)
+        if ":" in label:
+            owner, _, label = label.partition(":")
+            label = label if owner == layer else f"{owner}:{label}"
+        rows.append({"layer": layer, "style": _nth(styles, i), "label": label,
+                     "plan": str(i) in plans, "search": str(i) in searched,
+                     "attributes": [a.strip() for a in form.getlist(f"attributes-{i}")
+                                    if a.strip()],
+                     **{f"title_{lang}": _nth(form.getlist(f"layer_title_{lang}"), i)
+                        for lang in LANGUAGES}})
     return [row for row in rows if row["layer"]]
 
 
@@ -155,9 +180,47 @@ def _extent(values: dict[str, Any], bboxes: Sequence[BBox], errors: dict[str, st
     return [float(n) for n in numbers if n is not None]
 
 
+def _check_row(i: int, row: dict[str, Any], fields: Sequence[str] | None,
+               errors: dict[str, str]) -> None:
+    """A layer row's label and attributes are fields of its layer; a plan layer has a label."""
+    if fields is None:
+        return
+    listed = ", ".join(fields) or "none"
+    if row["label"] and row["label"] not in fields:
+        errors[f"label-{i}"] = (f"Layer {row['layer']} has no attribute {row['label']}; "
+                                f"choose one of {listed}.")
+    elif row["plan"] and not row["label"]:
+        errors[f"label-{i}"] = (f"Choose the attribute that names the features of plan "
+                                f"layer {row['layer']}: residents hear it for each feature.")
+    elif row["search"] and not row["label"]:
+        errors[f"label-{i}"] = (f"Choose the attribute that names the features of "
+                                f"{row['layer']}: the search looks for it.")
+    wrong = [a for a in row["attributes"] if a not in fields]
+    if wrong:
+        errors[f"attributes-{i}"] = (f"Layer {row['layer']} has no attribute "
+                                     f"{', '.join(wrong)}; choose from {listed}.")
+
+
+SWEDISH_SUFFIXES = ("_sv", "_se", "_swe", "_ruotsi", ":sv")
+
+
+def _search_names(label: str, fields: Sequence[str]) -> list[str]:
+    """The label and its Swedish twin where the layer has one (``nimi`` and ``nimi_sv``)."""
+    names = [label]
+    names += [f for f in fields if f != label and f.startswith(label)
+              and f[len(label):] in SWEDISH_SUFFIXES]
+    return names
+
+
 def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] | None,
-                layer_bboxes: Mapping[str, BBox]) -> Composition:
-    """Read the posted form; the document is set when the form itself has no errors."""
+                layer_bboxes: Mapping[str, BBox],
+                layer_fields: Mapping[str, Sequence[str]] | None = None) -> Composition:
+    """Read the posted form; the document is set when the form itself has no errors.
+
+    ``layer_fields`` (each layer's attributes) lets the form refuse a label, panel attribute
+    or search on an attribute the layer lacks, and a plan layer without a label.
+    """
+    layer_fields = layer_fields or {}
     values = empty_values()
     for key in ("tms", "base", "origins", "tz", *EXTENT,
                 *(f"{kind}_{lang}" for kind in ("title", "description") for lang in LANGUAGES),
@@ -186,6 +249,7 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
             errors[f"layer-{i}"] = f"There is no layer {row['layer']}; upload it first."
         if not row["style"]:
             errors[f"style-{i}"] = f"Choose a style for layer {row['layer']}."
+        _check_row(i, row, layer_fields.get(row["layer"]), errors)
     extent = _extent(values, [layer_bboxes[r["layer"]] for r in chosen
                               if r["layer"] in layer_bboxes], errors)
     opens = _time(values["opens"], values["tz"], "opens", errors)
@@ -205,13 +269,17 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
         "extent": extent, "languages": values["languages"],
         "base": ({"type": "layer", "layer": base.removeprefix("layer:")}
                  if base.startswith("layer:") else {"type": "rendered", "basemap": base}),
-        "layers": [{**layers_before.get(r["layer"], {}), "layer": r["layer"],
-                    "style": r["style"], "plan": r["plan"],
-                    **({"label": r["label"]} if r["label"] else {})} for r in chosen],
+        "layers": [_layer_document(r, layers_before.get(r["layer"], {})) for r in chosen],
         "origins": [line.strip() for line in values["origins"].splitlines() if line.strip()]})
-    for row in document["layers"]:
-        if "label" in row and not row["label"]:
-            del row["label"]
+    kept = [source for source in (previous or {}).get("search", [])
+            if isinstance(source, Mapping) and source.get("layer") not in
+            {r["layer"] for r in chosen}]
+    document["search"] = kept + [
+        {"layer": r["layer"], "kind": "place",
+         "names": _search_names(r["label"], layer_fields.get(r["layer"], ()))}
+        for r in chosen if r["search"] and r["label"]]
+    if not document["search"]:
+        del document["search"]
     descriptions = {lang: values[f"description_{lang}"] for lang in LANGUAGES
                     if values[f"description_{lang}"]}
     document.pop("description", None)
@@ -220,17 +288,39 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     document.pop("consultation", None)
     if values["consult"]:
         document["consultation"] = {"opens": opens, "closes": closes, "geometry": values["kinds"],
-                                    "show_comments": values["show_comments"]}
+                                    "show_comments": values["show_comments"],
+                                    "time_zone": values["tz"]}
     composition.document = document
     return composition
+
+
+def _layer_document(row: dict[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """A layer entry of the map document: what the row says, with attribute titles kept."""
+    entry: dict[str, Any] = {**before, "layer": row["layer"], "style": row["style"],
+                             "plan": row["plan"]}
+    entry.pop("label", None)
+    if row["label"]:
+        entry["label"] = row["label"]
+    titles = {lang: row[f"title_{lang}"] for lang in LANGUAGES if row.get(f"title_{lang}")}
+    entry.pop("title", None)
+    if titles:
+        entry["title"] = titles
+    named = {a["field"]: a for a in before.get("attributes") or []
+             if isinstance(a, Mapping) and "field" in a}
+    entry.pop("attributes", None)
+    if row["attributes"]:
+        entry["attributes"] = [named.get(a, a) for a in row["attributes"]]
+    return entry
 
 
 def field_for(problem_field: str) -> str:
     """The form field a publishing problem names (``layers[1].style`` → ``style-1``)."""
     match = LAYER_FIELD.match(problem_field)
     if match:
-        row = match.group(1)
-        return f"style-{row}" if match.group(2) == "style" else f"layer-{row}"
+        row, member = match.group(1), match.group(2)
+        if member in ("style", "label", "attributes"):
+            return f"{member}-{row}"
+        return f"layer-{row}"
     head = problem_field.split(".")[0].split("[")[0]
     return {"title": "title_fi", "description": "description_fi", "extent": "west",
             "languages": "languages", "tile_matrix_set": "tms", "base": "base",

@@ -67,9 +67,12 @@ def _compose_page(map_id: str | None, values: dict[str, Any], errors: dict[str, 
 
 def _publish(map_id: str | None) -> Any:
     previous = _previous(map_id)
-    bboxes = {layer.id: layer.bbox for layer in current().layers.layers()}
+    layers = current().layers.layers()
+    bboxes = {layer.id: layer.bbox for layer in layers}
+    fields = {layer.id: [f.name for f in layer.fields] for layer in layers
+              if layer.kind == LayerKind.VECTOR}
     composition = compose.form_to_map(request.form, map_id=map_id, previous=previous,
-                                      layer_bboxes=bboxes)
+                                      layer_bboxes=bboxes, layer_fields=fields)
     if composition.document is None:
         return _compose_page(map_id, composition.values, composition.errors, 422)
     if map_id is None and composition.values["id"] in {m.id for m in current().maps.all()}:
@@ -142,7 +145,15 @@ def moderation(map_id: str) -> Any:
     shown = everything if status == "all" else [c for c in everything if c.status == status]
     return page("staff_moderation.html", definition=definition, status=status, counts=counts,
                 total=len(everything), shown=shown, statuses=STATUSES, actions=STATUS_ACTIONS,
-                exports=EXPORTS, place=wording.comment_place, language_names=LANGUAGE_NAMES)
+                exports=EXPORTS, place=wording.comment_place, language_names=LANGUAGE_NAMES,
+                when=wording.local_time, zone=_zone_of(definition))
+
+
+def _zone_of(definition: Any) -> str:
+    """The consultation's time zone (else the one its first language suggests)."""
+    if definition.consultation is not None:
+        return str(definition.consultation.time_zone)
+    return "Europe/Stockholm" if definition.default_language == "sv" else "Europe/Helsinki"
 
 
 @bp.post("/maps/<map_id>/comments/<comment_id>")

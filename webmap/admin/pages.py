@@ -8,12 +8,20 @@ post, ``Cache-Control: no-store`` and problems shown as pages.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.utils import secure_filename
 
+from ..database import make_private_dir
+from ..layers import remove_layer
 from ..maps import BaseMap, MapDefinition
 from ..problems import Conflict, InvalidParameter, LayerNotFound, NotFound, Problem
 from ..services import current
@@ -30,7 +38,11 @@ log = logging.getLogger("webmap.admin")
 bp = staff_blueprint(Blueprint("admin_pages", __name__, url_prefix="/admin",
                                template_folder="templates", static_folder="static",
                                static_url_path="/static"))
-UPLOAD_FIELDS = ("id", "title", "crs", "layer", "attribution", "description")
+UPLOAD_FIELDS = ("id", "title", "crs", "layer", "attribution", "description", "encoding",
+                 "x_column", "y_column", "wkt_column", "id_field")
+KEPT_SECONDS = 3600
+"""How long a file whose import failed is kept for the next try."""
+KEPT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 NO_BASE = "none"
 MAX_REPORT_WARNINGS = 10
 
@@ -103,16 +115,21 @@ def _field_of(exc: Problem) -> str:
     if named in UPLOAD_FIELDS or named == "file":
         return str(named)
     detail = exc.detail.lower()
+    if isinstance(exc, Conflict) and "maps use" in detail:
+        return "force"
     if isinstance(exc, Conflict) or detail.startswith("layer id"):
         return "id"
     if "--crs" in detail or "'crs' field" in detail or "not a crs code" in detail:
         return "crs"
     if "--layer" in detail or "has no layer" in detail or " layers: " in detail:
         return "layer"
+    if "--x" in detail or "x_column" in detail:
+        return "x_column"
     return "file"
 
 
-def _check_upload(values: dict[str, str], replace: bool) -> dict[str, str]:
+def _check_upload(values: dict[str, str], replace: bool, kept: dict[str, str] | None
+                  ) -> dict[str, str]:
     errors = {}
     layer_id = values["id"]
     if not layer_id:
@@ -121,7 +138,7 @@ def _check_upload(values: dict[str, str], replace: bool) -> dict[str, str]:
         errors["id"] = ("Use 1–64 lower-case letters a–z, digits, - or _, starting with a "
                         "letter or digit.")
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    if (upload is None or not upload.filename) and kept is None:
         errors["file"] = "Choose the file to upload."
     if not errors and not replace and _exists(layer_id):
         errors["id"] = (f"A layer {layer_id} exists already. Tick “Replace the layer” to "
@@ -129,30 +146,88 @@ def _check_upload(values: dict[str, str], replace: bool) -> dict[str, str]:
     return errors
 
 
+def _kept_root() -> Path:
+    return current().settings.data_dir / "tmp" / "kept"
+
+
+def _kept() -> dict[str, str] | None:
+    """The file kept from this staff member's last failed upload, if it is still there."""
+    kept = session.get("kept_upload")
+    if not isinstance(kept, dict) or not KEPT_TOKEN.match(str(kept.get("token", ""))):
+        return None
+    folder = _kept_root() / str(kept["token"])
+    files = list(folder.iterdir()) if folder.is_dir() else []
+    if len(files) != 1:
+        session.pop("kept_upload", None)
+        return None
+    return {"token": str(kept["token"]), "name": files[0].name, "path": str(files[0])}
+
+
+def _forget_kept() -> None:
+    kept = _kept()
+    if kept is not None:
+        shutil.rmtree(Path(kept["path"]).parent, ignore_errors=True)
+    session.pop("kept_upload", None)
+
+
+def _keep_upload() -> dict[str, str] | None:
+    """Save the posted file for the next try (the browser forgets it when the page returns
+    with errors); old kept files are cleared."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _kept()
+    _forget_kept()
+    root = make_private_dir(_kept_root())
+    for old in root.iterdir():
+        if time.time() - old.stat().st_mtime > KEPT_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+    token = secrets.token_urlsafe(24)
+    folder = root / token
+    folder.mkdir(mode=0o700)
+    target = folder / (secure_filename(upload.filename) or "upload")
+    upload.save(target)
+    session["kept_upload"] = {"token": token}
+    return {"token": token, "name": target.name, "path": str(target)}
+
+
+def _upload_page(values: dict[str, str], errors: dict[str, str], replace: bool,
+                 code: int = 200, choices: list[str] | None = None) -> tuple[str, int]:
+    kept = _kept() if errors else None
+    return page("staff_upload.html", code, values=values, errors=errors, replace=replace,
+                max_mb=current().settings.max_upload_mb, kept=kept["name"] if kept else None,
+                layer_choices=choices or [], force=request.form.get("force") == "yes")
+
+
 @bp.route("/layers/new", methods=["GET", "POST"])
 def upload() -> Any:
-    """The upload form; a post imports the file and shows the report (or the errors)."""
+    """The upload form; a post imports the file and shows the report (or the errors). A file
+    whose import failed is kept for the next try, so staff fix a field without choosing it
+    again; a GeoPackage's layers are offered to choose from."""
     if request.method == "GET":
         values = {k: request.args.get(k, "") for k in UPLOAD_FIELDS}
-        return page("staff_upload.html", values=values, errors={},
-                    replace=request.args.get("replace") == "yes",
-                    max_mb=current().settings.max_upload_mb)
+        return _upload_page(values, {}, request.args.get("replace") == "yes")
     values = {k: request.form.get(k, "").strip() for k in UPLOAD_FIELDS}
     replace = request.form.get("replace") == "yes"
-    errors = _check_upload(values, replace)
+    choices: list[str] = []
+    errors = _check_upload(values, replace, _kept())
     if not errors:
+        kept = _keep_upload()
         try:
-            report = import_upload(values["id"])
+            report = import_upload(values["id"], Path(kept["path"]) if kept else None)
         except Problem as exc:
-            errors[_field_of(exc)] = wording.sentence(exc.detail)
+            errors[_field_of(exc)] = wording.sentence(wording.staff_words(exc.detail))
+            found = exc.extra.get("choices")
+            choices = [str(c) for c in found] if isinstance(found, list) else []
         else:
-            kept = report.as_dict()
-            kept["warnings"] = kept["warnings"][:MAX_REPORT_WARNINGS]
-            session["report"] = kept
+            _forget_kept()
+            kept_report = report.as_dict()
+            kept_report["warnings"] = kept_report["warnings"][:MAX_REPORT_WARNINGS]
+            session["report"] = kept_report
             log.info("staff %s imported layer %s", g.staff, report.layer_id)
             return redirect(url_for("admin_pages.report", layer_id=report.layer_id), 303)
-    return page("staff_upload.html", 422, values=values, errors=errors, replace=replace,
-                max_mb=current().settings.max_upload_mb)
+    elif request.files.get("file") and request.files["file"].filename:
+        _keep_upload()
+    return _upload_page(values, errors, replace, 422, choices)
 
 
 @bp.get("/layers/<layer_id>/report")
@@ -256,10 +331,13 @@ def preview_script(layer_id: str) -> Response:
 @bp.route("/layers/<layer_id>/remove", methods=["GET", "POST"])
 def remove(layer_id: str) -> Any:
     """Ask before removing a layer; the post removes it."""
-    info = current().layers.layer(layer_id)
+    services = current()
+    info = services.layers.layer(layer_id)
+    users = services.layer_users().using(layer_id)
     if request.method == "GET":
-        return page("staff_remove.html", info=info)
-    current().layers.remove_layer(layer_id)
+        return page("staff_remove.html", info=info, users=users)
+    remove_layer(services.layers, layer_id, maps=services.layer_users(),
+                 force=request.form.get("force") == "yes")
     log.info("staff %s removed layer %s", g.staff, layer_id)
     session["flash"] = f"Layer {layer_id} was removed."
     return redirect(url_for("admin_pages.layers"), 303)

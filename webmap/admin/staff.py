@@ -23,7 +23,8 @@ from ..services import current
 from ..types import ImportReport
 from . import session as staff_session
 
-UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column")
+UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column",
+                  "id_field")
 META_OPTIONS = ("attribution", "description")
 
 STAFF_BLUEPRINTS = {"admin_pages", "admin_maps"}
@@ -102,13 +103,29 @@ def saved_upload() -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def import_upload(layer_id: str) -> ImportReport:
-    """Save the multipart ``file`` aside and import it through the same path as the CLI."""
-    options: dict[str, Any] = {k: request.form[k] for k in UPLOAD_OPTIONS
-                               if request.form.get(k)}
-    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+def import_upload(layer_id: str, saved: Path | None = None) -> ImportReport:
+    """Save the multipart ``file`` aside and import it through the same path as the CLI
+    (``force``: replace even when a map that uses the layer reads a missing attribute).
+    ``saved`` is a file already on disk (an upload the staff page kept after an error)."""
+    if saved is not None:
+        return _import_saved(layer_id, saved)
     with saved_upload() as target:
-        return import_file(current().layers, target, layer_id, **meta, **options)
+        return _import_saved(layer_id, target)
+
+
+def _import_saved(layer_id: str, target: Path) -> ImportReport:
+    options: dict[str, Any] = {k: request.form[k].strip() for k in UPLOAD_OPTIONS
+                               if request.form.get(k, "").strip()}
+    meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+    services = current()
+    return import_file(services.layers, target, layer_id, maps=services.layer_users(),
+                       force=is_forced(), **meta, **options)
+
+
+def is_forced() -> bool:
+    """``force=yes|true|1`` in the query or the form."""
+    value = request.values.get("force", "")
+    return value.strip().lower() in ("yes", "true", "1", "on")
 
 
 def import_plan_upload(plan_id: str) -> PlanReport:

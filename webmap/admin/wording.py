@@ -111,7 +111,9 @@ def issue_text(issue: StyleIssue) -> str:
 def comment_place(geometry: str | None, feature: Mapping[str, Any] | None) -> str:
     """Where a comment points, in words: a plan feature, a point's coordinates, a line, an area."""
     parts = []
-    if feature:
+    if feature and feature.get("label"):
+        parts.append(f"“{feature['label']}” in {feature.get('collection')}")
+    elif feature:
         parts.append(f"Feature {feature.get('id')} of {feature.get('collection')}")
     if geometry:
         try:
@@ -140,3 +142,41 @@ def sentence(text: str) -> str:
     """A message as a sentence: capital first letter, closing full stop."""
     text = capitalised(text.strip())
     return text if not text or text[-1] in ".!?" else text + "."
+
+
+def local_time(iso: str, zone: str) -> str:
+    """``2026-03-02 14:05 (Europe/Helsinki)``: a stored UTC time where the consultation is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError):
+        return iso
+    return f"{moment:%Y-%m-%d %H:%M} ({zone})"
+
+
+STAFF_WORDS = (
+    (" choose one with --layer NAME (the 'layer' field when uploading)",
+     " choose one in “Layer in the file”"),
+    ("add --crs EPSG:n (the 'crs' field when uploading)",
+     "give it in “Coordinate system”, for example EPSG:3067"),
+    ("add --crs EPSG:n", "give it in “Coordinate system”, for example EPSG:3067"),
+    ("give --crs", "give the “Coordinate system”"),
+    ("--crs ", "the coordinate system "),
+    ("give them with --x and --y (the x_column and y_column fields when uploading), or a WKT "
+     "column with --wkt (wkt_column)",
+     "choose them in “X column” and “Y column”, or a WKT column in “WKT column”"),
+    ("give both --x and --y (the x_column and y_column fields when uploading), or neither",
+     "give both “X column” and “Y column”, or neither"),
+    ("--id-field", "“Id attribute”"),
+    ("replace anyway (force)", "tick “Replace even if maps break” to replace anyway"),
+)
+"""What the command-line words of an import error are on the upload page."""
+
+
+def staff_words(detail: str) -> str:
+    """An import error as staff on the upload page read it: form fields, not CLI flags."""
+    for cli, form in STAFF_WORDS:
+        detail = detail.replace(cli, form)
+    return detail

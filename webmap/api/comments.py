@@ -18,7 +18,14 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..comments.export import FORMATS, csv_bytes, feature_collection, write_gpkg
+from ..comments.export import (
+    DELIMITERS,
+    FORMATS,
+    csv_bytes,
+    default_delimiter,
+    feature_collection,
+    write_gpkg,
+)
 from ..comments.service import MAX_BODY_BYTES, STATUSES, CommentService
 from ..problems import (
     PROBLEM_MEDIA_TYPE,
@@ -127,21 +134,34 @@ def _statuses(value: str | None) -> tuple[str, ...]:
     return wanted
 
 
+def _delimiter(value: str | None, language: str) -> str:
+    if not value:
+        return default_delimiter(language)
+    if value not in DELIMITERS:
+        raise InvalidParameter("delimiter", "delimiter is semicolon or comma")
+    return DELIMITERS[value]
+
+
 @staff.get("/maps/<map_id>/comments")
 def export_comments(map_id: str) -> Response:
-    """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``."""
+    """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``,
+    as a download. A CSV is separated by ``delimiter=semicolon|comma`` (default: a semicolon
+    where the map's first language, or ``lang``, is Finnish or Swedish, as their Excel
+    expects)."""
     fmt = request.args.get("format", "geojson")
     if fmt not in FORMATS:
         raise InvalidParameter("format", f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
     service = _service()
-    service.maps.get(map_id)
+    definition = service.maps.get(map_id)
+    delimiter = _delimiter(request.args.get("delimiter"),
+                           request.args.get("lang") or definition.default_language)
     comments = service.for_staff(map_id, statuses=_statuses(request.args.get("status")))
     download = {"Content-Disposition": f'attachment; filename="{map_id}-comments.{fmt}"'}
     if fmt == "geojson":
         return Response(feature_collection(comments, personal=True), mimetype=FORMATS[fmt],
-                        headers=NO_STORE)
+                        headers={**NO_STORE, **download})
     if fmt == "csv":
-        return Response(csv_bytes(comments), content_type=FORMATS[fmt],
+        return Response(csv_bytes(comments, delimiter=delimiter), content_type=FORMATS[fmt],
                         headers={**NO_STORE, **download})
     settings = current().settings
     (settings.data_dir / "tmp").mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,9 @@
-"""Comment exports: GeoJSON, CSV that Excel opens as it should, and GeoPackage for QGIS."""
+"""Comment exports: GeoJSON, CSV that Excel opens as it should, and GeoPackage for QGIS.
+
+A comment on a plan feature is exported at the feature as the resident saw it (the snapshot
+stored with the comment), so every comment has a place in QGIS, even after the plan layer was
+replaced or removed.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import pyogrio
 import shapely
 
 from ..types import MediaType
-from .service import Comment
+from .service import SNAPSHOT_COLUMNS, Comment
 
 FORMATS: dict[str, str] = {
     "geojson": str(MediaType.GEOJSON),
@@ -25,19 +30,30 @@ FORMATS: dict[str, str] = {
 }
 """Export formats and their media types; the format is also the file extension."""
 COLUMNS = ("id", "created", "status", "language", "text", "name", "email",
-           "feature_collection", "feature_id")
+           "feature_collection", "feature_id", "feature_label", "feature_key")
 """Attribute columns of the CSV and GeoPackage exports (the CSV adds ``geometry`` as WKT)."""
+BACKUP_COLUMNS = (*COLUMNS[:9], "idempotency_key", *SNAPSHOT_COLUMNS)
+"""A backup's columns: every stored value, so a restore gives back the comment as it was."""
+DELIMITERS = {",": ",", ";": ";", "comma": ",", "semicolon": ";"}
+"""CSV delimiters by name; Finnish and Swedish Excel expect a semicolon."""
+SEMICOLON_LANGUAGES = frozenset({"fi", "sv", "de", "da", "nb", "no", "nn", "et"})
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """Spreadsheets run a cell starting with one of these as a formula."""
 BOM = "\ufeff"
 GPKG_LAYER = "comments"
 
 
+def default_delimiter(language: str | None) -> str:
+    """``;`` for languages whose spreadsheets use a decimal comma, else ``,``."""
+    return ";" if (language or "").split("-")[0].lower() in SEMICOLON_LANGUAGES else ","
+
+
 def feature_collection(comments: Sequence[Comment], *, personal: bool) -> bytes:
-    """A GeoJSON FeatureCollection; ``personal`` adds status, names and e-mails (staff only)."""
+    """A GeoJSON FeatureCollection; ``personal`` adds status, names and e-mails (staff only).
+    A comment on a plan feature has the feature's geometry as it was."""
     features = [{
         "type": "Feature", "id": c.id,
-        "geometry": orjson.Fragment(c.geometry) if c.geometry else None,
+        "geometry": orjson.Fragment(c.place) if c.place else None,
         "properties": c.staff_properties() if personal else c.public_properties(),
     } for c in comments]
     return orjson.dumps({"type": "FeatureCollection", "features": features,
@@ -49,15 +65,22 @@ def escape_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+def _shapes(texts: Sequence[str | None]) -> Any:
+    if not texts:
+        return np.array([], dtype=object)
+    return shapely.from_geojson(np.array(texts, dtype=object))
+
+
 def _wkt(comments: Sequence[Comment]) -> list[str]:
-    geometries = shapely.from_geojson(np.array([c.geometry for c in comments], dtype=object))
-    return [w or "" for w in shapely.to_wkt(geometries, rounding_precision=-1, trim=True)]
+    return [w or "" for w in shapely.to_wkt(_shapes([c.place for c in comments]),
+                                            rounding_precision=-1, trim=True)]
 
 
-def csv_bytes(comments: Sequence[Comment]) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel shows å ä ö), every text cell escaped."""
+def csv_bytes(comments: Sequence[Comment], *, delimiter: str = ",") -> bytes:
+    """UTF-8 with a byte-order mark (so Excel shows å ä ö), every text cell escaped;
+    ``delimiter`` ``;`` for Finnish and Swedish Excel."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow([*COLUMNS, "geometry"])
     for comment, wkt in zip(comments, _wkt(comments) if comments else [], strict=True):
         row: list[Any] = [getattr(comment, column) or "" for column in COLUMNS]
@@ -66,14 +89,26 @@ def csv_bytes(comments: Sequence[Comment]) -> bytes:
 
 
 def write_gpkg(comments: Sequence[Comment], path: Path, *,
-               columns: Sequence[str] = COLUMNS) -> None:
-    """One layer ``comments`` in EPSG:4326 (mixed points, lines, areas; plan-feature comments
-    without geometry keep their feature reference); a backup adds ``idempotency_key``."""
-    geometries = (shapely.from_geojson(np.array([c.geometry for c in comments], dtype=object))
-                  if comments else np.array([], dtype=object))
+               columns: Sequence[str] = COLUMNS, own_geometry: bool = False) -> None:
+    """One layer ``comments`` in EPSG:4326 (mixed points, lines, areas): a comment on a plan
+    feature lies at the feature. A backup (``own_geometry``) keeps only the resident's own
+    geometry there; the feature's is in ``feature_geometry``."""
+    places = [c.geometry if own_geometry else c.place for c in comments]
     values: dict[str, Any] = {column: [getattr(c, column) for c in comments]
                               for column in columns}
     values["created"] = [datetime.fromisoformat(c.created) for c in comments]
-    frame = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"))
+    frame = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries(_shapes(places), crs="EPSG:4326"))
+    types = {str(t) for t in frame.geom_type.dropna()}
     pyogrio.write_dataframe(frame, path, layer=GPKG_LAYER, driver="GPKG",
-                            geometry_type="Unknown")
+                            geometry_type=_one_type(types))
+
+
+def _one_type(types: set[str]) -> str:
+    """The GeoPackage geometry type: the one kind when all comments share it (QGIS styles
+    it at once), else ``Unknown`` (GEOMETRY)."""
+    if len(types) == 1:
+        return types.pop()
+    families = {t.removeprefix("Multi") for t in types}
+    if len(families) == 1 and types:
+        return "Multi" + families.pop()
+    return "Unknown"

@@ -19,8 +19,10 @@ import orjson
 import shapely
 
 from ..maps import MapDefinition, MapRegistry
+from ..maps.model import MapLayer
 from ..problems import Conflict, FeatureNotFound, LayerNotFound, NotFound, Problem, Unprocessable
 from ..store.base import Store
+from ..types import ItemPage, LayerInfo
 
 log = logging.getLogger("webmap.comments")
 
@@ -67,6 +69,27 @@ def is_comment_id(value: str) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """The plan feature as the resident saw it when commenting (SPEC §7)."""
+
+    version: str
+    """The layer version the feature was read from."""
+    key: str | None
+    """The feature's id attribute value, where the layer has one."""
+    label: str | None
+    """What the map calls the feature (its label attribute)."""
+    geometry: str
+    """GeoJSON text in CRS84."""
+    attributes: str
+    """The map's key attributes of the feature, a JSON object."""
+
+
+SNAPSHOT_COLUMNS = ("feature_version", "feature_key", "feature_label", "feature_geometry",
+                    "feature_attributes")
+"""Where a snapshot is stored, beside the comment."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Submission:
     """A checked comment, ready to store; ``geometry`` is canonical GeoJSON text in CRS84."""
 
@@ -79,6 +102,14 @@ class Submission:
     name: str | None = None
     email: str | None = None
     idempotency_key: str | None = None
+    snapshot: Snapshot | None = None
+
+    def snapshot_values(self) -> tuple[str | None, ...]:
+        """The five snapshot columns (all None without a feature)."""
+        s = self.snapshot
+        if s is None:
+            return (None,) * len(SNAPSHOT_COLUMNS)
+        return (s.version, s.key, s.label, s.geometry, s.attributes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +128,27 @@ class Comment:
     name: str | None
     email: str | None
     idempotency_key: str | None
+    feature_version: str | None = None
+    feature_key: str | None = None
+    feature_label: str | None = None
+    feature_geometry: str | None = None
+    feature_attributes: str | None = None
+
+    @property
+    def place(self) -> str | None:
+        """The geometry to show and export: the resident's own, else the plan feature's as
+        it was when they commented."""
+        return self.geometry or self.feature_geometry
+
+    def attributes(self) -> dict[str, Any]:
+        """The plan feature's key attributes as they were (empty without a snapshot)."""
+        if not self.feature_attributes:
+            return {}
+        try:
+            found = orjson.loads(self.feature_attributes)
+        except orjson.JSONDecodeError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def same_content(self, submission: Submission) -> bool:
         """Whether a retry carries the comment stored under its key (personal data aside)."""
@@ -109,7 +161,12 @@ class Comment:
         if self.feature_collection is None or self.feature_id is None:
             return None
         fid = self.feature_id
-        return {"collection": self.feature_collection, "id": int(fid) if fid.isdigit() else fid}
+        ref: dict[str, Any] = {"collection": self.feature_collection,
+                               "id": int(fid) if fid.isdigit() else fid}
+        if self.feature_version is not None:
+            ref |= {"label": self.feature_label, "key": self.feature_key,
+                    "version": self.feature_version, "attributes": self.attributes()}
+        return ref
 
     def public_properties(self) -> dict[str, Any]:
         """What anyone may read: never a name or an e-mail."""
@@ -273,8 +330,9 @@ def check_geometry(value: Any, definition: MapDefinition, allowed: Sequence[str]
     return text
 
 
-def check_feature(value: Any, definition: MapDefinition, store: Store) -> tuple[str, str]:
-    """(collection, id) of an existing feature in one of the map's plan layers."""
+def check_feature(value: Any, definition: MapDefinition, store: Store
+                  ) -> tuple[str, str, Snapshot]:
+    """(collection, id, snapshot) of an existing feature in one of the map's plan layers."""
     if not isinstance(value, Mapping):
         raise Unprocessable("feature", 'feature must be {"collection": …, "id": …}')
     unknown = sorted(set(value) - {"collection", "id"})
@@ -294,11 +352,39 @@ def check_feature(value: Any, definition: MapDefinition, store: Store) -> tuple[
         raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
                                           f"{raw_id!r}")
     try:
-        store.item(store.layer(collection), int(text_id))
+        info = store.layer(collection)
+        page = store.item(info, int(text_id))
     except (FeatureNotFound, LayerNotFound):
         raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
                                           f"{raw_id!r}") from None
-    return collection, str(int(text_id))
+    item = next(layer for layer in definition.plan_layers if layer.layer == collection)
+    return collection, str(int(text_id)), snapshot_of(item, info, page)
+
+
+def _plain(value: Any) -> Any:
+    """An attribute value as JSON can hold it (dates as ISO text)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def snapshot_of(item: MapLayer, info: LayerInfo, page: ItemPage) -> Snapshot:
+    """What the resident saw of a feature: its label, key attributes and geometry."""
+    props = page.properties[0]
+    label = props.get(item.label_field) if item.label_field else None
+    wanted = [*item.attributes]
+    if item.label_field and item.label_field not in wanted:
+        wanted.insert(0, item.label_field)
+    if info.id_field and info.id_field not in wanted:
+        wanted.append(info.id_field)
+    attributes = {name: _plain(props.get(name)) for name in wanted if name in props}
+    key = props.get(info.id_field) if info.id_field else None
+    return Snapshot(version=info.version, key=None if key is None else str(key),
+                    label=None if label is None else str(label),
+                    geometry=str(shapely.to_geojson(page.geometries[0])),
+                    attributes=orjson.dumps(attributes).decode())
 
 
 def check_key(header: str | None, body: Any) -> str | None:
@@ -341,11 +427,12 @@ def check_submission(data: Mapping[str, Any], definition: MapDefinition, store: 
         raise Unprocessable(field, "choose a place on the map or a plan feature to comment on")
     geometry = check_geometry(data["geometry"], definition, kinds) if geometry_given else None
     collection = feature_id = None
+    snapshot = None
     if feature_given:
         if "feature" not in kinds:
             raise Unprocessable("feature", f"map {definition.id!r} takes comments on places, "
                                            "not on plan features")
-        collection, feature_id = check_feature(data["feature"], definition, store)
+        collection, feature_id, snapshot = check_feature(data["feature"], definition, store)
     name = _string(data, "name", limit=MAX_NAME_CHARS)
     email = _string(data, "email", limit=MAX_EMAIL_CHARS)
     if email is not None and not EMAIL.match(email):
@@ -353,7 +440,7 @@ def check_submission(data: Mapping[str, Any], definition: MapDefinition, store: 
                                      "(name@example.fi)")
     return Submission(map_id=definition.id, text=text, language=language, geometry=geometry,
                       feature_collection=collection, feature_id=feature_id, name=name,
-                      email=email, idempotency_key=idempotency_key)
+                      email=email, idempotency_key=idempotency_key, snapshot=snapshot)
 
 
 def _when(moment: datetime) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from ..database import Database, SqliteDatabase, time_text
 from ..problems import ServiceUnavailable
 from .service import (
+    SNAPSHOT_COLUMNS,
     STATUSES,
     Comment,
     CommentNotFound,
@@ -28,7 +29,8 @@ log = logging.getLogger("webmap.comments")
 
 TABLE = "webmap_comments"
 COLUMNS = ("id", "map_id", "created", "status", "text", "language", "geometry",
-           "feature_collection", "feature_id", "name", "email", "idempotency_key")
+           "feature_collection", "feature_id", "name", "email", "idempotency_key",
+           *SNAPSHOT_COLUMNS)
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"  # noqa: S608 - constant names
 INSERT = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
           f"VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -66,7 +68,8 @@ class CommentRepository:
             values = (comment_id, submission.map_id, self._created(datetime.now(UTC)),
                       "pending", submission.text, submission.language, submission.geometry,
                       submission.feature_collection, submission.feature_id, submission.name,
-                      submission.email, submission.idempotency_key)
+                      submission.email, submission.idempotency_key,
+                      *submission.snapshot_values())
             try:
                 with self.database.transaction(write=True) as conn:
                     inserted = conn.execute(self._sql(INSERT), values).fetchone()
@@ -149,7 +152,8 @@ class CommentRepository:
                 added += conn.execute(self._sql(RESTORE), (
                     c.id, c.map_id, self._created(datetime.fromisoformat(c.created)), c.status,
                     c.text, c.language, c.geometry, c.feature_collection, c.feature_id, c.name,
-                    c.email, c.idempotency_key)).rowcount
+                    c.email, c.idempotency_key,
+                    *(getattr(c, column) for column in SNAPSHOT_COLUMNS))).rowcount
         return added
 
     def ping(self) -> None:

@@ -38,13 +38,16 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
                   encoding: str | None = None, x_column: str | None = None,
                   y_column: str | None = None, wkt_column: str | None = None,
                   on_progress: Callable[[int, int], None] | None = None,
-                  source_crs: str | None = None) -> NormalisedLayer:
+                  source_crs: str | None = None, id_field: str | None = None,
+                  previous_id_field: str | None = None) -> NormalisedLayer:
     """Read ``path`` into a normalised layer (CRS84 GeoDataFrame, or a COG in ``workdir``).
 
     ``crs`` (``EPSG:n``, ``epsg:n`` or a number) overrides what the file declares; ``layer``
     picks a layer of a multi-layer file or a data set in a ZIP; ``encoding`` overrides the
     text encoding; ``x_column``/``y_column``/``wkt_column`` name a CSV's geometry columns.
     ``on_progress(done, total)`` is called while features are read (``total`` 0 = unknown).
+    ``id_field`` names the attribute that identifies features (``none``: number them in file
+    order); ``previous_id_field`` is the replaced version's, used when the file still has it.
     ``source_crs`` only replaces the report's source CRS (no reprojection): a restored backup
     is in EPSG:4326 but keeps the CRS its layers were first imported from.
     Raises ``ImportFailed`` with a one-line ``detail`` for every unusable input.
@@ -52,7 +55,8 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
     path, workdir = Path(path), Path(workdir)
     result = _import(path, layer_id=layer_id, workdir=workdir, title=title, crs=crs, layer=layer,
                      encoding=encoding, x_column=x_column, y_column=y_column,
-                     wkt_column=wkt_column, on_progress=on_progress)
+                     wkt_column=wkt_column, on_progress=on_progress, id_field=id_field,
+                     previous_id_field=previous_id_field)
     if source_crs is not None:
         result.report = dataclasses.replace(result.report, source_crs=source_crs)
     return result
@@ -61,7 +65,8 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
 def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs: str | None,
             layer: str | None, encoding: str | None, x_column: str | None,
             y_column: str | None, wkt_column: str | None,
-            on_progress: Callable[[int, int], None] | None) -> NormalisedLayer:
+            on_progress: Callable[[int, int], None] | None, id_field: str | None = None,
+            previous_id_field: str | None = None) -> NormalisedLayer:
     """``import_source`` without the source CRS override."""
     with _library_errors(path, workdir):
         if not path.is_file():
@@ -78,6 +83,8 @@ def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs:
         if fmt is Format.TIFF:
             return raster.to_cog(source, workdir=workdir, layer_id=layer_id, title=title,
                                  crs=crs, on_progress=on_progress)
+        if fmt is Format.SHAPEFILE:
+            _require_sidecars(source)
         opened = openable(source, fmt, workdir)
         what = f"the {fmt} {source.name}"
         chosen = choose_layer(layer_names(opened, fmt), layer, what)
@@ -86,7 +93,8 @@ def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs:
         if fmt is Format.CSV:
             raw = table.with_geometry(raw, x_column=x_column, y_column=y_column,
                                       wkt_column=wkt_column)
-        return normalise_vector(raw, layer_id=layer_id, title=title, crs=crs, what=what)
+        return normalise_vector(raw, layer_id=layer_id, title=title, crs=crs, what=what,
+                                id_field=id_field, previous_id_field=previous_id_field)
 
 
 def pick_dataset(folder: Path, files: list[Path], layer: str | None
@@ -117,7 +125,24 @@ def pick_dataset(folder: Path, files: list[Path], layer: str | None
             if wanted in {name.lower(), file.name.lower(), file.stem.lower()}:
                 return file, fmt, None
     raise ImportFailed(f"the ZIP archive holds {len(candidates)} data sets: {', '.join(names)};"
-                       " choose one with --layer NAME (the 'layer' field when uploading)")
+                       " choose one with --layer NAME (the 'layer' field when uploading)",
+                       field="layer", choices=names)
+
+
+SHAPEFILE_PARTS = (".shx", ".dbf")
+
+
+def _require_sidecars(path: Path) -> None:
+    """A Shapefile is several files: refuse a lone ``.shp`` in words, not GDAL's."""
+    present = {p.name.lower() for p in path.parent.iterdir()} if path.parent.is_dir() else set()
+    stem = path.stem.lower()
+    missing = [suffix for suffix in SHAPEFILE_PARTS if f"{stem}{suffix}" not in present]
+    if missing:
+        files = "file is" if len(missing) == 1 else "files are"
+        raise ImportFailed(f"{path.name} is only one part of a Shapefile: its "
+                           f"{' and '.join(missing)} {files} missing. Put the .shp, .shx, "
+                           ".dbf and .prj (and .cpg) files in one ZIP archive and upload "
+                           "that", field="file")
 
 
 def _default_title(path: Path) -> str:

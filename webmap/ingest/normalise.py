@@ -14,6 +14,7 @@ from ..crs import covers, transform_geometries
 from ..problems import ImportFailed
 from ..types import BBox, ImportReport, LayerKind, NormalisedLayer
 from . import sourcecrs
+from .ids import choose_id_field
 from .read import RawLayer
 
 RESERVED = frozenset({"fid", "geometry", "geom"})
@@ -30,8 +31,13 @@ MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrin
 
 
 def normalise_vector(raw: RawLayer, *, layer_id: str, title: str, crs: str | None,
-                     what: str) -> NormalisedLayer:
-    """The layer in CRS84 with repaired, consistent geometries and clean attribute names."""
+                     what: str, id_field: str | None = None,
+                     previous_id_field: str | None = None) -> NormalisedLayer:
+    """The layer in CRS84 with repaired, consistent geometries and clean attribute names.
+
+    ``id_field`` names the attribute that identifies features (``none``: none); without it,
+    ``previous_id_field`` (the replaced version's) or the first unique id-like column is used.
+    """
     if raw.geometries is None:
         raise ImportFailed(f"{what} has no geometries")
     notes = list(raw.warnings)
@@ -53,13 +59,18 @@ def normalise_vector(raw: RawLayer, *, layer_id: str, title: str, crs: str | Non
     if dropped:
         notes.append(f"{dropped} features without a usable geometry were left out")
     frame = raw.frame.iloc[rows].reset_index(drop=True)
-    frame.columns = clean_names([str(c) for c in frame.columns])
+    originals = [str(c) for c in frame.columns]
+    frame.columns = clean_names(originals)
+    chosen, id_notes = choose_id_field(frame, list(frame.columns), originals,
+                                       requested=id_field, previous=previous_id_field,
+                                       what=what)
+    notes += id_notes
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="OGC:CRS84"))
     report = ImportReport(layer_id=layer_id, kind=LayerKind.VECTOR, title=title,
                           feature_count=len(gdf), source_crs=code, bbox=bbox,
                           geometry_type=geometry_type, repaired=repaired, dropped=dropped,
-                          warnings=tuple(notes))
-    return NormalisedLayer(report=report, frame=gdf)
+                          warnings=tuple(notes), id_field=chosen)
+    return NormalisedLayer(report=report, frame=gdf, id_field=chosen)
 
 
 def total_bounds(geoms: npt.NDArray[np.object_]) -> BBox:

@@ -193,12 +193,14 @@ def choose_layer(names: list[str], layer: str | None, what: str) -> str:
             matches = [n for n in names if n == candidate or n.lower() == candidate]
             if matches:
                 return matches[0]
-        raise ImportFailed(f"{what} has no layer {layer!r}; its layers are: {listed}")
+        raise ImportFailed(f"{what} has no layer {layer!r}; its layers are: {listed}",
+                           field="layer", choices=list(names))
     if not names:
         raise ImportFailed(f"{what} holds no layer with geometries")
     if len(names) > 1:
         raise ImportFailed(f"{what} has {len(names)} layers: {listed}; choose one with "
-                           "--layer NAME (the 'layer' field when uploading)")
+                           "--layer NAME (the 'layer' field when uploading)", field="layer",
+                           choices=list(names))
     return names[0]
 
 

@@ -29,8 +29,9 @@ FLOAT_RE = r"[+-]?(?:0|[1-9]\d*)?(?:[.,]\d+)?(?:[eE][+-]?\d+)?"
 ISO_DATE_RE = r"\d{4}-\d{2}-\d{2}"
 FI_DATE_RE = r"\d{1,2}\.\d{1,2}\.\d{4}"
 DATETIME_RE = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
-NO_COLUMNS = ("name the columns x and y (or lon/lat, easting/northing, itä/pohjoinen), pass "
-              "x_column and y_column, or give a WKT column (wkt_column)")
+NO_COLUMNS = ("name the columns x and y (or lon/lat, easting/northing, itä/pohjoinen), give "
+              "them with --x and --y (the x_column and y_column fields when uploading), or "
+              "a WKT column with --wkt (wkt_column)")
 
 
 def with_geometry(raw: RawLayer, *, x_column: str | None, y_column: str | None,
@@ -41,7 +42,8 @@ def with_geometry(raw: RawLayer, *, x_column: str | None, y_column: str | None,
     notes = list(raw.warnings)
     crs_text = raw.crs_text
     if (x_column is None) != (y_column is None):
-        raise ImportFailed("give both x_column and y_column, or neither")
+        raise ImportFailed("give both --x and --y (the x_column and y_column fields when "
+                           "uploading), or neither")
     if wkt_column is not None:
         geoms, crs_text = _from_wkt(frame[_column(names, wkt_column)], notes, crs_text)
         frame = frame.drop(columns=[_column(names, wkt_column)])

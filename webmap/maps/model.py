@@ -93,6 +93,8 @@ class Consultation:
     """Any of ``point``, ``line``, ``area`` and ``feature`` (a plan feature)."""
     show_comments: bool = False
     """Whether published comments are shown in the widget."""
+    time_zone: str = "Europe/Helsinki"
+    """Where the consultation is held: staff pages show its times in this zone."""
 
     def is_open(self, now: datetime | None = None) -> bool:
         """True inside the open period (either end may be unset)."""

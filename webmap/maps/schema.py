@@ -146,6 +146,19 @@ def _search(data: Any, where: str) -> SearchSource:
     return source
 
 
+def _zone(value: Any, where: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not value:
+        raise MapDefinitionError(f"{where}: give a time zone such as Europe/Helsinki")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MapDefinitionError(f"{where}: {value!r} is not a time zone; use e.g. "
+                                 "Europe/Helsinki or Europe/Stockholm") from None
+    return value
+
+
 def _consultation(data: Any, where: str) -> Consultation | None:
     if data is None:
         return None
@@ -158,7 +171,9 @@ def _consultation(data: Any, where: str) -> Consultation | None:
                                      f"{', '.join(GEOMETRY_KINDS)}")
     consultation = Consultation(opens=_time(data.get("opens"), f"{where}.opens"),
                                 closes=_time(data.get("closes"), f"{where}.closes"),
-                                geometry=kinds, show_comments=bool(data.get("show_comments")))
+                                geometry=kinds, show_comments=bool(data.get("show_comments")),
+                                time_zone=_zone(data.get("time_zone", "Europe/Helsinki"),
+                                                f"{where}.time_zone"))
     if consultation.opens and consultation.closes and consultation.closes <= consultation.opens:
         raise MapDefinitionError(f"{where}: 'closes' must come after 'opens'")
     return consultation

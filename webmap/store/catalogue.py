@@ -21,17 +21,18 @@ from ..types import Field, ImportReport, LayerInfo, LayerKind
 
 TABLE = "webmap_layers"
 COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
-           "feature_count, geometry_type, fields, version, location, updated")
+           "feature_count, geometry_type, fields, version, location, updated, id_field, max_fid, "
+           "fid_high")
 SELECT = f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608 - constant names
 UPSERT = (f"INSERT INTO {TABLE} ({COLUMNS}) VALUES "  # noqa: S608 - constant names
-          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+          f"({', '.join('?' * len(COLUMNS.split(', ')))}) ON CONFLICT (id) DO UPDATE SET "
           + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[1:]))
 
 
 def layer_info(row: Sequence[Any]) -> LayerInfo:
     """A catalogue row as ``LayerInfo``."""
     (layer_id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy,
-     count, geometry_type, fields, version, location, updated) = row
+     count, geometry_type, fields, version, location, updated, id_field, max_fid, _high) = row
     return LayerInfo(
         id=str(layer_id), kind=LayerKind(str(kind)), title=str(title),
         description=str(description), attribution=str(attribution), source_crs=str(source_crs),
@@ -39,7 +40,7 @@ def layer_info(row: Sequence[Any]) -> LayerInfo:
         feature_count=int(count), geometry_type=str(geometry_type),
         fields=tuple(Field(name, type_) for name, type_ in json.loads(str(fields))),
         version=str(version), updated=time_text(updated, timespec="seconds"),
-        location=str(location))
+        location=str(location), id_field=str(id_field or ""), max_fid=int(max_fid or 0))
 
 
 class Catalogue:
@@ -87,15 +88,22 @@ class Catalogue:
         row = conn.execute(self.database.sql(f"{SELECT} WHERE id = ?"), (layer_id,)).fetchone()
         return None if row is None else layer_info(row)
 
+    def fid_high(self, conn: Any, layer_id: str) -> int:
+        """The greatest feature id the layer has ever given (0 for a new layer)."""
+        row = conn.execute(self.database.sql(f"SELECT fid_high FROM {TABLE} WHERE id = ?"),  # noqa: S608
+                           (layer_id,)).fetchone()
+        return 0 if row is None else int(row[0] or 0)
+
     def put(self, conn: Any, report: ImportReport, *, fields: tuple[Field, ...], version: str,
-            location: str, attribution: str = "", description: str = "") -> None:
+            location: str, attribution: str = "", description: str = "", max_fid: int = 0,
+            fid_high: int = 0) -> None:
         """Insert or replace a layer's entry in the caller's transaction."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute(self.database.sql(UPSERT), (
             report.layer_id, str(report.kind), report.title, description, attribution,
             report.source_crs, *(float(v) for v in report.bbox), report.feature_count,
             report.geometry_type, json.dumps([[f.name, f.type] for f in fields]), version,
-            location, now))
+            location, now, report.id_field, int(max_fid), int(max(fid_high, max_fid))))
 
     def delete(self, conn: Any, layer_id: str) -> None:
         """Remove an entry in the caller's transaction."""

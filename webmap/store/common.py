@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..database import make_private_dir
+from ..ingest.ids import keys_of
 from ..problems import ImportFailed, Problem
 from ..types import BBox, LayerInfo, LayerKind
 
@@ -93,3 +97,46 @@ def scratch_dir(data_dir: Path) -> Iterator[Path]:
         yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FidPlan:
+    """The feature ids of a new layer version, in the frame's row order."""
+
+    fids: npt.NDArray[np.int64]
+    max_fid: int
+    fid_high: int
+    notes: tuple[str, ...] = ()
+
+
+def plan_fids(frame: pd.DataFrame, id_field: str, previous: Mapping[str, int] | None, *,
+              high: int) -> FidPlan:
+    """Ids for a version: a feature whose id attribute value was in the previous version keeps
+    that version's id; a new one gets an id never given before (above ``high``). Without an
+    id attribute the features are numbered 1..N in file order."""
+    count = len(frame)
+    if not id_field:
+        fids = np.arange(1, count + 1, dtype=np.int64)
+        positional: tuple[str, ...] = (() if previous is None else
+                 ("the layer has no id attribute: feature ids are positions in the file, so "
+                  "comments and links to features may now point at other features",))
+        return FidPlan(fids, count, max(high, count), positional)
+    keys = keys_of(frame[id_field])
+    known = previous or {}
+    fids = np.empty(count, dtype=np.int64)
+    kept = 0
+    next_fid = max(high, max(known.values(), default=0))
+    for i, key in enumerate(keys):
+        fid = known.get(key) if key is not None else None
+        if fid is None:
+            next_fid += 1
+            fid = next_fid
+        else:
+            kept += 1
+        fids[i] = fid
+    notes: tuple[str, ...] = ()
+    if previous is not None:
+        removed = len(known) - kept
+        notes = (f"feature ids follow {id_field!r}: {kept} features kept their ids, "
+                 f"{count - kept} are new, {removed} are no longer in the layer",)
+    return FidPlan(fids, int(fids.max(initial=0)), next_fid, notes)

@@ -3,6 +3,7 @@ the SQLite database."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import sqlite3
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyogrio
 import shapely
 
 from ..database import SqliteDatabase
+from ..ingest.ids import key_text
 from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound
 from ..tiles import encode
 from ..tiles.request import TileRequest, query_bbox_crs84
@@ -25,11 +28,13 @@ from . import sqlfilter
 from .base import Importer
 from .catalogue import Catalogue
 from .common import (
+    FidPlan,
     broad,
     check_layer_id,
     field_type,
     new_version,
     overlaps,
+    plan_fids,
     require_raster,
     require_vector,
     scratch_dir,
@@ -64,6 +69,7 @@ class _Layer:
         self.booleans = [i for i, f in enumerate(info.fields) if f.type == "boolean"]
         self.extent = info.bbox
         self.feature_count = info.feature_count
+        self.dense = info.dense_ids
 
     @staticmethod
     def to_python(field: Field, column: tuple[Any, ...]) -> Sequence[Any]:
@@ -162,8 +168,8 @@ class GpkgStore:
         plan = sqlfilter.plan(query, layer.columns, f"t.{layer.geom}")
         after = query.after
         offset = query.offset if after is None else 0  # a cursor replaces the offset
-        if after is None and not plan.where and not plan.spatial:
-            # fids of a written layer run 1..N without gaps: offset k is "fid > k".
+        if after is None and not plan.where and not plan.spatial and layer.dense:
+            # fids of this version run 1..N without gaps: offset k is "fid > k".
             after, offset = offset, 0
         wanted = query.limit + 1
         found_ids: list[int] = []
@@ -302,36 +308,71 @@ class GpkgStore:
         with self._import_lock(layer_id), scratch_dir(self.data_dir) as scratch:
             layer = importer(scratch)
             version = new_version()
+            report = layer.report
+            ids = FidPlan(np.zeros(0, dtype=np.int64), 0, 0)
             if layer.report.kind is LayerKind.RASTER:
                 if layer.raster_path is None:
                     raise ImportFailed("the raster import wrote no file")
                 location = self.rasters.adopt(layer_id, version, layer.raster_path)
                 fields: tuple[Field, ...] = ()
             else:
+                with self.database.transaction() as conn:
+                    previous = self.catalogue.find(conn, layer_id)
+                    high = self.catalogue.fid_high(conn, layer_id)
+                ids = plan_fids(layer.frame, layer.id_field, self._keys(previous), high=high)
+                report = dataclasses.replace(report, warnings=report.warnings + ids.notes)
                 folder = self.data_dir / "layers" / layer_id
                 folder.mkdir(exist_ok=True)
                 target = folder / f"{version}.gpkg"
-                fields = self._write_gpkg(layer.frame, layer_id, scratch / "layer.gpkg")
+                fields = self._write_gpkg(layer.frame, layer_id, scratch / "layer.gpkg",
+                                          ids.fids)
                 os.replace(scratch / "layer.gpkg", target)
                 location = str(target.relative_to(self.data_dir))
             try:
                 with self.database.transaction(write=True) as conn:
                     old = self.catalogue.find(conn, layer_id)
-                    self.catalogue.put(conn, layer.report, fields=fields, version=version,
+                    self.catalogue.put(conn, report, fields=fields, version=version,
                                        location=location, attribution=attribution,
-                                       description=description)
+                                       description=description, max_fid=ids.max_fid,
+                                       fid_high=ids.fid_high)
             except BaseException:
                 self._discard(location)
                 raise
             if old is not None and old.location != location:
                 self._discard(old.location)
-            return layer.report
+            return report
 
-    def _write_gpkg(self, frame: Any, layer_id: str, path: Path) -> tuple[Field, ...]:
-        """Write with GDAL (R-tree index, proper metadata: QGIS opens it as is)."""
+    def _keys(self, previous: LayerInfo | None) -> dict[str, int] | None:
+        """The replaced version's id attribute values and their feature ids (None: no
+        previous vector version; empty: it had no id attribute)."""
+        if previous is None or previous.kind is not LayerKind.VECTOR:
+            return None
+        if not previous.id_field:
+            return {}
+        path = self.data_dir / previous.location
+        if not path.is_file():
+            return {}
+        layer = _Layer(path, previous)
+        try:
+            rows = layer.conn.execute(f"SELECT fid, {_quote(previous.id_field)} FROM "
+                                      f"{layer.table}").fetchall()
+        finally:
+            layer.conn.close()
+        keys = {}
+        for fid, value in rows:
+            key = key_text(value)
+            if key is not None:
+                keys[key] = int(fid)
+        return keys
+
+    def _write_gpkg(self, frame: Any, layer_id: str, path: Path,
+                    fids: npt.NDArray[np.int64]) -> tuple[Field, ...]:
+        """Write with GDAL (R-tree index, proper metadata: QGIS opens it as is); the ``fid``
+        column becomes the GeoPackage's feature id."""
         frame = frame.reset_index(drop=True)
         fields = tuple(Field(str(name), field_type(frame[name]))
                        for name in frame.columns if name != frame.geometry.name)
+        frame = frame.assign(fid=fids)
         try:
             pyogrio.write_dataframe(frame, path, layer=layer_id, driver="GPKG",
                                     use_arrow=True, promote_to_multi=False,

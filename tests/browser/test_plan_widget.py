@@ -91,3 +91,18 @@ def test_panel_reads_the_regulations_from_a_focused_map_area(chromium: Any,
     assert overflow <= 0
     context.close()
 
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (320, 640)])
+def test_plan_pages_have_no_axe_violations(chromium: Any, plan_server: str, width: int,
+                                           height: int) -> None:
+    context = chromium.new_context(viewport={"width": width, "height": height},
+                                   bypass_csp=True)
+    page = context.new_page()
+    for path in ("/plans?f=html", f"/plans/{MAP}?f=html"):
+        page.goto(plan_server + path)
+        assert axe_violations(page) == [], path
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path
+    assert "Permitted floor area: 6,000" in page.locator("main").inner_text()
+    context.close()

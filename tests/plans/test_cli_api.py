@@ -156,3 +156,14 @@ def test_general_regulations_are_served_with_their_text(client: Any, app: Any,
     assert regulation["text"]["fi"] == text
     assert regulation["text"]["en"] == text, "the plan's only text, in Finnish"
     assert regulation["text_lang"] == {"fi": "fi", "sv": "fi", "en": "fi"}
+
+
+def test_plans_as_html(client: Any, app: Any, shared: Path) -> None:
+    services_of(app).plans.import_plan(shared / DP225, "mora")
+    listing = client.get("/plans", query_string={"f": "html"})
+    assert listing.status_code == 200 and listing.mimetype == "text/html"
+    assert '<span lang="sv">GUTTORMSENPARKEN, ÄNDR</span>' in listing.get_data(as_text=True)
+    page = client.get("/plans/mora", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "<dt>Status</dt><dd>In force</dd>" in page
+    assert '<li lang="sv">Största byggnadsarea är 500 m².</li>' in page
+    assert 'href="/collections/mora-lines"' in page

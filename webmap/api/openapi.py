@@ -118,6 +118,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     f"Results at most (larger values are capped at {MAX_RESULTS}).")],
             {"200": _ok("Point features with label, kind, layer, feature_id (and lang, bbox)",
                         "application/geo+json", schema=_ref("schemas/FeatureCollection"))}),
+        "/plans": _operation("getPlans", "Plans imported from the national models (Ryhti, "
+                             "NGP detaljplan)", "Plans", [],
+                             {"200": _ok("The plans", "application/json")}),
+        "/plans/{planId}": _operation(
+            "getPlan", "One plan: metadata, general regulations, regulation groups with their "
+            "regulations (values and text in fi, sv, en) and links to its layers", "Plans",
+            [_param("planId", "path", {"type": "string"}, "The plan's id.", required=True,
+                    example="ryhti-testikaava")],
+            {"200": _ok("The plan", "application/json"),
+             "404": _ok("No such plan", "application/problem+json")}),
         "/maps": _operation("getMaps", "Published maps", "Maps", [],
                             {"200": _ok("The maps", "application/json")}),
         "/maps/{mapId}": _operation("getMap", "One map: layers, base, extent, consultation",
@@ -229,7 +239,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                  "license": {"name": "EUPL-1.2"}},
         "servers": [{"url": server_url or "/"}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"},
-                 {"name": "Maps"}, {"name": "Operations"}],
+                 {"name": "Maps"}, {"name": "Plans"}, {"name": "Operations"}],
         "paths": paths,
         "components": components,
     }

@@ -1,6 +1,6 @@
 """Plans in the national models: ``GET /plans`` and ``GET /plans/{id}`` (metadata, general
 regulations, regulation groups with their regulations as values and text, links to the plan's
-feature collections)."""
+feature collections), as JSON or HTML."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from ..plans.document import plan_document, summary
 from ..services import current
 from ..types import MediaType
-from .render import base_url, json_response, link, url
+from .render import base_url, link, respond, url
 
 bp = Blueprint("plans", __name__)
 
@@ -18,13 +18,17 @@ bp = Blueprint("plans", __name__)
 def plans() -> Response:
     """Every imported plan, by id."""
     base = base_url()
-    return json_response({
+    return respond({
         "plans": [summary(p, base=base) for p in current().plans.plans()],
-        "links": [link(url("/plans"), "self", MediaType.JSON, "Plans")],
-    })
+        "links": [link(url("/plans"), "self", MediaType.JSON, "Plans"),
+                  link(url("/plans", f="html"), "alternate", MediaType.HTML, "Plans as HTML")],
+    }, "plans.html", title="Plans")
 
 
 @bp.get("/plans/<plan_id>")
 def plan(plan_id: str) -> Response:
     """One plan with its regulations."""
-    return json_response(plan_document(current().plans.plan(plan_id), base=base_url()))
+    body = plan_document(current().plans.plan(plan_id), base=base_url())
+    body["links"].append(link(url(f"/plans/{plan_id}", f="html"), "alternate", MediaType.HTML,
+                              "This plan as HTML"))
+    return respond(body, "plan.html", title=f"Plan {plan_id}")

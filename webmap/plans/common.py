@@ -77,3 +77,13 @@ def unknown_codes_warning(codes: Iterable[Code]) -> list[str]:
         return []
     return [f"{len(unknown)} codes are not in webmap's code lists and are shown by their code: "
             f"{listing(unknown)}"]
+
+
+def optional_text(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A member that must be text when present (an id, a letter code)."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ImportFailed(f"{where}: '{key}' must be text, not {type(value).__name__}")
+    return str(value)

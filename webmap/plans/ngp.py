@@ -20,7 +20,7 @@ import shapely
 
 from ..problems import ImportFailed
 from .codes import boverket, boverket_code, ngp_status
-from .common import crs_code, kind_of, listing, shape_of, unknown_codes_warning
+from .common import crs_code, kind_of, listing, optional_text, shape_of, unknown_codes_warning
 from .model import Code, Plan, PlanObject, Regulation, RegulationGroup, Value
 
 PLAN = "detaljplan"
@@ -73,8 +73,11 @@ def read_ngp(document: Mapping[str, Any], *, plan_id: str) -> Plan:
             if provision.get("detaljplan") not in (None, plan_key):
                 warnings.append(f"{kind} {key} belongs to detaljplan "
                                 f"{provision.get('detaljplan')}, not {plan_key}")
-            for target in provision.get("reglerarAnvandningsbestammelse") or []:
-                references.append((key, str(target)))
+            targets = provision.get("reglerarAnvandningsbestammelse") or []
+            if not isinstance(targets, list):
+                raise ImportFailed(f"{kind} {key}: 'reglerarAnvandningsbestammelse' must be a "
+                                   "list of ids")
+            references.extend((key, str(target)) for target in targets)
             if kind == ADMIN or not geometries:
                 if kind != ADMIN:
                     warnings.append(f"{kind} {key} has no geometry; shown with the plan's "
@@ -100,21 +103,24 @@ def read_ngp(document: Mapping[str, Any], *, plan_id: str) -> Plan:
     crs = crs or (objects[0].crs if objects else None)
     if crs is None:
         raise ImportFailed("the detaljplan has neither a plan boundary nor provision geometries")
-    status = ngp_status(str(props["status"])) if props.get("status") else None
+    where = f"detaljplan {plan_key}"
+    status_text = optional_text(props, "status", where)
+    name, purpose = optional_text(props, "namn", where), optional_text(props, "syfte", where)
     return Plan(id=plan_id, model="ngp", source_key=plan_key,
-                name={"sv": str(props["namn"])} if props.get("namn") else {},
-                municipality=str(props["kommun"]) if props.get("kommun") else None,
-                status=status,
-                description={"sv": str(props["syfte"]).strip()} if props.get("syfte") else {},
+                name={"sv": name} if name else {},
+                municipality=optional_text(props, "kommun", where),
+                status=ngp_status(status_text) if status_text else None,
+                description={"sv": purpose.strip()} if purpose and purpose.strip() else {},
                 boundary=boundary, crs=crs, general=tuple(general), groups=groups,
                 objects=tuple(objects), relations=len(references),
-                identifier=str(props["beteckning"]) if props.get("beteckning") else None,
+                identifier=optional_text(props, "beteckning", where),
                 dates=_dates(props), warnings=warnings)
 
 
 def _collection_crs(document: Mapping[str, Any]) -> str | None:
     crs = document.get("crs")
-    name = crs.get("properties", {}).get("name") if isinstance(crs, Mapping) else None
+    properties = crs.get("properties") if isinstance(crs, Mapping) else None
+    name = properties.get("name") if isinstance(properties, Mapping) else None
     return crs_code(name, "the delivery's 'crs'") if name else None
 
 
@@ -153,18 +159,22 @@ def _geometries(props: Mapping[str, Any], where: str, default_crs: str | None,
 
 
 def _group(key: str, props: Mapping[str, Any], codes: list[Code]) -> RegulationGroup:
-    reference = props.get("planbestammelsekatalogreferens")
-    if isinstance(reference, str) and reference.strip():
+    where = f"{props.get('feature:typ')} {key}"
+    reference = optional_text(props, "planbestammelsekatalogreferens", where)
+    if reference and reference.strip():
         kind = boverket_code(reference)
         codes.append(kind)
     else:
-        category = str(props.get("kategori") or props.get("feature:typ"))
+        category = optional_text(props, "kategori", where) or str(props.get("feature:typ"))
         kind = Code(uri=f"ngp:kategori:{category}", code=category, label={"sv": category})
-    formulation = str(props.get("bestammelseformulering") or "").strip()
-    catalogue = boverket().get(str(reference or "").strip(), {})
-    letter = str(props.get("beteckning") or catalogue.get("beteckning") or "").strip("#- ")
-    values = tuple(_value(v, f"{props.get('feature:typ')} {key}")
-                   for v in props.get("bestammelsevarde") or [])
+    formulation = (optional_text(props, "bestammelseformulering", where) or "").strip()
+    catalogue = boverket().get((reference or "").strip(), {})
+    letter = (optional_text(props, "beteckning", where) or catalogue.get("beteckning")
+              or "").strip("#- ")
+    raw_values = props.get("bestammelsevarde") or []
+    if not isinstance(raw_values, list):
+        raise ImportFailed(f"{where}: 'bestammelsevarde' must be a list")
+    values = tuple(_value(v, where) for v in raw_values)
     regulation = Regulation(key=key, kind=kind, values=values,
                             verbal={"sv": formulation} if formulation else {})
     return RegulationGroup(key=key, letter_code=letter or None,
@@ -175,8 +185,8 @@ def _group(key: str, props: Mapping[str, Any], codes: list[Code]) -> RegulationG
 def _value(data: Any, where: str) -> Value:
     if not isinstance(data, Mapping):
         raise ImportFailed(f"{where}: a bestammelsevarde is not an object")
-    data_type = str(data.get("datatyp") or "text")
-    raw = data.get("variabelvarde")
+    data_type = optional_text(data, "datatyp", where) or "text"
+    raw = optional_text(data, "variabelvarde", where)
     number = None
     text = {}
     if data_type in NUMERIC:
@@ -186,9 +196,9 @@ def _value(data: Any, where: str) -> Value:
             raise ImportFailed(f"{where}: the {data_type} value {raw!r} is not a number") from exc
     elif raw is not None:
         text = {"sv": str(raw)}
-    return Value(data_type=data_type, number=number, unit=data.get("enhet") or None, text=text,
-                 qualifier=data.get("vardetyp") or None,
-                 description=data.get("beskrivning") or None)
+    return Value(data_type=data_type, number=number, unit=optional_text(data, "enhet", where),
+                 text=text, qualifier=optional_text(data, "vardetyp", where),
+                 description=optional_text(data, "beskrivning", where))
 
 
 def _dates(props: Mapping[str, Any]) -> dict[str, str]:

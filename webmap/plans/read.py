@@ -25,12 +25,16 @@ def load_document(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"{path.name} is not UTF-8 text; plans are {MODELS}") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ImportFailed(f"{path.name} is not valid JSON (line {exc.lineno}, column "
                            f"{exc.colno}: {exc.msg})") from exc
     except RecursionError as exc:
         raise ImportFailed(f"{path.name} nests JSON too deeply to read") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ImportFailed(f"the file holds {name}, which is not a JSON number; give numbers only")
 
 
 def read_plan(path: Path, *, plan_id: str) -> Plan:

@@ -16,7 +16,15 @@ from typing import Any
 
 from ..problems import ImportFailed
 from .codes import ryhti_code
-from .common import crs_code, kind_of, listing, shape_of, text_of, unknown_codes_warning
+from .common import (
+    crs_code,
+    kind_of,
+    listing,
+    optional_text,
+    shape_of,
+    text_of,
+    unknown_codes_warning,
+)
 from .model import Addition, Code, Plan, PlanObject, Regulation, RegulationGroup, Value
 
 
@@ -37,9 +45,10 @@ def read_ryhti(document: Mapping[str, Any], *, plan_id: str) -> Plan:
         plan = _plan_of_matter(document)
         name = text_of(document.get("name"))
         areas = document.get("administrativeAreaIdentifiers") or []
-        municipality = str(areas[0]) if isinstance(areas, list) and areas else None
-        identifier = document.get("producerPlanIdentifier") or document.get(
-            "permanentPlanIdentifier")
+        municipality = (optional_text({"area": areas[0]}, "area", "the plan matter")
+                        if isinstance(areas, list) and areas else None)
+        identifier = (optional_text(document, "producerPlanIdentifier", "the plan matter")
+                      or optional_text(document, "permanentPlanIdentifier", "the plan matter"))
     elif "bindingPlotDivisionType" in document or "phases" in document:
         raise ImportFailed("this Ryhti document is a binding plot division (sitova tonttijako), "
                            "not a plan; webmap reads SpatialPlan documents and the plan in a "
@@ -58,24 +67,28 @@ def read_ryhti(document: Mapping[str, Any], *, plan_id: str) -> Plan:
     general = tuple(reader.group(data, f"general regulation group {index + 1}",
                                  "generalRegulationGroupKey")
                     for index, data in enumerate(_list(plan, "generalRegulationGroups")))
+    objects_raw = _list(plan, "planObjects")
+    for index, data in enumerate(objects_raw):
+        if not isinstance(data, Mapping) or not isinstance(data.get("planObjectKey"), str):
+            raise ImportFailed(f"plan object {index + 1} has no 'planObjectKey'")
+    object_keys = {o["planObjectKey"] for o in objects_raw}
     related: dict[str, list[str]] = {}
     relations = _list(plan, "planRegulationGroupRelations")
     nowhere = []
-    objects_raw = _list(plan, "planObjects")
-    object_keys = {o.get("planObjectKey") for o in objects_raw if isinstance(o, Mapping)}
     for index, relation in enumerate(relations):
         if not isinstance(relation, Mapping):
             raise ImportFailed(f"relation {index + 1} of planRegulationGroupRelations is not an "
                                "object")
         obj, group_key = relation.get("planObjectKey"), relation.get("planRegulationGroupKey")
+        if not isinstance(obj, str) or not isinstance(group_key, str):
+            raise ImportFailed(f"relation {index + 1} of planRegulationGroupRelations needs "
+                               "'planObjectKey' and 'planRegulationGroupKey' as text")
         if obj not in object_keys or group_key not in groups:
             nowhere.append(f"{obj} -> {group_key}")
             continue
-        related.setdefault(str(obj), []).append(str(group_key))
+        related.setdefault(obj, []).append(group_key)
     objects = []
-    for index, data in enumerate(objects_raw):
-        if not isinstance(data, Mapping) or not isinstance(data.get("planObjectKey"), str):
-            raise ImportFailed(f"plan object {index + 1} has no 'planObjectKey'")
+    for data in objects_raw:
         key = data["planObjectKey"]
         where = f"plan object {key}"
         geometry, object_crs = reader.geometry(data.get("geometry"), where)
@@ -94,10 +107,11 @@ def read_ryhti(document: Mapping[str, Any], *, plan_id: str) -> Plan:
     bare = [o.key for o in objects if not o.groups]
     if bare:
         warnings.append(f"{len(bare)} plan objects have no regulations: {listing(bare)}")
-    dates = {k: str(plan[k]) for k in ("approvalDate",) if plan.get(k)}
+    dates = {k: str(plan[k]) for k in ("approvalDate",) if isinstance(plan.get(k), str)}
     validity = plan.get("periodOfValidity")
     if isinstance(validity, Mapping):
-        dates.update({f"validity_{k}": str(v) for k, v in validity.items() if v})
+        dates.update({f"validity_{k}": v for k, v in validity.items()
+                      if isinstance(v, str) and v})
     return Plan(id=plan_id, model="ryhti", source_key=plan["planKey"], name=name,
                 municipality=municipality, status=status,
                 description=text_of(plan.get("planDescription")), boundary=boundary, crs=crs,
@@ -154,11 +168,11 @@ class _Reader:
         regulations = tuple(self.regulation(r, f"regulation {i + 1} of group {key}")
                             for i, r in enumerate(_list(data, "planRegulations")))
         number = data.get("groupNumber")
-        colour = data.get("colorNumber")
-        return RegulationGroup(key=key, letter_code=data.get("letterIdentifier") or None,
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+            raise ImportFailed(f"{where}: 'groupNumber' must be a whole number")
+        return RegulationGroup(key=key, letter_code=optional_text(data, "letterIdentifier", where),
                                title=text_of(data.get("titleOfPlanRegulation")),
-                               number=int(number) if isinstance(number, (int, float)) else None,
-                               colour=str(colour) if colour is not None else None,
+                               number=number, colour=optional_text(data, "colorNumber", where),
                                regulations=regulations)
 
     def regulation(self, data: Any, where: str) -> Regulation:
@@ -177,7 +191,7 @@ class _Reader:
                 additions.append(Addition(kind=code))
         values = (value,) if value is not None else ()
         verbal_text = value.text if value is not None and value.text else {}
-        return Regulation(key=str(data.get("planRegulationKey") or ""), kind=kind,
+        return Regulation(key=optional_text(data, "planRegulationKey", where) or "", kind=kind,
                           values=values, verbal=verbal_text, additions=tuple(additions),
                           status=self.code(data.get("lifeCycleStatus")))
 
@@ -193,11 +207,13 @@ class _Reader:
             raise ImportFailed(f"{where}: the value {number!r} is not a number")
         code = None
         if data.get("code") is not None:
-            listed = str(data.get("codeList") or "").rstrip("/")
-            raw = str(data["code"])
+            listed = (optional_text(data, "codeList", where) or "").rstrip("/")
+            raw = optional_text(data, "code", where) or ""
             uri = raw if "://" in raw or not listed else f"{listed}/code/{raw}"
             code = self.code(uri)
         return Value(data_type=data_type,
                      number=float(number) if number is not None else None,
-                     unit=data.get("unitOfMeasure") or None, text=text_of(data.get("text")),
-                     code=code, begin=data.get("begin"), end=data.get("end"))
+                     unit=optional_text(data, "unitOfMeasure", where),
+                     text=text_of(data.get("text")), code=code,
+                     begin=optional_text(data, "begin", where),
+                     end=optional_text(data, "end", where))

@@ -248,3 +248,21 @@ def test_gzip_when_accepted(client: Any, buildings: Any) -> None:
 def test_health_and_ready(client: Any) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json()["status"] == "ready"
+
+
+def test_a_layers_own_crs_is_always_offered(client: Any, add_layer: Any) -> None:
+    """Turku's data are in GK23 (EPSG:3877), outside the narrow strip EPSG records for it."""
+    turku = make_buildings(5, x0=238_000.0, y0=6_711_000.0).to_crs("EPSG:3067").to_crs(
+        "OGC:CRS84")
+    lon = float(turku.geometry.iloc[0].centroid.x)
+    assert 22.0 < lon < 22.5, "Turku lies west of GK23's own strip (22.5-23.5 E)"
+    add_layer("turku", turku, source_crs="EPSG:3877")
+    collection = client.get("/collections/turku").get_json()
+    assert "http://www.opengis.net/def/crs/EPSG/0/3877" in collection["crs"]
+    response = client.get("/collections/turku/items?limit=1&crs="
+                          "http://www.opengis.net/def/crs/EPSG/0/3877")
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/EPSG/0/3877>"
+    x, y = response.get_json()["features"][0]["geometry"]["coordinates"][0][0]
+    # GK23: northing first; the false easting puts Turku near 23 4xx xxx
+    assert 6_700_000 < x < 6_730_000 and 23_400_000 < y < 23_500_000

@@ -358,3 +358,23 @@ def test_missing_or_raster_search_layers_are_skipped(client: Any, add_layer: Any
                     {"layer": "ortho", "kind": "place", "names": ["name"]},
                     {"layer": "places", "kind": "place", "names": ["name", "nimi"]}])
     assert labels(search(client, "tori")) == ["Tori"]
+
+
+def test_one_answer_per_address_and_streets_by_their_swedish_names(
+        client: Any, app: Any, write_map: Any) -> None:
+    import_file(services_of(app).layers, PBF, "helsinki-places", layer="points")
+    import_file(services_of(app).layers, PBF, "helsinki-roads", layer="lines")
+    write_map("helsinki-keskusta", copy_of=ROOT / "layers" / "maps" / "helsinki-keskusta.json")
+    raw = pyogrio.read_dataframe(PBF, layer="points")
+    tags = raw["other_tags"].map(parse_hstore)
+    tagged = sum(t.get("addr:street") == "Mannerheimintie" and t.get("addr:housenumber") == "1"
+                 for t in tags)
+    assert tagged == 3, "an address point, a garage and a pharmacy share the address"
+    found = labels(search(client, "Mannerheimintie 1", "helsinki-keskusta"))
+    assert found.count("Mannerheimintie 1") == 1, found
+    swedish = search(client, "Mannerheimvägen", "helsinki-keskusta")
+    streets = [f for f in swedish if f["properties"]["layer"] == "helsinki-roads"]
+    assert [f["properties"]["label"] for f in streets] == ["Mannerheimvägen"], swedish
+    assert streets[0]["properties"]["lang"] == "sv"
+    minx, miny, maxx, maxy = streets[0]["properties"]["bbox"]
+    assert maxy - miny > 0.005, "the stretches of the street are one answer, its extent"

@@ -214,3 +214,19 @@ def test_title_defaults_to_the_file_stem(tmp_path, load):
     shp = make_vector(tmp_path / "Kohteet 2024.shp", n=3, invalid=0, encoding="utf-8")
     assert load(shp).report.title == "Kohteet 2024"
     assert load(shp, title="Kohteet").report.title == "Kohteet"
+
+
+def test_areas_cut_to_two_corners_are_explained(tmp_path, load):
+    """As in the Kotka OSM extract: buildings cut at its edge keep only two of their nodes."""
+    good = {"type": "Polygon", "coordinates": [[[26.93, 60.53], [26.931, 60.53],
+                                                [26.931, 60.531], [26.93, 60.53]]]}
+    cut = {"type": "Polygon", "coordinates": [[[26.9304087, 60.530584],
+                                               [26.9304222, 60.5305052],
+                                               [26.9304087, 60.530584]]]}
+    path = tmp_path / "talot.geojson"
+    path.write_text(_feature_collection([good, cut, good]))
+    layer = load(path)
+    assert layer.report.feature_count == 2 and layer.report.dropped == 1
+    [note] = [w for w in layer.report.warnings if "distinct corners" in w]
+    assert note.startswith("1 of them are areas with fewer than 3 distinct corners")
+    assert "edge of an extract" in note

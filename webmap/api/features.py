@@ -37,12 +37,25 @@ GEOMETRY_FORMATS = {
 
 
 def offered_crs(info: LayerInfo) -> list[str]:
-    """CRS84 first, then each CRS whose area of use holds the data, the layer's own included."""
+    """CRS84 first, then each CRS whose area of use holds the data, then the layer's own,
+    always: a GK zone is used by whole municipalities beyond EPSG's narrow strip (Turku in
+    GK23), and data imported in a CRS can always be given back in it."""
     codes = ["CRS84"]
-    for code in (*(f"EPSG:{n}" for n in crs.OUTPUT_EPSG), info.source_crs):
+    for code in (f"EPSG:{n}" for n in crs.OUTPUT_EPSG):
         if code not in codes and crs.covers(code, info.bbox):
             codes.append(code)
+    own = info.source_crs
+    if own and own != "CRS84" and own not in codes and _usable(own):
+        codes.append(own)
     return codes
+
+
+def _usable(code: str) -> bool:
+    try:
+        crs.crs_of(code)
+    except Exception:  # noqa: BLE001 - a catalogue value that pyproj cannot read
+        return False
+    return True
 
 
 def collection_body(info: LayerInfo) -> dict[str, Any]:

@@ -58,6 +58,12 @@ def normalise_vector(raw: RawLayer, *, layer_id: str, title: str, crs: str | Non
         notes.append(f"{repaired} invalid geometries were repaired")
     if dropped:
         notes.append(f"{dropped} features without a usable geometry were left out")
+        collapsed = _collapsed_areas(raw.geometries)
+        if collapsed:
+            notes.append(f"{collapsed} of them are areas with fewer than 3 distinct corners "
+                         "(as when a building is cut at the edge of an extract): their outline "
+                         "is not in the file, so no repair can draw them; import a larger "
+                         "extract to keep them")
     frame = raw.frame.iloc[rows].reset_index(drop=True)
     originals = [str(c) for c in frame.columns]
     frame.columns = clean_names(originals)
@@ -71,6 +77,21 @@ def normalise_vector(raw: RawLayer, *, layer_id: str, title: str, crs: str | Non
                           geometry_type=geometry_type, repaired=repaired, dropped=dropped,
                           warnings=tuple(notes), id_field=chosen)
     return NormalisedLayer(report=report, frame=gdf, id_field=chosen)
+
+
+def _collapsed_areas(geoms: npt.NDArray[np.object_]) -> int:
+    """Polygons in the source whose every ring has fewer than 3 distinct corners."""
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    types = shapely.get_type_id(present)
+    areas = present[(types == 3) | (types == 6)]
+    if len(areas) == 0:
+        return 0
+    small = areas[shapely.get_num_coordinates(areas) <= 8]
+    count = 0
+    for geom in small:
+        if len({tuple(c) for c in shapely.get_coordinates(geom).round(9)}) < 3:
+            count += 1
+    return count
 
 
 def total_bounds(geoms: npt.NDArray[np.object_]) -> BBox:

@@ -62,6 +62,7 @@ def read_entries(store: Store, info: LayerInfo, source: SearchSource
         log.warning("layer %s has no field %s for search", info.id, ", ".join(missing))
     drafts: list[tuple[Any, ...]] = []
     seen: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    shapes: dict[tuple[str, str], list[int]] = {}
     after = 0
     while True:
         page = store.items(info, ItemQuery(limit=PAGE, after=after, count=False))
@@ -88,11 +89,14 @@ def read_entries(store: Store, info: LayerInfo, source: SearchSource
                 if any(is_near(point, other) for other in near):
                     continue  # the same name at the same spot (name = name:fi, two nodes…)
                 near.append(point)
+                if box is not None:
+                    shapes.setdefault((source.kind, label), []).append(len(drafts))
                 drafts.append((label, source.kind, lang, page.ids[i], *point,
                                *(box or (None,) * 4), *sort))
         if page.next_after is None:
             break
         after = page.next_after
+    drafts = _join_stretches(drafts, shapes)
     drafts.sort(key=lambda d: (d[10:14], d[0], d[3]))
     entries: list[Entry] = []
     keys: list[Key] = []
@@ -103,6 +107,41 @@ def read_entries(store: Store, info: LayerInfo, source: SearchSource
         starts = {" ".join(words[k:]) for k in range(min(draft[14], KEY_WORDS, len(words)))}
         keys += [(key, int(key == full), n, n) for key in starts]
     return entries, keys
+
+
+JOIN_DEG = 0.0005
+"""Lines or areas of one name whose extents come this close (about 50 m) are one place: the
+stretches of a street are mapped as many lines."""
+
+
+def _meets(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return bool(a[6] <= b[8] + JOIN_DEG and a[8] >= b[6] - JOIN_DEG
+                and a[7] <= b[9] + JOIN_DEG and a[9] >= b[7] - JOIN_DEG)
+
+
+def _join_stretches(drafts: list[tuple[Any, ...]], shapes: dict[tuple[str, str], list[int]]
+                    ) -> list[tuple[Any, ...]]:
+    """Lines or areas of one name whose extents meet become one answer (the first one, with
+    their joint extent): a street is mapped as many stretches."""
+    dropped: set[int] = set()
+    for indexes in shapes.values():
+        if len(indexes) < 2:
+            continue
+        groups: list[list[int]] = []
+        for n in indexes:
+            touching = [g for g in groups if any(_meets(drafts[n], drafts[m]) for m in g)]
+            merged = [n] + [m for g in touching for m in g]
+            groups = [g for g in groups if g not in touching] + [sorted(merged)]
+        for group in groups:
+            first, rest = group[0], group[1:]
+            if not rest:
+                continue
+            boxes = [drafts[m][6:10] for m in group]
+            grown = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                     max(b[2] for b in boxes), max(b[3] for b in boxes))
+            drafts[first] = (*drafts[first][:6], *grown, *drafts[first][10:])
+            dropped.update(rest)
+    return [d for n, d in enumerate(drafts) if n not in dropped]
 
 
 def _labels(source: SearchSource, values: dict[str, str | None]

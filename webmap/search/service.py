@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -45,11 +46,26 @@ def rank_hits(rows: Sequence[tuple[str, Row]], limit: int) -> list[SearchHit]:
                    for layer, r in rows), key=lambda h: h.order)
     kept: list[SearchHit] = []
     for hit in hits:
-        if not any(k.label == hit.label and is_near(k.point, hit.point) for k in kept):
+        if not any(_same(k, hit) for k in kept):
             kept.append(hit)
             if len(kept) == limit:
                 break
     return kept
+
+
+SAME_ADDRESS_M = 300.0
+"""One address label within this distance is one address (an address point, a shop and a
+pharmacy all tagged "Mannerheimintie 1" are answered once)."""
+
+
+def _same(a: SearchHit, b: SearchHit) -> bool:
+    if a.label != b.label:
+        return False
+    if a.kind == b.kind == "address":
+        dx = (a.point[0] - b.point[0]) * 111_320.0 * math.cos(math.radians(a.point[1]))
+        dy = (a.point[1] - b.point[1]) * 110_540.0
+        return dx * dx + dy * dy < SAME_ADDRESS_M * SAME_ADDRESS_M
+    return is_near(a.point, b.point)
 
 
 class SearchService:

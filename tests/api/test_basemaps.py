@@ -257,7 +257,7 @@ def test_listing_and_definition(client: Any) -> None:
 
 @pytest.mark.parametrize(("change", "mentions"), [
     ({"background": "blue"}, "broken.json.background"),
-    ({"layers": [{"layer": "land"}]}, "layers[0]: give a fill, a stroke or both"),
+    ({"layers": [{"layer": "land"}]}, "layers[0]: give a fill, a stroke or both, or a label"),
     ({"layers": [{"layer": "land", "fill": "#ffffff", "stroke-width": 2}]},
      "unknown key 'stroke-width'"),
     ({"layers": [{"layer": "land", "fill": "#ffffff", "where": {"property": "a"}}]},

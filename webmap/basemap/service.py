@@ -18,7 +18,7 @@ from .model import Basemap, BasemapNotFound
 
 log = logging.getLogger("webmap.basemap")
 
-RENDERER = "1"
+RENDERER = "2"
 """Bump when drawing changes, so cached tiles of older drawings are dropped."""
 
 

@@ -96,7 +96,12 @@ def build_services(settings: Settings) -> Services:
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)
-        styles = StyleCatalogue(settings.styles_dir)
+        cache_root = settings.data_dir / "cache"
+        basemaps = BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
+                                  DiskTileCache(cache_root / "basemaps",
+                                                enabled=settings.tile_cache),
+                                  directory=settings.styles_dir / "basemaps")
+        styles = StyleCatalogue(settings.styles_dir, drawn=basemaps.palettes)
 
         def check(definition: MapDefinition) -> None:
             check_layers(definition, layers.layer)
@@ -104,17 +109,13 @@ def build_services(settings: Settings) -> Services:
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),
                            check=check)
-        cache_root = settings.data_dir / "cache"
         return Services(
             settings=settings, database=database, layers=layers, maps=maps,
             comments=CommentService(CommentRepository(database), maps=maps, store=layers),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
-            basemaps=BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
-                                    DiskTileCache(cache_root / "basemaps",
-                                                  enabled=settings.tile_cache)),
-            styles=styles)
+            basemaps=basemaps, styles=styles)
     except BaseException:
         database.close()
         raise

@@ -168,6 +168,7 @@ def test_png_uses_a_palette(client: Any) -> None:
     assert image.mode == "P"
 
 
+@pytest.mark.usefixtures("layers")
 def test_a_tile_without_features_is_background(client: Any) -> None:
     image = tile_image(client, "/basemaps/test/tiles/WebMercatorQuad/10/400/300.png")
     assert image.convert("RGB").getcolors() == [(256 * 256, SEA)]
@@ -195,19 +196,31 @@ def test_etag_answers_304(client: Any) -> None:
     ("/basemaps/test/tiles/WebMercatorQuad/2/0/4.png", "level 2 has 4 rows and 4 columns"),
     ("/basemaps/test/tiles/ETRS-TM35FIN/3/8/0.png", "outside ETRS-TM35FIN"),
 ])
+@pytest.mark.usefixtures("layers")
 def test_not_found_is_a_problem(client: Any, path: str, mentions: str) -> None:
     assert_problem(client.get(path), 404, mentions=mentions)
 
 
 @pytest.mark.usefixtures("layers")
-def test_missing_layer_is_logged_and_the_rest_drawn(client: Any,
+def test_a_base_with_a_missing_layer_is_not_offered(client: Any,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="webmap.basemap"):
-        colours = [colour_at(client, "missing", "WebMercatorQuad", 13, p)
-                   for p in (INSIDE_LAND, LAKE)]
-    assert colours == [LAND, SEA]
+        row, col, _, _ = tile_of("WebMercatorQuad", 13, *INSIDE_LAND)
+        response = client.get(f"/basemaps/missing/tiles/WebMercatorQuad/13/{row}/{col}.png")
+    assert_problem(response, 404, mentions="layer nowhere is not imported")
+    assert_problem(client.get("/basemaps/missing"), 404, mentions="not offered")
+    ids = [b["id"] for b in client.get("/basemaps").get_json()["basemaps"]]
+    assert "missing" not in ids and "test" in ids
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("nowhere" in m and "missing" in m for m in warnings), warnings
+
+
+def test_a_fresh_data_folder_offers_no_demo_base(client: Any) -> None:
+    """No demo layers: finland and helsinki would draw an empty sea under NLS's name."""
+    ids = [b["id"] for b in client.get("/basemaps").get_json()["basemaps"]]
+    assert "finland" not in ids and "helsinki" not in ids
+    assert_problem(client.get("/basemaps/finland/tiles/WebMercatorQuad/5/9/18.png"), 404,
+                   mentions="municipalities is not imported")
 
 
 @pytest.mark.usefixtures("layers")
@@ -233,10 +246,11 @@ def test_cache_is_reused_and_dropped_when_a_layer_is_replaced(client: Any, setti
     assert not cached[0].exists()
 
 
+@pytest.mark.usefixtures("layers")
 def test_listing_and_definition(client: Any) -> None:
     listing = client.get("/basemaps").get_json()
     ids = [b["id"] for b in listing["basemaps"]]
-    assert ids == sorted(ids) and {"test", "finland", "helsinki"} <= set(ids)
+    assert ids == sorted(ids) and "test" in ids
     test = next(b for b in listing["basemaps"] if b["id"] == "test")
     assert test["title"]["sv"] == "Test" and test["attribution"] == "Test data"
     assert any(link["rel"] == "self" and link["href"].endswith("/basemaps/test")

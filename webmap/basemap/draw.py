@@ -85,7 +85,8 @@ def _symbolizers(item: BasemapLayer, scale: int) -> str:
             f'<TextSymbolizer face-name={quoteattr(FONT_BOLD if label.bold else FONT)} '
             f'size="{label.size * scale:g}" fill="{label.colour}" halo-fill="{label.halo}" '
             f'halo-radius="{1.5 * scale:g}" placement="{placement}" avoid-edges="true" '
-            f'margin="{4 * scale}" minimum-padding="{2 * scale}"{repeat}>'
+            f'margin="{4 * scale}" repeat-distance="{160 * scale}" minimum-padding="{2 * scale}"'
+            f'{repeat}>'
             f'[{label.property}]</TextSymbolizer>')
     return "".join(parts)
 
@@ -209,9 +210,9 @@ def encode_png(image: Image.Image, *, keep: Sequence[str] = ()) -> bytes:
     if colours.size > 256:
         fixed = np.array([_rgb(c) for c in keep][:128], dtype=np.int64).reshape(-1, 3)
         budget = 256 - len(fixed)
-        extra = np.asarray(image.convert("RGB").quantize(
-            budget, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-        ).getpalette()[:budget * 3], dtype=np.int64).reshape(-1, 3)
+        reduced = image.convert("RGB").quantize(budget, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE).getpalette() or []
+        extra = np.asarray(reduced[:budget * 3], dtype=np.int64).reshape(-1, 3)
         palette = np.vstack((fixed, extra)) if len(fixed) else extra
         nearest = np.empty(len(unique), dtype=np.int64)
         for start in range(0, len(unique), 4096):  # nearest palette entry per colour

@@ -325,6 +325,7 @@ def check_style_files(styles_dir: Path | None) -> None:
 
 def _unoffered_bases(services: Services, definitions: list[Any]) -> list[Any]:
     """A base map whose layers are missing is not offered: an error where a map uses it."""
+    from .basemap.service import BasemapNotOffered
     from .styles import StyleIssue
 
     users: dict[str, list[str]] = {}
@@ -333,8 +334,7 @@ def _unoffered_bases(services: Services, definitions: list[Any]) -> list[Any]:
             users.setdefault(definition.base.basemap, []).append(definition.id)
     issues = []
     for basemap_id, missing in services.basemaps.unavailable().items():
-        what = (f"base map {basemap_id!r} is not offered: layers {', '.join(missing)} are not "
-                "imported (make a base map with `webmap basemap build`)")
+        what = BasemapNotOffered(basemap_id, missing).detail
         if basemap_id in users:
             issues.append(StyleIssue(style="", rule="missing-basemap", message=(
                 f"map{'s' if len(users[basemap_id]) > 1 else ''} "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .auth import TokenRepository
 from .basemap import BasemapService, load_basemaps
+from .basemap.proxy import ProxyCache
 from .comments.service import CommentService
 from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
@@ -100,7 +101,12 @@ def build_services(settings: Settings) -> Services:
         basemaps = BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
                                   DiskTileCache(cache_root / "basemaps",
                                                 enabled=settings.tile_cache),
-                                  directory=settings.styles_dir / "basemaps")
+                                  directory=settings.styles_dir / "basemaps",
+                                  proxy_cache=ProxyCache(
+                                      cache_root / "proxy",
+                                      max_bytes=settings.basemap_proxy_cache_mb * 1024 * 1024,
+                                      ttl=settings.basemap_proxy_cache_hours * 3600.0),
+                                  proxy_timeout=settings.basemap_proxy_timeout)
         styles = StyleCatalogue(settings.styles_dir, drawn=basemaps.palettes)
 
         def check(definition: MapDefinition) -> None:

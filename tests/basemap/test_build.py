@@ -202,7 +202,7 @@ def test_nls_topographic_data_draws_lakes_in_the_national_grid(settings: Setting
 
 def test_styles_check_reports_bases_without_layers(settings: Settings) -> None:
     result = run(settings, "styles", "check")
-    assert "base map 'finland' is not offered: layers municipalities" in result.output
+    assert "base map 'finland' is not offered: its layer municipalities" in result.output
 
 
 def test_a_bad_source_is_one_line(settings: Settings, tmp_path: Path) -> None:

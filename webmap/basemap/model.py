@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from ..problems import NotFound
+from .proxy import Upstream, parse_upstream
 
 BASEMAP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _LAYER_KEYS = {"layer", "fill", "stroke", "stroke_width", "min_zoom", "max_zoom", "where",
                "label"}
 _LABEL_KEYS = {"property", "placement", "size", "colour", "halo", "bold", "spacing"}
-_TOP_KEYS = {"id", "title", "attribution", "background", "layers", "variant_of", "high_contrast"}
+_TOP_KEYS = {"id", "title", "attribution", "background", "layers", "variant_of", "high_contrast",
+             "upstream"}
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -114,6 +116,8 @@ class Basemap:
     """The base this one is the high-contrast variant of."""
     high_contrast: str | None = None
     """The id of this base's high-contrast variant, when it has one."""
+    upstream: Upstream | None = None
+    """A base fetched from another tile service through webmap (``proxy``), not drawn."""
 
     @property
     def layer_ids(self) -> tuple[str, ...]:
@@ -226,14 +230,23 @@ def parse_basemap(data: object, *, basemap_id: str, source: str, digest: str) ->
         if link is not None and (not isinstance(link, str) or not BASEMAP_ID.match(link)):
             raise BasemapError(f"{source}.{key}: give a base-map id")
         links[key] = link
+    upstream = None
+    if data.get("upstream") is not None:
+        try:
+            upstream = parse_upstream(data["upstream"], f"{source}.upstream")
+        except ValueError as exc:
+            raise BasemapError(str(exc)) from None
     layers = data.get("layers", [])
+    if upstream is not None and layers:
+        raise BasemapError(f"{source}: a base with an upstream service draws no layers")
     if not isinstance(layers, list):
         raise BasemapError(f"{source}.layers: give a list, bottom layer first")
     return Basemap(id=basemap_id, title=dict(title), attribution=attribution,
-                   background=_colour(data.get("background"), f"{source}.background"),
+                   background=_colour(data.get("background", "#ffffff" if upstream else None),
+                                      f"{source}.background"),
                    layers=tuple(_layer(item, f"{source}.layers[{i}]")
                                 for i, item in enumerate(layers)),
-                   digest=digest, **links)
+                   digest=digest, upstream=upstream, **links)
 
 
 def load_basemaps(directory: Path) -> dict[str, Basemap]:

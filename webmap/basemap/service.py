@@ -21,6 +21,7 @@ from ..tiles.grids import GRIDS
 from ..tiles.request import TileRequest
 from ..types import LayerInfo, LayerKind
 from .draw import draw_tile, web_zoom
+from .proxy import ProxyCache, fetch_upstream
 from .model import Basemap, BasemapError, BasemapNotFound, load_basemaps
 
 log = logging.getLogger("webmap.basemap")
@@ -41,10 +42,13 @@ class BasemapNotOffered(NotFound):
     """A base map whose layers are not all in the store: never drawn half (or blank)."""
 
     def __init__(self, basemap_id: str, missing: list[str]) -> None:
-        super().__init__(f"base map {basemap_id!r} is not offered: its layer"
-                         f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                         f"{'are' if len(missing) > 1 else 'is'} not imported (make one with "
-                         "`webmap basemap build`)")
+        layers = [m for m in missing if not m.startswith("its key ")]
+        reasons = [m for m in missing if m.startswith("its key ")]
+        if layers:
+            reasons.append(f"its layer{'s' if len(layers) > 1 else ''} {', '.join(layers)} "
+                           f"{'are' if len(layers) > 1 else 'is'} not imported (make one with "
+                           "`webmap basemap build`)")
+        super().__init__(f"base map {basemap_id!r} is not offered: {'; '.join(reasons)}")
         self.missing = missing
 
 
@@ -58,9 +62,12 @@ class BasemapService:
     """
 
     def __init__(self, basemaps: Mapping[str, Basemap], store: Store, cache: TileCache, *,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, proxy_cache: ProxyCache | None = None,
+                 proxy_timeout: float = 5.0) -> None:
         self.store = store
         self.cache = cache
+        self.proxy_cache = proxy_cache
+        self.proxy_timeout = proxy_timeout
         self.directory = directory
         self._basemaps = dict(basemaps)
         self._signature = self._files() if directory is not None else ()
@@ -89,7 +96,11 @@ class BasemapService:
         return self._basemaps
 
     def missing_layers(self, basemap: Basemap) -> list[str]:
-        """The layers the base names that are not vector layers in the store."""
+        """The layers the base names that are not vector layers in the store (for a proxied
+        base: why its upstream cannot be used, e.g. its key is not set)."""
+        if basemap.upstream is not None:
+            reason = basemap.upstream.missing()
+            return [reason] if reason else []
         return [layer_id for layer_id in basemap.layer_ids
                 if self._vector_layer(basemap, layer_id) is None]
 
@@ -124,6 +135,8 @@ class BasemapService:
         The samples are WebMercatorQuad tiles at z12, z14 and z16 at the centre of its
         layers, plus the background: what a style's contrast is judged against.
         """
+        if basemap.upstream is not None:  # drawn elsewhere: the colours its file lists
+            return tuple(dict.fromkeys((basemap.background, *basemap.upstream.palette)))
         snapshot = self.snapshot(basemap)
         cached = self._palettes.get(basemap.id)
         if cached is not None and cached[0] == snapshot.version:
@@ -174,6 +187,25 @@ class BasemapService:
             log.warning("base map %s names layer %s, which %s: the base is not offered",
                         basemap.id, layer_id, reason)
         return None
+
+    def proxied(self, basemap: Basemap, tile: TileRequest) -> tuple[bytes, str]:
+        """A proxied base's tile from the bounded cache or its upstream: (bytes, media type).
+
+        Raises ``UpstreamError`` (502/504) when the upstream fails or is slower than the
+        timeout; ``NotFound`` where it has no tile.
+        """
+        upstream = basemap.upstream
+        assert upstream is not None
+        paths = ([self.proxy_cache.path(basemap.id, tile, ext) for ext in ("png", "jpg")]
+                 if self.proxy_cache else [])
+        for path in paths:
+            found = self.proxy_cache.get(path) if self.proxy_cache else None
+            if found is not None:
+                return found, "image/png" if path.suffix == ".png" else "image/jpeg"
+        data, media = fetch_upstream(upstream, tile, timeout=self.proxy_timeout)
+        if self.proxy_cache is not None:
+            self.proxy_cache.put(paths[0 if media == "image/png" else 1], data)
+        return data, media
 
     def tile(self, basemap: Basemap, tile: TileRequest, snapshot: Snapshot, *,
              scale: int = 1) -> bytes:

@@ -21,8 +21,8 @@ from ..tiles.grids import GRIDS
 from ..tiles.request import TileRequest
 from ..types import LayerInfo, LayerKind
 from .draw import draw_tile, web_zoom
-from .proxy import ProxyCache, fetch_upstream
 from .model import Basemap, BasemapError, BasemapNotFound, load_basemaps
+from .proxy import ProxyCache, fetch_upstream
 
 log = logging.getLogger("webmap.basemap")
 
@@ -195,7 +195,8 @@ class BasemapService:
         timeout; ``NotFound`` where it has no tile.
         """
         upstream = basemap.upstream
-        assert upstream is not None
+        if upstream is None:
+            raise BasemapNotFound(basemap.id)
         paths = ([self.proxy_cache.path(basemap.id, tile, ext) for ext in ("png", "jpg")]
                  if self.proxy_cache else [])
         for path in paths:

@@ -173,8 +173,11 @@ def test_high_contrast_variant_draws_black_casings_and_text(client: Any) -> None
 
 @pytest.mark.usefixtures("built")
 def test_styles_are_judged_on_the_drawn_bases(app: Any) -> None:
-    palettes = services_of(app).styles.basemaps()
+    styles = services_of(app).styles
+    palettes = styles.offered()
     assert set(palettes) == {"koti", "koti-contrast"}
+    assert styles.basemaps()["koti"] == palettes["koti"]  # drawn, not the file's list
+    assert set(styles.basemaps()) >= {"finland", "helsinki"}  # still known, not offered
     assert palettes["koti"][0] == "#f2efe9" and "#dad1c6" in palettes["koti"]
     assert "#ffffff" in palettes["koti-contrast"] and "#000000" in palettes["koti-contrast"]
 

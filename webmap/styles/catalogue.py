@@ -97,13 +97,21 @@ class StyleCatalogue:
         return style.to_json()
 
     def basemaps(self) -> dict[str, tuple[str, ...]]:
-        """Each offered base map's palette by id (as drawn, where the catalogue is told)."""
-        if self._drawn is not None:
-            loaded = self._current()
-            if loaded.basemap_error:
-                return {}
-            return self._drawn()
-        return dict(self._current().basemaps)
+        """Each base map's palette by id: as drawn for the bases offered now (where the
+        catalogue is told them), the colours its file lists for the rest."""
+        loaded = self._current()
+        palettes = dict(loaded.basemaps)
+        if self._drawn is not None and not loaded.basemap_error:
+            palettes.update(self._drawn())
+        return palettes
+
+    def offered(self) -> dict[str, tuple[str, ...]]:
+        """The palettes of the bases offered now (every base when not told which)."""
+        if self._drawn is None:
+            return dict(self._current().basemaps)
+        if self._current().basemap_error:
+            return {}
+        return self._drawn()
 
     def require_usable(self) -> None:
         """Raise ``StyleError`` naming the first file that cannot be used."""
@@ -134,18 +142,16 @@ class StyleCatalogue:
             raise Problem("the service's styles cannot be read; run `webmap styles check`",
                           status=500, title="Styles unusable")
         base = definition.base
-        offered = self.basemaps()
-        if base.kind == "rendered" and base.basemap not in offered:
+        known = self.basemaps()
+        if base.kind == "rendered" and base.basemap not in known:
             raise Unprocessable("base.basemap", f"base.basemap: there is no base map "
-                                f"{base.basemap!r} offered; use one of "
-                                f"{', '.join(sorted(offered)) or '(none: build one with '}"
-                                f"{'' if offered else '`webmap basemap build`)'}")
+                                f"{base.basemap!r}; use one of {', '.join(sorted(known))}")
         for i, item in enumerate(definition.layers):
             if item.style not in loaded.styles:
                 raise Unprocessable(f"layers[{i}].style", f"layers[{i}].style: there is no "
                                     f"style {item.style!r}; use one of "
                                     f"{', '.join(sorted(loaded.styles))}")
-        palettes, _ = map_palettes(definition, offered, offered or dict(WHITE))
+        palettes, _ = map_palettes(definition, known, known or dict(WHITE))
         for i, item in enumerate(definition.layers):
             issues = [issue for issue in check_style(loaded.styles[item.style], palettes)
                       if issue.severity == "error"]

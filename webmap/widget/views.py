@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,19 @@ def frame_ancestors(definition: MapDefinition) -> str:
 def allowed_origins(definition: MapDefinition) -> list[str]:
     """Origins the widget talks to with postMessage (never ``*``)."""
     return list(dict.fromkeys([*definition.origins, *current().settings.embed_origins]))
+
+
+def _drawable(definition: MapDefinition) -> MapDefinition:
+    """The map without its rendered base while that base is not offered (its layers are
+    missing): no tiles of an empty sea, no attribution for data that is not there."""
+    base = definition.base
+    if base.kind == "rendered" and base.basemap:
+        try:
+            current().basemaps.get(base.basemap)
+        except NotFound:
+            return dataclasses.replace(definition, base=dataclasses.replace(
+                base, basemap=None, attribution=""))
+    return definition
 
 
 def _base_attribution(definition: MapDefinition) -> str:
@@ -144,7 +159,8 @@ def embed(map_id: str) -> Response:
     """The widget page for an iframe; framing is allowed only from the map's origins."""
     definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
-    built = build_map(definition, lang, _base_attribution(definition))
+    drawn = _drawable(definition)
+    built = build_map(drawn, lang, _base_attribution(drawn))
     html = render_template(
         "embed.html", lang=lang, definition=definition, built=built, t=t, text=text,
         languages=[code for code in LANGUAGES if code in definition.languages],
@@ -178,7 +194,8 @@ def embed_script(map_id: str) -> Response:
     """folium's script that creates the Leaflet map (a file, so no inline script is needed)."""
     definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
-    built = build_map(definition, lang, _base_attribution(definition))
+    drawn = _drawable(definition)
+    built = build_map(drawn, lang, _base_attribution(drawn))
     response = Response(built.script, mimetype="text/javascript")
     versioned = request.args.get("v") == definition.version
     response.headers["Cache-Control"] = (f"public, max-age={VENDOR_MAX_AGE}, immutable"

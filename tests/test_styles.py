@@ -455,9 +455,9 @@ def test_cli_check_reports_the_demo_bases_on_a_fresh_data_folder() -> None:
     assert result.stdout.splitlines() == [
         "map 'paimio-asemakaava': base map 'finland' is not offered: its layer municipalities "
         "is not imported (make one with `webmap basemap build`)",
-        "map 'helsinki-keskusta': base map 'helsinki' is not offered: its layers "
-        "municipalities, postal-areas, helsinki-areas, helsinki-roads are not imported (make "
-        "one with `webmap basemap build`)"]
+        "map 'helsinki-keskusta': base map 'helsinki-osm' is not offered: its layers "
+        "helsinki-osm-green, helsinki-osm-water, helsinki-osm-buildings, helsinki-osm-streets, "
+        "helsinki-osm-places are not imported (make one with `webmap basemap build`)"]
 
 
 def test_cli_check_refuses_an_invalid_file_with_exit_2(tmp_path: Path,

@@ -185,6 +185,24 @@ def demo(force: bool) -> None:
             report = import_file(services.layers, manifest_path.parent / entry["path"],
                                  entry["id"], **options)
             _print_report(report)
+        for entry in manifest.get("basemaps", []):
+            _demo_basemap(services, manifest_path.parent, entry, existing, force)
+
+
+def _demo_basemap(services: Services, folder: Path, entry: dict[str, Any], existing: set[str],
+                  force: bool) -> None:
+    """Build a demo base map's layers (its style files ship in styles/basemaps/)."""
+    from .basemap.build import build_basemap
+
+    basemap_id = entry["id"]
+    if any(layer_id.startswith(f"{basemap_id}-") for layer_id in existing) and not force:
+        click.echo(f"base map {basemap_id}: already built")
+        return
+    report = build_basemap(services.layers, services.settings.styles_dir, basemap_id,
+                           [folder / source for source in entry["sources"]],
+                           title=entry.get("title"), write_styles=False)
+    click.echo(f"base map {basemap_id}: " + ", ".join(
+        f"{layer_id} ({count} features)" for layer_id, count in report.layers.items()))
 
 
 @main.command("export-all")

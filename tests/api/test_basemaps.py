@@ -19,6 +19,7 @@ from pyproj import Transformer
 
 from tests.conftest import ROOT, assert_problem, open_app
 from webmap.basemap import BasemapError, web_zoom
+from webmap.basemap.build import build_basemap
 from webmap.layers import import_file
 from webmap.services import services_of
 from webmap.settings import Settings
@@ -300,6 +301,9 @@ def test_zoom_bounds_compare_at_web_mercator_scale(grid_id: str, zoom: int,
 DEMO_TILES = [
     ("helsinki", "WebMercatorQuad", 15, (24.9440, 60.1700), "helsinki-z15-webmercator"),
     ("finland", "ETRS-TM35FIN", 5, (22.6850, 60.4550), "paimio-z5-etrs-tm35fin"),
+    ("helsinki-osm", "WebMercatorQuad", 16, (24.9440, 60.1700), "helsinki-osm-z16-webmercator"),
+    ("helsinki-osm-contrast", "ETRS-TM35FIN", 12, (24.9440, 60.1700),
+     "helsinki-osm-contrast-z12-etrs-tm35fin"),
 ]
 
 
@@ -312,6 +316,10 @@ def test_demo_base_maps_render(app: Any, client: Any, settings: Settings) -> Non
         entry = manifest[layer_id]
         options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
         import_file(store, manifest_path.parent / entry["path"], layer_id, **options)
+    demo = json.loads(manifest_path.read_text("utf-8"))["basemaps"][0]
+    build_basemap(store, settings.styles_dir, demo["id"],
+                  [manifest_path.parent / source for source in demo["sources"]],
+                  write_styles=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     backend = services_of(app).backend
     for basemap, grid_id, zoom, (lon, lat), name in DEMO_TILES:
@@ -321,4 +329,6 @@ def test_demo_base_maps_render(app: Any, client: Any, settings: Settings) -> Non
         (SCREENSHOTS / f"basemap-{name}-{backend}.png").write_bytes(response.data)
         colours = Image.open(io.BytesIO(response.data)).convert("RGB").getcolors(256 * 256)
         assert colours is not None and len(colours) > 1, f"{name} is a single colour"
-        assert LAND in {rgb for _, rgb in colours}
+        assert (LAND if basemap in {"finland", "helsinki"} else
+                {"helsinki-osm": (0xF2, 0xEF, 0xE9), "helsinki-osm-contrast": (255, 255, 255)
+                 }[basemap]) in {rgb for _, rgb in colours}

@@ -179,7 +179,9 @@ def test_styles_are_judged_on_the_drawn_bases(app: Any) -> None:
     assert styles.basemaps()["koti"] == palettes["koti"]  # drawn, not the file's list
     assert set(styles.basemaps()) >= {"finland", "helsinki"}  # still known, not offered
     assert palettes["koti"][0] == "#f2efe9" and "#dad1c6" in palettes["koti"]
-    assert "#ffffff" in palettes["koti-contrast"] and "#000000" in palettes["koti-contrast"]
+    # areas a feature lies on count; the thin black casings and names that cross it do not
+    assert {"#ffffff", "#bdbdbd"} <= set(palettes["koti-contrast"])
+    assert "#000000" not in palettes["koti-contrast"]
 
 
 def test_nls_topographic_data_draws_lakes_in_the_national_grid(settings: Settings,
@@ -221,3 +223,34 @@ def test_a_removed_layer_takes_the_base_off_offer(app: Any, client: Any) -> None
     row, col = tile_at("WebMercatorQuad", 16, *KAIVOKATU)
     assert_problem(client.get(f"/basemaps/koti/tiles/WebMercatorQuad/16/{row}/{col}.png"), 404,
                    mentions="koti-buildings is not imported")
+
+
+def test_the_shipped_demo_base_is_what_the_build_writes(tmp_path: Path) -> None:
+    """styles/basemaps/helsinki-osm*.json bind to the layers `webmap demo` builds."""
+    from webmap.basemap.build import FAMILIES, basemap_style, read_source
+
+    manifest = json.loads((ROOT / "layers" / "demo" / "demo.json").read_text("utf-8"))
+    entry = next(e for e in manifest["basemaps"] if e["id"] == "helsinki-osm")
+    found, attribution = read_source(ROOT / "layers" / "demo" / entry["sources"][0])
+    families = [f for f in FAMILIES if f in found]
+    for variant, palette in (("", "STANDARD"), ("-contrast", "HIGH_CONTRAST")):
+        from webmap.basemap import build
+
+        expected = basemap_style("helsinki-osm", families, getattr(build, palette),
+                                 attribution=attribution, title=entry["title"],
+                                 contrast=bool(variant))
+        shipped = json.loads((ROOT / "styles" / "basemaps" / f"helsinki-osm{variant}.json"
+                              ).read_text("utf-8"))
+        assert shipped == expected
+
+
+def test_sea_is_cut_from_the_coastline(tmp_path: Path) -> None:
+    """OSM coastlines have the land on the left: the right side of the box is sea."""
+    from webmap.basemap.build import sea_faces
+
+    box = shapely.box(0, 0, 10, 10)
+    coast = shapely.LineString([(5, 1), (5, 9)])  # northwards, cut short of the box
+    faces = sea_faces([coast], box)
+    assert len(faces) == 1
+    assert faces[0].contains(shapely.Point(8, 5)) and not faces[0].contains(shapely.Point(2, 5))
+    assert abs(faces[0].area - 50) < 1e-6

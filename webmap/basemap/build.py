@@ -72,6 +72,8 @@ class BuildReport:
     layers: dict[str, int] = field(default_factory=dict)
     styles: list[Path] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    families: list[str] = field(default_factory=list)
+    attribution: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -124,10 +126,13 @@ def read_osm(path: Path) -> dict[str, gpd.GeoDataFrame]:
                                "label": bilingual(name, name_sv, sep)})
 
     lines = _read(path, "lines")
+    coastlines = []
     for geom, highway, railway, name, other in zip(
             lines.geometry, lines["highway"], lines["railway"], lines["name"],
             lines["other_tags"], strict=True):
         tags = _tags(other)
+        if tags.get("natural") == "coastline":
+            coastlines.append(geom)
         if highway in MAJOR:
             add("streets", geom, "major", name, tags, " / ")
         elif highway in MINOR:
@@ -147,12 +152,71 @@ def read_osm(path: Path) -> dict[str, gpd.GeoDataFrame]:
         elif (row.leisure in GREEN_LEISURE or row.landuse in GREEN_LANDUSE
               or row.natural in GREEN_NATURAL):
             add("green", row.geometry, "green", row.name, tags, "\n")
+    if coastlines:
+        extent = shapely.box(*lines.total_bounds)
+        for face in sea_faces(coastlines, extent):
+            add("water", face, "sea", None, {}, "")
     points = _read(path, "points")
     for geom, place, name, other in zip(points.geometry, points["place"], points["name"],
                                         points["other_tags"], strict=True):
         if place in PLACES and isinstance(name, str):
             add("places", geom, f"place{PLACES[place]}", name, _tags(other), "\n")
     return {family: _frame(geoms, rows) for family, (geoms, rows) in out.items() if rows}
+
+
+def sea_faces(coastlines: list[Any], extent: Any) -> list[Any]:
+    """The parts of ``extent`` that lie in the sea, from OSM coastline ways.
+
+    OSM draws a coastline with the land on its left and the water on its right: the extent
+    is cut along the coastlines, and each piece whose inside lies right of its nearest
+    coastline is sea. (An extract holds no sea polygons, only these ways.)
+    """
+    lines = shapely.line_merge(shapely.union_all(
+        [shapely.intersection(line, extent) for line in coastlines if line is not None]))
+    parts = [_to_edge(p, extent) for p in shapely.get_parts(lines)
+             if p.geom_type == "LineString" and p.length]
+    if not parts:
+        return []
+    faces = shapely.get_parts(shapely.polygonize(
+        list(shapely.get_parts(shapely.union_all([*parts, extent.boundary])))))
+    sea = []
+    for face in faces:
+        inside = face.representative_point()
+        line = min(parts, key=lambda p: p.distance(inside))
+        at = line.project(inside)
+        step = min(line.length / 100, 1e-5)
+        a = line.interpolate(max(at - step, 0.0))
+        b = line.interpolate(min(at + step, line.length))
+        cross = (b.x - a.x) * (inside.y - a.y) - (b.y - a.y) * (inside.x - a.x)
+        if cross < 0:
+            sea.append(face)
+    return sea
+
+
+def _to_edge(line: Any, extent: Any) -> Any:
+    """The line with each loose end carried straight on to the extent's edge (an extract cuts
+    coastlines short of its box, so they would not divide it)."""
+    coords = [tuple(c) for c in shapely.get_coordinates(line)]
+    if len(coords) < 2 or coords[0] == coords[-1]:
+        return line
+    far = 2 * max(extent.bounds[2] - extent.bounds[0], extent.bounds[3] - extent.bounds[1])
+    edge = extent.boundary
+
+    def carried(end: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+        if edge.distance(shapely.Point(end)) < 1e-9:
+            return end
+        dx, dy = end[0] - before[0], end[1] - before[1]
+        norm = (dx * dx + dy * dy) ** 0.5 or 1.0
+        ray = shapely.LineString([end, (end[0] + dx / norm * far, end[1] + dy / norm * far)])
+        hits = shapely.get_coordinates(shapely.intersection(ray, edge))
+        if not len(hits):
+            return end
+        best = min(hits, key=lambda h: (h[0] - end[0]) ** 2 + (h[1] - end[1]) ** 2)
+        return float(best[0]), float(best[1])
+
+    start = carried(coords[0], coords[1])
+    finish = carried(coords[-1], coords[-2])
+    return shapely.LineString([start, *coords, finish])
 
 
 def read_nls(folder: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -261,8 +325,10 @@ FAMILY_TITLES = {"water": "water", "green": "parks and woods", "buildings": "bui
 
 
 def build_basemap(store: Store, styles_dir: Path, basemap_id: str, sources: list[Path], *,
-                  title: dict[str, str] | None = None) -> BuildReport:
-    """Read ``sources``, store their layers as ``ID-<family>``, write the two style files."""
+                  title: dict[str, str] | None = None, write_styles: bool = True
+                  ) -> BuildReport:
+    """Read ``sources``, store their layers as ``ID-<family>``, write the two style files
+    (``write_styles=False``: the layers only, for a base whose files ship with webmap)."""
     if not BASEMAP_ID.match(basemap_id) or basemap_id.endswith("-contrast"):
         raise BasemapError(f"{basemap_id!r}: a base-map id is 1–64 lower-case letters, digits, "
                            "'_' or '-' (not ending in -contrast)")
@@ -301,6 +367,10 @@ def build_basemap(store: Store, styles_dir: Path, basemap_id: str, sources: list
         made.append(family)
     if "streets" not in made and "buildings" not in made:
         raise BuildFailed(f"{', '.join(report.sources)}: no streets or buildings found")
+    report.families = made
+    report.attribution = attribution
+    if not write_styles:
+        return report
     folder = styles_dir / "basemaps"
     folder.mkdir(parents=True, exist_ok=True)
     titles = title or {"fi": f"{basemap_id}, taustakartta", "sv": f"{basemap_id}, bakgrundskarta",

@@ -130,10 +130,13 @@ class BasemapService:
         return {b.id: self.drawn_palette(b) for b in self.all()}
 
     def drawn_palette(self, basemap: Basemap) -> tuple[str, ...]:
-        """The colours covering at least 1 % of sample tiles the base actually draws.
+        """The colours the base actually draws where a feature would sit on it.
 
-        The samples are WebMercatorQuad tiles at z12, z14 and z16 at the centre of its
-        layers, plus the background: what a style's contrast is judged against.
+        Sampled on WebMercatorQuad tiles at z12, z14 and z16 at the centre of its most
+        detailed layer (the one of smallest extent): the background, the area fills that
+        cover at least 0.5 % of the samples and any other colour that covers 5 % (a street
+        casing or a name crosses a feature; an area lies under it). This is what a style's
+        contrast is judged against.
         """
         if basemap.upstream is not None:  # drawn elsewhere: the colours its file lists
             return tuple(dict.fromkeys((basemap.background, *basemap.upstream.palette)))
@@ -142,8 +145,8 @@ class BasemapService:
         if cached is not None and cached[0] == snapshot.version:
             return cached[1]
         boxes = [info.bbox for info in snapshot.layers.values()]
-        lon = (min(b[0] for b in boxes) + max(b[2] for b in boxes)) / 2 if boxes else 0.0
-        lat = (min(b[1] for b in boxes) + max(b[3] for b in boxes)) / 2 if boxes else 0.0
+        box = min(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), default=(0, 0, 0, 0))
+        lon, lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         counts: Counter[str] = Counter()
         grid = GRIDS["WebMercatorQuad"]
         for zoom in (12, 14, 16):
@@ -154,7 +157,10 @@ class BasemapService:
                 r, g, b = colour  # type: ignore[misc]
                 counts[f"#{r:02x}{g:02x}{b:02x}"] += count
         total = sum(counts.values()) or 1
-        colours = [basemap.background] + [c for c, n in counts.most_common() if n / total >= 0.01]
+        fills = {basemap.background} | {item.fill for item in basemap.layers if item.fill}
+        colours = [basemap.background] + [
+            c for c, n in counts.most_common()
+            if n / total >= (0.005 if c in fills else 0.05)]
         palette = tuple(dict.fromkeys(colours))
         self._palettes[basemap.id] = (snapshot.version, palette)
         return palette

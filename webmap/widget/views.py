@@ -80,6 +80,20 @@ def _drawable(definition: MapDefinition) -> MapDefinition:
     return definition
 
 
+def _base_variants(definition: MapDefinition) -> dict[str, str | None]:
+    """The rendered base drawn and its high-contrast variant, where both are offered."""
+    drawn = _drawable(definition).base
+    if drawn.kind != "rendered" or not drawn.basemap:
+        return {"id": None, "contrast": None}
+    variant = current().basemaps.get(drawn.basemap).high_contrast
+    if variant:
+        try:
+            current().basemaps.get(variant)
+        except NotFound:
+            variant = None
+    return {"id": drawn.basemap, "contrast": variant}
+
+
 def _base_attribution(definition: MapDefinition) -> str:
     """The base map's attribution: the map's own, else the rendered base map's."""
     if definition.base.attribution:
@@ -122,6 +136,7 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
         "origins": allowed_origins(definition),
         "strings": {lang_: catalogue(lang_) for lang_ in definition.languages},
         "layers": layers, "search": bool(definition.search),
+        "base": _base_variants(definition),
         "consultation": None if consultation is None else {
             "open": consultation.is_open(), "geometry": list(consultation.geometry),
             "closes": consultation.closes.isoformat() if consultation.closes else None,

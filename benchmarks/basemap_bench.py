@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The Helsinki base map drawn without its cache: milliseconds per PNG tile, z12 to z16.
+"""The Helsinki base maps drawn without their cache: milliseconds per PNG tile, z12 to z16.
 
-Imports the demo layers the base map draws (municipalities, postal areas, OSM areas and
-roads of central Helsinki) into a throw-away data directory, then draws N tiles over the
-OSM extract, spread evenly over z12–z16 in WebMercatorQuad (and, with ``--grid``, another
-grid), each with ``BasemapService.render``: the store's vector tiles, decoding, drawing on
-the 1024-px canvas, reduction and the palette PNG, no tile cache. Prints median and p95 per
-zoom and overall, and how much of it the vector tiles alone take.
+Imports the demo layers the ``helsinki`` base map draws (municipalities, postal areas, OSM
+areas and roads of central Helsinki) and builds ``helsinki-osm`` (``webmap basemap build``
+from the same extract: streets, buildings, water, names) into a throw-away data directory,
+then draws N tiles over the OSM extract, spread evenly over z12–z16 in WebMercatorQuad (and,
+with ``--grid``, another grid), each with ``BasemapService.render``: the store's vector
+tiles, decoding, drawing with Mapnik (labels placed too) and the palette PNG, no tile cache.
+Prints median and p95 per zoom and overall, and how much of it the vector tiles alone take.
 
 Embedded backend always; PostGIS too when ``WEBMAP_DATABASE_URL`` is set (a throw-away
 schema is created and dropped).
@@ -25,11 +26,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from webmap.basemap import BasemapService, load_basemaps, web_zoom  # noqa: E402
+from webmap.basemap.build import build_basemap  # noqa: E402
 from webmap.layers import import_file  # noqa: E402
 from webmap.services import open_services  # noqa: E402
 from webmap.settings import Settings  # noqa: E402
@@ -90,6 +93,7 @@ def main() -> None:
     parser.add_argument("-n", "--tiles", type=int, default=200)
     parser.add_argument("--scale", type=int, choices=(1, 2), default=1)
     parser.add_argument("--grid", default="WebMercatorQuad", choices=list(GRIDS))
+    parser.add_argument("--basemap", nargs="+", default=["helsinki", "helsinki-osm"])
     args = parser.parse_args()
     manifest_path = ROOT / "layers" / "demo" / "demo.json"
     manifest = {e["id"]: e for e in json.loads(manifest_path.read_text("utf-8"))["layers"]}
@@ -101,40 +105,51 @@ def main() -> None:
                 entry = manifest[layer_id]
                 options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
                 import_file(store, manifest_path.parent / entry["path"], layer_id, **options)
+            demo = json.loads(manifest_path.read_text("utf-8"))["basemaps"][0]
+            build_basemap(store, ROOT / "styles", demo["id"],
+                          [manifest_path.parent / p for p in demo["sources"]],
+                          write_styles=False)
             service = BasemapService(load_basemaps(ROOT / "styles" / "basemaps"), store,
                                      DiskTileCache(Path(tmp) / "cache", enabled=False))
-            basemap = service.get("helsinki")
-            snapshot = service.snapshot(basemap)
-            tiles = tiles_over_extract(args.grid, args.tiles)
-            for tile in tiles[:10]:  # warm up: connections, grids, transformers
-                service.render(basemap, tile, snapshot, scale=args.scale)
-            total: dict[int, list[float]] = {}
-            mvt: dict[int, list[float]] = {}
-            sizes: list[int] = []
-            for tile in tiles:
-                start = time.perf_counter()
-                for layer_id in service.visible_layers(basemap, tile, snapshot):
-                    store.vector_tile(snapshot.layers[layer_id], tile)
-                middle = time.perf_counter()
-                png = service.render(basemap, tile, snapshot, scale=args.scale)
-                end = time.perf_counter()
-                zoom = web_zoom(tile)
-                mvt.setdefault(zoom, []).append((middle - start) * 1000)
-                total.setdefault(zoom, []).append((end - middle) * 1000)
-                sizes.append(len(png))
-            print(f"{backend}, {args.grid}, {256 * args.scale}-px tiles, {len(tiles)} tiles, "
-                  f"median PNG {statistics.median(sizes) / 1024:.1f} KiB")
-            print("zoom  tiles  median ms  p95 ms  (of which MVT: median ms)")
-            for zoom in sorted(total):
-                print(f"{zoom:>4}  {len(total[zoom]):>5}  {statistics.median(total[zoom]):>9.1f}"
-                      f"  {pct(total[zoom], 95):>6.1f}  ({statistics.median(mvt[zoom]):.1f})")
-            everything = [v for values in total.values() for v in values]
-            every_mvt = [v for values in mvt.values() for v in values]
-            print(f" all  {len(everything):>5}  {statistics.median(everything):>9.1f}  "
-                  f"{pct(everything, 95):>6.1f}  ({statistics.median(every_mvt):.1f})")
+            for basemap_id in args.basemap:
+                run(service, store, service.get(basemap_id), backend, args)
             close = getattr(store, "close", None)
             if close is not None:
                 close()
+
+
+def run(service: BasemapService, store: Any, basemap: Any, backend: str,
+        args: argparse.Namespace) -> None:
+    """Draw and print the figures of one base map."""
+    snapshot = service.snapshot(basemap)
+    tiles = tiles_over_extract(args.grid, args.tiles)
+    for tile in tiles[:10]:  # warm up: connections, grids, transformers
+        service.render(basemap, tile, snapshot, scale=args.scale)
+    total: dict[int, list[float]] = {}
+    mvt: dict[int, list[float]] = {}
+    sizes: list[int] = []
+    for tile in tiles:
+        start = time.perf_counter()
+        for layer_id in service.visible_layers(basemap, tile, snapshot):
+            store.vector_tile(snapshot.layers[layer_id], tile)
+        middle = time.perf_counter()
+        png = service.render(basemap, tile, snapshot, scale=args.scale)
+        end = time.perf_counter()
+        zoom = web_zoom(tile)
+        mvt.setdefault(zoom, []).append((middle - start) * 1000)
+        total.setdefault(zoom, []).append((end - middle) * 1000)
+        sizes.append(len(png))
+    print(f"{basemap.id}, {backend}, {args.grid}, {256 * args.scale}-px tiles, "
+          f"{len(tiles)} tiles, "
+          f"median PNG {statistics.median(sizes) / 1024:.1f} KiB")
+    print("zoom  tiles  median ms  p95 ms  (of which MVT: median ms)")
+    for zoom in sorted(total):
+        print(f"{zoom:>4}  {len(total[zoom]):>5}  {statistics.median(total[zoom]):>9.1f}"
+              f"  {pct(total[zoom], 95):>6.1f}  ({statistics.median(mvt[zoom]):.1f})")
+    everything = [v for values in total.values() for v in values]
+    every_mvt = [v for values in mvt.values() for v in values]
+    print(f" all  {len(everything):>5}  {statistics.median(everything):>9.1f}  "
+          f"{pct(everything, 95):>6.1f}  ({statistics.median(every_mvt):.1f})")
 
 
 if __name__ == "__main__":

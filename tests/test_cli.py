@@ -179,17 +179,21 @@ def test_demo_twice_is_idempotent(webmap: Any, data_dir: Path) -> None:
     manifest = json.loads((ROOT / "layers" / "demo" / "demo.json").read_text("utf-8"))
     plans = [entry["id"] for entry in manifest["plans"]]
     ids = [entry["id"] for entry in manifest["layers"]] + [f"{p}-areas" for p in plans]
+    built = [f"helsinki-osm-{family}" for family in
+             ("water", "green", "buildings", "streets", "places")]
     first = webmap("demo")
     assert first.exit_code == 0, first.stderr
     assert [m["layer_id"] for m in REPORT_RE.finditer(first.stdout)] == ids
     assert [line.split(":")[0] for line in first.stdout.splitlines()
             if line.startswith("imported plan ")] == [f"imported plan {p}" for p in plans]
+    assert first.stdout.splitlines()[-1].startswith("base map helsinki-osm: helsinki-osm-water")
     listed = webmap("layers", "list").stdout
-    assert sorted(line.split("\t")[0] for line in listed.splitlines()) == sorted(ids)
+    assert sorted(line.split("\t")[0] for line in listed.splitlines()) == sorted(ids + built)
     versions = {p.name for p in (data_dir / "layers").rglob("*") if p.is_file()}
     second = webmap("demo")
     assert second.exit_code == 0, second.stderr
     assert second.stdout.splitlines() == [f"{i}: already imported" for i in ids[:-len(plans)]
-                                          ] + [f"plan {p}: already imported" for p in plans]
+                                          ] + [f"plan {p}: already imported" for p in plans] + [
+        "base map helsinki-osm: already built"]
     assert webmap("layers", "list").stdout == listed
     assert {p.name for p in (data_dir / "layers").rglob("*") if p.is_file()} == versions

@@ -448,11 +448,16 @@ def test_cli_check_prints_each_issue_and_exits_1(project: tuple[Path, Path]) -> 
     assert "OK" not in result.stdout
 
 
-def test_cli_check_passes_the_demo_styles() -> None:
+def test_cli_check_reports_the_demo_bases_on_a_fresh_data_folder() -> None:
+    """No demo layers imported: the demo maps' bases would draw empty, so they fail."""
     result = run("styles", "check", "--styles", DEMO_STYLES, layers_dir=ROOT / "layers")
-    assert result.exit_code == 0, result.output
-    count = len(list(DEMO_STYLES.glob("*.json")))
-    assert result.stdout.splitlines() == [f"{count} styles OK"]
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        "map 'paimio-asemakaava': base map 'finland' is not offered: its layer municipalities "
+        "is not imported (make one with `webmap basemap build`)",
+        "map 'helsinki-keskusta': base map 'helsinki-osm' is not offered: its layers "
+        "helsinki-osm-green, helsinki-osm-water, helsinki-osm-buildings, helsinki-osm-streets, "
+        "helsinki-osm-places are not imported (make one with `webmap basemap build`)"]
 
 
 def test_cli_check_refuses_an_invalid_file_with_exit_2(tmp_path: Path,

@@ -314,6 +314,24 @@ def demo(force: bool) -> None:
                 manifest_path.parent / entry["path"], entry["id"], name=entry.get("name"),
                 municipality=entry.get("municipality"))
             _print_plan_report(plan)
+        for entry in manifest.get("basemaps", []):
+            _demo_basemap(services, manifest_path.parent, entry, existing, force)
+
+
+def _demo_basemap(services: Services, folder: Path, entry: dict[str, Any], existing: set[str],
+                  force: bool) -> None:
+    """Build a demo base map's layers (its style files ship in styles/basemaps/)."""
+    from .basemap.build import build_basemap
+
+    basemap_id = entry["id"]
+    if any(layer_id.startswith(f"{basemap_id}-") for layer_id in existing) and not force:
+        click.echo(f"base map {basemap_id}: already built")
+        return
+    report = build_basemap(services.layers, services.settings.styles_dir, basemap_id,
+                           [folder / source for source in entry["sources"]],
+                           title=entry.get("title"), write_styles=False)
+    click.echo(f"base map {basemap_id}: " + ", ".join(
+        f"{layer_id} ({count} features)" for layer_id, count in report.layers.items()))
 
 
 @main.command("export-all")
@@ -377,6 +395,42 @@ def revoke_token(name: str) -> None:
 
 
 @main.group()
+def basemap() -> None:
+    """Build base maps webmap draws itself (styles/basemaps/)."""
+
+
+@basemap.command("build")
+@click.argument("sources", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--id", "basemap_id", required=True,
+              help="Base-map id: its layers become ID-streets, ID-buildings, ID-water, "
+                   "ID-green and ID-places; its files styles/basemaps/ID.json and "
+                   "ID-contrast.json.")
+@click.option("--title", help="Title in every language (default: from the id).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def build_basemap_command(sources: tuple[Path, ...], basemap_id: str, title: str | None,
+                          as_json: bool) -> None:
+    """Make a base map from SOURCES: OpenStreetMap extracts (.osm.pbf) and/or folders of NLS
+    topographic shapefiles (Maastotietokanta). Streets, buildings, water and street and
+    place names (Swedish after Finnish where the data has name:sv); a high-contrast variant
+    is written too."""
+    from .basemap.build import build_basemap
+
+    with _services() as services:
+        report = build_basemap(services.layers, services.settings.styles_dir, basemap_id,
+                               list(sources),
+                               title=dict.fromkeys(("fi", "sv", "en"), title) if title else None)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    for layer_id, count in report.layers.items():
+        click.echo(f"{layer_id}\t{count} features")
+    for path in report.styles:
+        click.echo(f"wrote {path}")
+    click.echo("restart webmap to offer the new base map")
+
+
+@main.group()
 def styles() -> None:
     """Check and list map styles (styles/*.json, base maps in styles/basemaps/)."""
 
@@ -400,12 +454,14 @@ def check_style_files(styles_dir: Path | None) -> None:
 
     with _services() as services:
         catalogue = services.styles if styles_dir is None else StyleCatalogue(styles_dir)
+        definitions = services.maps.all()
         try:
-            issues = catalogue.check_maps(services.maps.all())
+            issues = catalogue.check_maps(definitions)
         except StyleError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         count = len(catalogue.all())
+        issues = _unoffered_bases(services, definitions) + issues
     errors = [issue for issue in issues if issue.severity == "error"]
     for issue in issues:
         if issue.severity == "warning":
@@ -415,6 +471,28 @@ def check_style_files(styles_dir: Path | None) -> None:
     if errors:
         sys.exit(1)
     click.echo(f"{count} styles OK")
+
+
+def _unoffered_bases(services: Services, definitions: list[Any]) -> list[Any]:
+    """A base map whose layers are missing is not offered: an error where a map uses it."""
+    from .basemap.service import BasemapNotOffered
+    from .styles import StyleIssue
+
+    users: dict[str, list[str]] = {}
+    for definition in definitions:
+        if definition.base.kind == "rendered" and definition.base.basemap:
+            users.setdefault(definition.base.basemap, []).append(definition.id)
+    issues = []
+    for basemap_id, missing in services.basemaps.unavailable().items():
+        what = BasemapNotOffered(basemap_id, missing).detail
+        if basemap_id in users:
+            issues.append(StyleIssue(style="", rule="missing-basemap", message=(
+                f"map{'s' if len(users[basemap_id]) > 1 else ''} "
+                f"{', '.join(repr(m) for m in users[basemap_id])}: {what}")))
+        else:
+            issues.append(StyleIssue(style="", rule="missing-basemap", severity="warning",
+                                     message=what))
+    return issues
 
 
 @styles.command("list")

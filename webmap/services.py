@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .auth import TokenRepository
 from .basemap import BasemapService, load_basemaps
+from .basemap.proxy import ProxyCache
 from .comments.service import CommentService
 from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
@@ -108,7 +109,17 @@ def build_services(settings: Settings) -> Services:
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)
-        styles = StyleCatalogue(settings.styles_dir)
+        cache_root = settings.data_dir / "cache"
+        basemaps = BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
+                                  DiskTileCache(cache_root / "basemaps",
+                                                enabled=settings.tile_cache),
+                                  directory=settings.styles_dir / "basemaps",
+                                  proxy_cache=ProxyCache(
+                                      cache_root / "proxy",
+                                      max_bytes=settings.basemap_proxy_cache_mb * 1024 * 1024,
+                                      ttl=settings.basemap_proxy_cache_hours * 3600.0),
+                                  proxy_timeout=settings.basemap_proxy_timeout)
+        styles = StyleCatalogue(settings.styles_dir, drawn=basemaps.palettes)
 
         def style_property(style_id: str) -> str | None:
             style = styles.get(style_id)
@@ -122,17 +133,13 @@ def build_services(settings: Settings) -> Services:
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),
                            check=check)
-        cache_root = settings.data_dir / "cache"
         return Services(
             settings=settings, database=database, layers=layers, maps=maps,
             comments=CommentService(CommentRepository(database), maps=maps, store=layers),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
-            basemaps=BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
-                                    DiskTileCache(cache_root / "basemaps",
-                                                  enabled=settings.tile_cache)),
-            styles=styles,
+            basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles))
     except BaseException:
         database.close()

@@ -123,6 +123,22 @@ class Settings:
         metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",
                   "parse": _flag},
     )
+    basemap_proxy_timeout: float = field(
+        default=5.0,
+        metadata={"help": "Seconds webmap waits for an upstream tile service (NLS, "
+                          "Lantmäteriet, any WMTS/XYZ) before answering with an error tile.",
+                  "parse": float},
+    )
+    basemap_proxy_cache_mb: int = field(
+        default=512,
+        metadata={"help": "Disk kept for tiles of upstream tile services in MiB (oldest "
+                          "dropped first; 0: keep none).", "parse": int},
+    )
+    basemap_proxy_cache_hours: int = field(
+        default=24,
+        metadata={"help": "Hours a tile of an upstream service is served from the cache "
+                          "before it is fetched again.", "parse": _positive_int},
+    )
     comment_rate_limit: str = field(
         default="10/minute;100/hour",
         metadata={"help": "Comments one client address may post, e.g. 10/minute;100/hour, "
@@ -151,6 +167,10 @@ class Settings:
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"WEBMAP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                 f"got {self.log_level!r}")
+        if not 0.1 <= self.basemap_proxy_timeout <= 60:
+            raise SettingsError("WEBMAP_BASEMAP_PROXY_TIMEOUT must be 0.1 to 60 seconds")
+        if self.basemap_proxy_cache_mb < 0:
+            raise SettingsError("WEBMAP_BASEMAP_PROXY_CACHE_MB must be 0 or more")
         try:
             _rate_limits(self.comment_rate_limit)
         except ValueError as exc:

@@ -19,6 +19,7 @@ from pyproj import Transformer
 
 from tests.conftest import ROOT, assert_problem, open_app
 from webmap.basemap import BasemapError, web_zoom
+from webmap.basemap.build import build_basemap
 from webmap.layers import import_file
 from webmap.services import services_of
 from webmap.settings import Settings
@@ -168,6 +169,7 @@ def test_png_uses_a_palette(client: Any) -> None:
     assert image.mode == "P"
 
 
+@pytest.mark.usefixtures("layers")
 def test_a_tile_without_features_is_background(client: Any) -> None:
     image = tile_image(client, "/basemaps/test/tiles/WebMercatorQuad/10/400/300.png")
     assert image.convert("RGB").getcolors() == [(256 * 256, SEA)]
@@ -195,19 +197,31 @@ def test_etag_answers_304(client: Any) -> None:
     ("/basemaps/test/tiles/WebMercatorQuad/2/0/4.png", "level 2 has 4 rows and 4 columns"),
     ("/basemaps/test/tiles/ETRS-TM35FIN/3/8/0.png", "outside ETRS-TM35FIN"),
 ])
+@pytest.mark.usefixtures("layers")
 def test_not_found_is_a_problem(client: Any, path: str, mentions: str) -> None:
     assert_problem(client.get(path), 404, mentions=mentions)
 
 
 @pytest.mark.usefixtures("layers")
-def test_missing_layer_is_logged_and_the_rest_drawn(client: Any,
+def test_a_base_with_a_missing_layer_is_not_offered(client: Any,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="webmap.basemap"):
-        colours = [colour_at(client, "missing", "WebMercatorQuad", 13, p)
-                   for p in (INSIDE_LAND, LAKE)]
-    assert colours == [LAND, SEA]
+        row, col, _, _ = tile_of("WebMercatorQuad", 13, *INSIDE_LAND)
+        response = client.get(f"/basemaps/missing/tiles/WebMercatorQuad/13/{row}/{col}.png")
+    assert_problem(response, 404, mentions="layer nowhere is not imported")
+    assert_problem(client.get("/basemaps/missing"), 404, mentions="not offered")
+    ids = [b["id"] for b in client.get("/basemaps").get_json()["basemaps"]]
+    assert "missing" not in ids and "test" in ids
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("nowhere" in m and "missing" in m for m in warnings), warnings
+
+
+def test_a_fresh_data_folder_offers_no_demo_base(client: Any) -> None:
+    """No demo layers: finland and helsinki would draw an empty sea under NLS's name."""
+    ids = [b["id"] for b in client.get("/basemaps").get_json()["basemaps"]]
+    assert "finland" not in ids and "helsinki" not in ids
+    assert_problem(client.get("/basemaps/finland/tiles/WebMercatorQuad/5/9/18.png"), 404,
+                   mentions="municipalities is not imported")
 
 
 @pytest.mark.usefixtures("layers")
@@ -233,10 +247,11 @@ def test_cache_is_reused_and_dropped_when_a_layer_is_replaced(client: Any, setti
     assert not cached[0].exists()
 
 
+@pytest.mark.usefixtures("layers")
 def test_listing_and_definition(client: Any) -> None:
     listing = client.get("/basemaps").get_json()
     ids = [b["id"] for b in listing["basemaps"]]
-    assert ids == sorted(ids) and {"test", "finland", "helsinki"} <= set(ids)
+    assert ids == sorted(ids) and "test" in ids
     test = next(b for b in listing["basemaps"] if b["id"] == "test")
     assert test["title"]["sv"] == "Test" and test["attribution"] == "Test data"
     assert any(link["rel"] == "self" and link["href"].endswith("/basemaps/test")
@@ -257,7 +272,7 @@ def test_listing_and_definition(client: Any) -> None:
 
 @pytest.mark.parametrize(("change", "mentions"), [
     ({"background": "blue"}, "broken.json.background"),
-    ({"layers": [{"layer": "land"}]}, "layers[0]: give a fill, a stroke or both"),
+    ({"layers": [{"layer": "land"}]}, "layers[0]: give a fill, a stroke or both, or a label"),
     ({"layers": [{"layer": "land", "fill": "#ffffff", "stroke-width": 2}]},
      "unknown key 'stroke-width'"),
     ({"layers": [{"layer": "land", "fill": "#ffffff", "where": {"property": "a"}}]},
@@ -286,6 +301,9 @@ def test_zoom_bounds_compare_at_web_mercator_scale(grid_id: str, zoom: int,
 DEMO_TILES = [
     ("helsinki", "WebMercatorQuad", 15, (24.9440, 60.1700), "helsinki-z15-webmercator"),
     ("finland", "ETRS-TM35FIN", 5, (22.6850, 60.4550), "paimio-z5-etrs-tm35fin"),
+    ("helsinki-osm", "WebMercatorQuad", 16, (24.9440, 60.1700), "helsinki-osm-z16-webmercator"),
+    ("helsinki-osm-contrast", "ETRS-TM35FIN", 12, (24.9440, 60.1700),
+     "helsinki-osm-contrast-z12-etrs-tm35fin"),
 ]
 
 
@@ -298,6 +316,10 @@ def test_demo_base_maps_render(app: Any, client: Any, settings: Settings) -> Non
         entry = manifest[layer_id]
         options = {k: v for k, v in entry.items() if k not in {"id", "path"}}
         import_file(store, manifest_path.parent / entry["path"], layer_id, **options)
+    demo = json.loads(manifest_path.read_text("utf-8"))["basemaps"][0]
+    build_basemap(store, settings.styles_dir, demo["id"],
+                  [manifest_path.parent / source for source in demo["sources"]],
+                  write_styles=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     backend = services_of(app).backend
     for basemap, grid_id, zoom, (lon, lat), name in DEMO_TILES:
@@ -307,4 +329,6 @@ def test_demo_base_maps_render(app: Any, client: Any, settings: Settings) -> Non
         (SCREENSHOTS / f"basemap-{name}-{backend}.png").write_bytes(response.data)
         colours = Image.open(io.BytesIO(response.data)).convert("RGB").getcolors(256 * 256)
         assert colours is not None and len(colours) > 1, f"{name} is a single colour"
-        assert LAND in {rgb for _, rgb in colours}
+        assert (LAND if basemap in {"finland", "helsinki"} else
+                {"helsinki-osm": (0xF2, 0xEF, 0xE9), "helsinki-osm-contrast": (255, 255, 255)
+                 }[basemap]) in {rgb for _, rgb in colours}

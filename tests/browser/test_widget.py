@@ -344,3 +344,41 @@ def test_map_pages_have_no_axe_violations(chromium: Any, widget_server: str,
     assert overflow <= 0
     screenshot(page, f"map-page-{width}")
     context.close()
+
+
+def _base_tiles(page: Any) -> list[str]:
+    wait_until(page, "document.querySelectorAll('.leaflet-tile-loaded').length > 0")
+    return page.evaluate("[...document.querySelectorAll('.leaflet-tile')].map(t => t.src)")
+
+
+def test_the_high_contrast_base_is_a_toggle(chromium: Any, widget_server: str) -> None:
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=sv",
+                                 width=320, height=640)
+    button = page.locator("#wm-contrast")
+    assert button.is_visible() and button.inner_text() == "Bakgrundskarta med hög kontrast"
+    assert button.get_attribute("aria-pressed") == "false"
+    assert all("/basemaps/helsinki-osm/tiles/" in src for src in _base_tiles(page))
+    button.focus()
+    page.keyboard.press("Enter")
+    assert button.get_attribute("aria-pressed") == "true"
+    wait_until(page, "[...document.querySelectorAll('.leaflet-tile')].every("
+                     "t => t.src.includes('/basemaps/helsinki-osm-contrast/tiles/'))")
+    assert axe_violations(page) == []
+    screenshot(page, "widget-high-contrast-base-320")
+    context.close()
+
+
+def test_forced_colours_choose_the_high_contrast_base(chromium: Any, widget_server: str) -> None:
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}",
+                                 forced_colors="active")
+    assert page.locator("#wm-contrast").get_attribute("aria-pressed") == "true"
+    assert all("/basemaps/helsinki-osm-contrast/tiles/" in src for src in _base_tiles(page))
+    context.close()
+
+
+def test_no_toggle_where_the_base_has_no_variant_offered(chromium: Any,
+                                                          widget_server: str) -> None:
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}")
+    # finland-contrast draws the municipalities too, so it is offered: the toggle shows
+    assert page.locator("#wm-contrast").is_visible()
+    context.close()

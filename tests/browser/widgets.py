@@ -110,6 +110,7 @@ def widget_server(widget_site: Site) -> str:
 def widget_site(tmp_path_factory: pytest.TempPathFactory,
                 origins: dict[str, Any]) -> Iterator[Site]:
     """gunicorn with the demo plan, the postal areas and two maps embeddable by the host."""
+    from webmap.basemap.build import build_basemap
     from webmap.services import open_services
 
     root = tmp_path_factory.mktemp("widget")
@@ -119,6 +120,9 @@ def widget_site(tmp_path_factory: pytest.TempPathFactory,
     with open_services(settings) as services:
         for layer_id, path, layer in LAYERS:
             import_file(services.layers, DEMO / path, layer_id, layer=layer)
+        # the Helsinki map's base, as `webmap demo` builds it
+        build_basemap(services.layers, settings.styles_dir, "helsinki-osm",
+                      [DEMO / "osm-helsinki" / "Helsinki.osm.pbf"], write_styles=False)
     for source, map_id in (("paimio-asemakaava", PLAN_MAP), ("helsinki-keskusta", HKI_MAP)):
         (layers_dir / "maps" / f"{map_id}.json").write_text(
             json.dumps(_map_file(source, map_id, origins["host"])), encoding="utf-8")

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import folium
+import geopandas as gpd
 import pytest
+import shapely
 
 from tests.conftest import ROOT, assert_problem
 from webmap.i18n import LANGUAGES, catalogue
+from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
 MAP = {"id": "kaava", "title": {"fi": "Kaava <b>", "sv": "Plan", "en": "Plan"},
        "extent": [22.67, 60.45, 22.70, 60.46], "tile_matrix_set": "ETRS-TM35FIN",
@@ -85,10 +88,27 @@ def test_map_script_builds_the_national_grid_crs(client: Any) -> None:
     assert "immutable" in script.headers["Cache-Control"]
     body = script.get_data(as_text=True)
     assert 'new L.Proj.CRS("EPSG:3067"' in body and "8192.0" in body
-    assert "../basemaps/finland/tiles/ETRS-TM35FIN/{z}/{y}/{x}.png" in body
+    # finland draws the municipalities layer, not imported here: no tiles of an empty sea
+    assert "../basemaps/finland/tiles" not in body
     assert "http" not in body
     merc = client.get("/embed/merc/map.js").get_data(as_text=True)
     assert "L.CRS.EPSG3857" in merc
+
+
+def test_the_base_is_drawn_once_its_layers_are_there(client: Any) -> None:
+    from webmap.services import services_of
+
+    app = client.application
+    frame = gpd.GeoDataFrame({"namefin": ["Paimio"]},
+                             geometry=[shapely.box(22.5, 60.3, 22.9, 60.6)], crs="OGC:CRS84")
+    store = services_of(app).layers
+    report = ImportReport(layer_id="municipalities", kind=LayerKind.VECTOR,
+                          title="municipalities", feature_count=1, source_crs="EPSG:3067",
+                          bbox=(22.5, 60.3, 22.9, 60.6), geometry_type="Polygon")
+    store.import_layer("municipalities",
+                       lambda _: NormalisedLayer(report=report, frame=frame))
+    body = client.get("/embed/kaava/map.js").get_data(as_text=True)
+    assert "../basemaps/finland/tiles/ETRS-TM35FIN/{z}/{y}/{x}.png" in body
 
 
 def test_config_block_carries_the_map_and_every_string(client: Any) -> None:

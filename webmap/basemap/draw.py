@@ -1,34 +1,42 @@
-"""Drawing a base-map tile from MVTs with Pillow, supersampled and saved as a palette PNG."""
+"""Drawing a base-map tile with Mapnik from the store's MVTs, saved as a palette PNG.
+
+Each visible pass of the base map becomes a Mapnik layer and style (generated XML, cached per
+base map, zoom band and scale); its features come from the store layer's vector tile for the
+same tile, so both storage backends and every grid share this code and the tile's own
+generalisation. Mapnik draws fills, strokes and labels: text is placed along streets or at
+places, with a halo, never over another label (Mapnik's collision detector), and never across
+the tile's edge (``avoid-edges``), so a neighbouring tile never shows half a name.
+"""
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 import mapbox_vector_tile
 import numpy as np
-from PIL import Image, ImageDraw
+import orjson
+from PIL import Image
 
 from ..tiles.grids import GRIDS
 from ..tiles.request import TileRequest
-from .model import Basemap, Where
+from .engine import load_mapnik
+from .model import Basemap, BasemapLayer, Where
 
 TILE_PX = 256
-"""Widths in a base-map file are CSS px on a tile of this size."""
-CANVAS_PX = 1024
-"""Side of the drawing canvas: 4× supersampling for 256-px tiles, 2× for 512-px ones."""
+"""Widths and text sizes in a base-map file are CSS px on a tile of this size."""
+EXTENT = 4096
+"""MVT coordinates are drawn in a 0…EXTENT square (y up), whatever the tile's grid."""
+FONT = "DejaVu Sans Book"
+FONT_BOLD = "DejaVu Sans Bold"
+_SRS = "+proj=merc +a=6378137 +b=6378137 +units=m +no_defs"
+"""Source and map share this SRS, so Mapnik never reprojects: coordinates are tile units."""
 _WMQ_CELL0 = GRIDS["WebMercatorQuad"].matrix(0).cellSize
-
-RGB = tuple[int, int, int]
-Ring = list[float]
-"""A ring or line as flat canvas pixels: x0, y0, x1, y1, …"""
-
-
-def _rgb(colour: str) -> RGB:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+_LOCK = threading.Lock()
 
 
 def web_zoom(tile: TileRequest) -> int:
@@ -41,125 +49,179 @@ def web_zoom(tile: TileRequest) -> int:
     return math.floor(math.log2(_WMQ_CELL0 * math.cos(latitude) / cell) + 0.5)
 
 
-@dataclass(frozen=True)
-class _Shapes:
-    """One decoded layer as canvas pixels: polygons (exterior, holes…) and lines."""
-
-    polygons: list[tuple[Mapping[str, Any], list[Ring]]]
-    lines: list[tuple[Mapping[str, Any], Ring]]
+def _literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return repr(value)
 
 
-def _pixels(coordinates: Sequence[Sequence[float]], unit_px: float) -> Ring:
-    flat: Ring = (np.asarray(coordinates, dtype=np.float64) * unit_px).ravel().tolist()
-    return flat
+def _filter(where: Where | None) -> str:
+    """A Mapnik filter expression for one pass."""
+    if where is None:
+        return ""
+    name = f"[{where.property}]" if where.property.isidentifier() else \
+        f"[{where.property.replace(']', '')}]"
+    if where.values is None:
+        return f"<Filter>{escape(f'{name} != null')}</Filter>"
+    tests = " or ".join(f"{name} = {_literal(v)}" for v in sorted(where.values, key=str))
+    return f"<Filter>{escape(tests)}</Filter>"
 
 
-def decode_shapes(data: bytes, wanted: Callable[[Mapping[str, Any]], bool]) -> _Shapes:
-    """The ``wanted`` features' rings and lines in canvas pixels (points are not drawn)."""
-    shapes = _Shapes([], [])
+def _symbolizers(item: BasemapLayer, scale: int) -> str:
+    parts = []
+    if item.fill:
+        parts.append(f'<PolygonSymbolizer fill="{item.fill}" gamma="0.7"/>')
+    if item.stroke:
+        parts.append(f'<LineSymbolizer stroke="{item.stroke}" '
+                     f'stroke-width="{item.stroke_width * scale:g}" stroke-linejoin="round" '
+                     f'stroke-linecap="round"/>')
+    label = item.label
+    if label is not None:
+        placement = "line" if label.placement == "line" else "interior"
+        repeat = (f' spacing="{label.spacing * scale:g}" max-char-angle-delta="30"'
+                  if label.placement == "line" else
+                  f' wrap-width="{90 * scale}" wrap-before="true"')
+        parts.append(
+            f'<TextSymbolizer face-name={quoteattr(FONT_BOLD if label.bold else FONT)} '
+            f'size="{label.size * scale:g}" fill="{label.colour}" halo-fill="{label.halo}" '
+            f'halo-radius="{1.5 * scale:g}" placement="{placement}" avoid-edges="true" '
+            f'margin="{4 * scale}" repeat-distance="{160 * scale}" minimum-padding="{2 * scale}"'
+            f'{repeat}>'
+            f'[{label.property}]</TextSymbolizer>')
+    return "".join(parts)
+
+
+_XML: dict[tuple[str, str, tuple[int, ...], int], str] = {}
+
+
+def map_xml(basemap: Basemap, passes: tuple[int, ...], scale: int) -> str:
+    """The Mapnik map for these passes of the base map (indexes into ``basemap.layers``)."""
+    key = (basemap.id, basemap.digest, passes, scale)
+    found = _XML.get(key)
+    if found is None:
+        if len(_XML) > 256:
+            _XML.clear()
+        found = _XML[key] = _map_xml(basemap, passes, scale)
+    return found
+
+
+def _map_xml(basemap: Basemap, passes: tuple[int, ...], scale: int) -> str:
+    styles, layers = [], []
+    for index in passes:
+        item = basemap.layers[index]
+        styles.append(f'<Style name="p{index}"><Rule>{_filter(item.where)}'
+                      f'{_symbolizers(item, scale)}</Rule></Style>')
+        layers.append(f'<Layer name="p{index}" srs="{_SRS}"><StyleName>p{index}</StyleName>'
+                      "</Layer>")
+    return (f'<Map srs="{_SRS}" background-color="{basemap.background}" buffer-size="0">'
+            + "".join(styles) + "".join(layers) + "</Map>")
+
+
+def _datasource(mapnik: Any, data: bytes) -> Any:
+    """A Mapnik memory datasource of an MVT's features in 0…EXTENT coordinates, y up."""
+    source = mapnik.MemoryDatasource()
     if not data:
-        return shapes
-    for layer in mapbox_vector_tile.decode(data, default_options={"y_coord_down": True}
-                                           ).values():
-        unit_px = CANVAS_PX / float(layer.get("extent", 4096))
+        return source
+    context = mapnik.Context()
+    fid = 0
+    for layer in mapbox_vector_tile.decode(data).values():
+        unit = EXTENT / float(layer.get("extent", 4096))
         for feature in layer["features"]:
-            geometry, properties = feature["geometry"], feature["properties"]
-            if not wanted(properties):
-                continue
-            kind, coordinates = geometry["type"], geometry["coordinates"]
-            if kind in {"Polygon", "MultiPolygon"}:
-                for polygon in [coordinates] if kind == "Polygon" else coordinates:
-                    rings = [_pixels(ring, unit_px) for ring in polygon if len(ring) >= 3]
-                    if rings:
-                        shapes.polygons.append((properties, rings))
-            elif kind in {"LineString", "MultiLineString"}:
-                for line in [coordinates] if kind == "LineString" else coordinates:
-                    if len(line) >= 2:
-                        shapes.lines.append((properties, _pixels(line, unit_px)))
-    return shapes
+            geometry = feature["geometry"]
+            if unit != 1:
+                geometry = _scaled(geometry, unit)
+            properties = {k: v for k, v in feature["properties"].items()
+                          if isinstance(v, str | int | float)}
+            fid += 1
+            source.add_feature(mapnik.Feature.from_geojson(orjson.dumps(
+                {"type": "Feature", "id": fid, "geometry": geometry,
+                 "properties": properties}).decode(), context))
+    return source
 
 
-def _fill(canvas: Image.Image, draw: ImageDraw.ImageDraw, polygons: Iterator[list[Ring]],
-          colour: RGB) -> None:
-    """Fill polygons; holes go through the polygon's own mask, so they never erase an island."""
-    for rings in polygons:
-        if len(rings) == 1:
-            draw.polygon(rings[0], fill=colour)
-            continue
-        xs, ys = rings[0][0::2], rings[0][1::2]
-        left, top = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
-        right = min(CANVAS_PX, math.ceil(max(xs)) + 1)
-        bottom = min(CANVAS_PX, math.ceil(max(ys)) + 1)
-        if right <= left or bottom <= top:
-            continue
-        mask = Image.new("L", (right - left, bottom - top), 0)
-        mask_draw = ImageDraw.Draw(mask)
-        for i, ring in enumerate(rings):
-            shifted = [v - (left if j % 2 == 0 else top) for j, v in enumerate(ring)]
-            mask_draw.polygon(shifted, fill=0 if i else 255)
-        canvas.paste(colour, (left, top, right, bottom), mask)
+def _scaled(geometry: Mapping[str, Any], unit: float) -> dict[str, Any]:
+    def scale(value: Any) -> Any:
+        if isinstance(value, list | tuple) and value and isinstance(value[0], int | float):
+            return [value[0] * unit, value[1] * unit]
+        return [scale(v) for v in value]
+    return {"type": geometry["type"], "coordinates": scale(geometry["coordinates"])}
 
 
-def _stroke(draw: ImageDraw.ImageDraw, lines: Iterator[Ring], colour: RGB,
-            width_px: float) -> None:
-    """Wide lines with round joins and round ends (Pillow's own ends are square)."""
-    width = max(1, round(width_px))
-    radius = width / 2
-    for line in lines:
-        draw.line(line, fill=colour, width=width, joint="curve" if width > 2 else None)
-        if width > 2:
-            for x, y in ((line[0], line[1]), (line[-2], line[-1])):
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+def visible_passes(basemap: Basemap, tile: TileRequest,
+                   present: Sequence[str] | None = None) -> tuple[int, ...]:
+    """Indexes of the passes drawn at this tile's scale (of layers ``present``, if given)."""
+    zoom = web_zoom(tile)
+    return tuple(i for i, item in enumerate(basemap.layers)
+                 if item.min_zoom <= zoom <= item.max_zoom
+                 and (present is None or item.layer in present))
 
 
-def _any_of(filters: Sequence[Where | None]) -> Callable[[Mapping[str, Any]], bool]:
-    """A test passing features any filter passes (None passes all)."""
-    if any(f is None for f in filters):
-        return lambda _: True
-    tests = [f.matches for f in filters if f is not None]
-    return lambda properties: any(test(properties) for test in tests)
+def palette_of(basemap: Basemap) -> list[str]:
+    """Every colour the base map's file names: they stay exact in the PNG."""
+    colours = [basemap.background]
+    for item in basemap.layers:
+        colours += [c for c in (item.fill, item.stroke) if c]
+        if item.label:
+            colours += [item.label.colour, item.label.halo]
+    return list(dict.fromkeys(colours))
 
 
 def draw_tile(basemap: Basemap, sources: Mapping[str, bytes], tile: TileRequest, *,
               scale: int = 1) -> bytes:
     """The base map's PNG for one tile from each layer's MVT (a missing layer is skipped)."""
-    zoom = web_zoom(tile)
-    canvas = Image.new("RGB", (CANVAS_PX, CANVAS_PX), _rgb(basemap.background))
-    draw = ImageDraw.Draw(canvas)
-    visible = [item for item in basemap.layers
-               if item.layer in sources and item.min_zoom <= zoom <= item.max_zoom]
-    decoded: dict[str, _Shapes] = {}
-    for item in visible:
-        if item.layer not in decoded:
-            filters = [other.where for other in visible if other.layer == item.layer]
-            decoded[item.layer] = decode_shapes(sources[item.layer], _any_of(filters))
-        shapes = decoded[item.layer]
-        test = _any_of([item.where])
-        if item.fill:
-            _fill(canvas, draw, (rings for props, rings in shapes.polygons if test(props)),
-                  _rgb(item.fill))
-        if item.stroke:
-            width_px = item.stroke_width * CANVAS_PX / TILE_PX
-            outlines = (ring + ring[:2] if ring[:2] != ring[-2:] else ring
-                        for props, rings in shapes.polygons if test(props) for ring in rings)
-            lines = (line for props, line in shapes.lines if test(props))
-            _stroke(draw, outlines, _rgb(item.stroke), width_px)
-            _stroke(draw, lines, _rgb(item.stroke), width_px)
-    image = canvas.reduce(CANVAS_PX // (TILE_PX * scale))
-    return encode_png(image)
+    image = draw_image(basemap, sources, tile, scale=scale)
+    return encode_png(image, keep=palette_of(basemap))
 
 
-def encode_png(image: Image.Image) -> bytes:
-    """A palette PNG (half RGB's size): exact to 256 colours, then median cut (edges only move)."""
-    rgb = np.asarray(image, dtype=np.uint32)
+def draw_image(basemap: Basemap, sources: Mapping[str, bytes], tile: TileRequest, *,
+               scale: int = 1) -> Image.Image:
+    """The tile as an RGB image, drawn by Mapnik."""
+    mapnik = load_mapnik()
+    passes = visible_passes(basemap, tile, list(sources))
+    size = TILE_PX * scale
+    with _LOCK:  # loading XML touches Mapnik's shared font and plugin registries
+        canvas = mapnik.Map(size, size)
+        mapnik.load_map_from_string(canvas, map_xml(basemap, passes, scale))
+    shared: dict[str, Any] = {}
+    for layer, index in zip(canvas.layers, passes, strict=True):
+        layer_id = basemap.layers[index].layer
+        if layer_id not in shared:
+            shared[layer_id] = _datasource(mapnik, sources[layer_id])
+        layer.datasource = shared[layer_id]
+    canvas.zoom_to_box(mapnik.Box2d(0, 0, EXTENT, EXTENT))
+    out = mapnik.Image(size, size)
+    mapnik.render(canvas, out)
+    return Image.frombuffer("RGBA", (size, size), out.tostring(), "raw", "RGBA", 0, 1
+                            ).convert("RGB")
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def encode_png(image: Image.Image, *, keep: Sequence[str] = ()) -> bytes:
+    """A palette PNG (half RGB's size): exact up to 256 colours; beyond, the ``keep`` colours
+    stay exact and the rest (antialiased edges and text) map to their nearest of 256."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint32)
     keys = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
     colours, index = np.unique(keys, return_inverse=True)
-    if colours.size <= 256:  # Pillow's own palette mapping is approximate: map exactly here
-        image = Image.fromarray(index.reshape(keys.shape).astype(np.uint8), mode="P")
-        image.putpalette(np.column_stack((colours >> 16, (colours >> 8) & 255, colours & 255)
-                                         ).astype(np.uint8).tobytes())
-    else:
-        image = image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    index = index.reshape(keys.shape)
+    unique = np.column_stack((colours >> 16, (colours >> 8) & 255, colours & 255))
+    if colours.size > 256:
+        fixed = np.array([_rgb(c) for c in keep][:128], dtype=np.int64).reshape(-1, 3)
+        budget = 256 - len(fixed)
+        reduced = image.convert("RGB").quantize(budget, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE).getpalette() or []
+        extra = np.asarray(reduced[:budget * 3], dtype=np.int64).reshape(-1, 3)
+        palette = np.vstack((fixed, extra)) if len(fixed) else extra
+        nearest = np.empty(len(unique), dtype=np.int64)
+        for start in range(0, len(unique), 4096):  # nearest palette entry per colour
+            chunk = unique[start:start + 4096].astype(np.int64)
+            distance = ((chunk[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
+            nearest[start:start + 4096] = distance.argmin(axis=1)
+        index, unique = nearest[index], palette
+    out_image = Image.fromarray(index.astype(np.uint8), mode="P")
+    out_image.putpalette(unique.astype(np.uint8).tobytes())
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)
+    out_image.save(out, format="PNG", compress_level=6)
     return out.getvalue()

@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from ..problems import NotFound
+from .proxy import Upstream, parse_upstream
 
 BASEMAP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_LAYER_KEYS = {"layer", "fill", "stroke", "stroke_width", "min_zoom", "max_zoom", "where"}
-_TOP_KEYS = {"id", "title", "attribution", "background", "layers"}
+_LAYER_KEYS = {"layer", "fill", "stroke", "stroke_width", "min_zoom", "max_zoom", "where",
+               "label"}
+_LABEL_KEYS = {"property", "placement", "size", "colour", "halo", "bold", "spacing"}
+_TOP_KEYS = {"id", "title", "attribution", "background", "layers", "variant_of", "high_contrast",
+             "upstream"}
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class BasemapError(ValueError):
@@ -51,6 +56,30 @@ class Where:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Label:
+    """Text from one property of the features, placed by the renderer without overlaps.
+
+    ``line``: along the line (street names); ``point``: at the point or inside the polygon.
+    Sizes and the halo are CSS px on a 256-px tile.
+    """
+
+    property: str
+    placement: str = "point"
+    size: float = 12.0
+    colour: str = "#222222"
+    halo: str = "#ffffff"
+    bold: bool = False
+    spacing: float = 256.0
+    """Line labels: px between repeats of one name along a long street."""
+
+    def to_json(self) -> dict[str, Any]:
+        """As written in the file, with defaults filled in."""
+        return {"property": self.property, "placement": self.placement, "size": self.size,
+                "colour": self.colour, "halo": self.halo, "bold": self.bold,
+                "spacing": self.spacing}
+
+
+@dataclass(frozen=True, kw_only=True)
 class BasemapLayer:
     """One drawing pass over a store layer: polygon fill, outline or line stroke."""
 
@@ -62,13 +91,15 @@ class BasemapLayer:
     max_zoom: int = 24
     """Zoom bounds are WebMercatorQuad levels; other grids compare at the same ground scale."""
     where: Where | None = None
+    label: Label | None = None
 
     def to_json(self) -> dict[str, Any]:
         """As written in the file, with defaults filled in."""
         return {"layer": self.layer, "fill": self.fill, "stroke": self.stroke,
                 "stroke_width": self.stroke_width, "min_zoom": self.min_zoom,
                 "max_zoom": self.max_zoom,
-                "where": self.where.to_json() if self.where else None}
+                "where": self.where.to_json() if self.where else None,
+                "label": self.label.to_json() if self.label else None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +112,12 @@ class Basemap:
     background: str
     layers: tuple[BasemapLayer, ...]
     digest: str
+    variant_of: str | None = None
+    """The base this one is the high-contrast variant of."""
+    high_contrast: str | None = None
+    """The id of this base's high-contrast variant, when it has one."""
+    upstream: Upstream | None = None
+    """A base fetched from another tile service through webmap (``proxy``), not drawn."""
 
     @property
     def layer_ids(self) -> tuple[str, ...]:
@@ -120,6 +157,30 @@ def _where(value: object, where: str) -> Where | None:
     return Where(value["property"], frozenset(values))
 
 
+def _label(value: object, where: str) -> Label | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("property"), str) \
+            or not FIELD_NAME.match(value["property"]):
+        raise BasemapError(f"{where}: give {{\"property\": a field name, \"placement\": "
+                           "\"line\" or \"point\"}")
+    unknown = sorted(set(value) - _LABEL_KEYS)
+    if unknown:
+        raise BasemapError(f"{where}: unknown key {unknown[0]!r}; use {sorted(_LABEL_KEYS)}")
+    placement = value.get("placement", "point")
+    if placement not in {"line", "point"}:
+        raise BasemapError(f"{where}.placement: give \"line\" or \"point\", got {placement!r}")
+    bold = value.get("bold", False)
+    if not isinstance(bold, bool):
+        raise BasemapError(f"{where}.bold: give true or false")
+    return Label(property=value["property"], placement=placement,
+                 size=_number(value.get("size", 12), f"{where}.size", low=8, high=48),
+                 colour=_colour(value.get("colour", "#222222"), f"{where}.colour"),
+                 halo=_colour(value.get("halo", "#ffffff"), f"{where}.halo"), bold=bold,
+                 spacing=_number(value.get("spacing", 256), f"{where}.spacing", low=32,
+                                 high=4096))
+
+
 def _layer(value: object, where: str) -> BasemapLayer:
     if not isinstance(value, Mapping) or not isinstance(value.get("layer"), str):
         raise BasemapError(f"{where}: give an object with a \"layer\" id")
@@ -129,8 +190,9 @@ def _layer(value: object, where: str) -> BasemapLayer:
     fill = None if value.get("fill") is None else _colour(value["fill"], f"{where}.fill")
     stroke = None if value.get("stroke") is None else _colour(value["stroke"],
                                                               f"{where}.stroke")
-    if fill is None and stroke is None:
-        raise BasemapError(f"{where}: give a fill, a stroke or both")
+    label = _label(value.get("label"), f"{where}.label")
+    if fill is None and stroke is None and label is None:
+        raise BasemapError(f"{where}: give a fill, a stroke or both, or a label")
     min_zoom = int(_number(value.get("min_zoom", 0), f"{where}.min_zoom", low=0, high=30))
     max_zoom = int(_number(value.get("max_zoom", 24), f"{where}.max_zoom", low=0, high=30))
     if min_zoom > max_zoom:
@@ -139,7 +201,8 @@ def _layer(value: object, where: str) -> BasemapLayer:
         layer=value["layer"], fill=fill, stroke=stroke,
         stroke_width=_number(value.get("stroke_width", 1), f"{where}.stroke_width",
                              low=0.1, high=64),
-        min_zoom=min_zoom, max_zoom=max_zoom, where=_where(value.get("where"), f"{where}.where"))
+        min_zoom=min_zoom, max_zoom=max_zoom, where=_where(value.get("where"), f"{where}.where"),
+        label=label)
 
 
 def parse_basemap(data: object, *, basemap_id: str, source: str, digest: str) -> Basemap:
@@ -161,14 +224,29 @@ def parse_basemap(data: object, *, basemap_id: str, source: str, digest: str) ->
     attribution = data.get("attribution", "")
     if not isinstance(attribution, str):
         raise BasemapError(f"{source}.attribution: give a string")
+    links = {}
+    for key in ("variant_of", "high_contrast"):
+        link = data.get(key)
+        if link is not None and (not isinstance(link, str) or not BASEMAP_ID.match(link)):
+            raise BasemapError(f"{source}.{key}: give a base-map id")
+        links[key] = link
+    upstream = None
+    if data.get("upstream") is not None:
+        try:
+            upstream = parse_upstream(data["upstream"], f"{source}.upstream")
+        except ValueError as exc:
+            raise BasemapError(str(exc)) from None
     layers = data.get("layers", [])
+    if upstream is not None and layers:
+        raise BasemapError(f"{source}: a base with an upstream service draws no layers")
     if not isinstance(layers, list):
         raise BasemapError(f"{source}.layers: give a list, bottom layer first")
     return Basemap(id=basemap_id, title=dict(title), attribution=attribution,
-                   background=_colour(data.get("background"), f"{source}.background"),
+                   background=_colour(data.get("background", "#ffffff" if upstream else None),
+                                      f"{source}.background"),
                    layers=tuple(_layer(item, f"{source}.layers[{i}]")
                                 for i, item in enumerate(layers)),
-                   digest=digest)
+                   digest=digest, upstream=upstream, **links)
 
 
 def load_basemaps(directory: Path) -> dict[str, Basemap]:

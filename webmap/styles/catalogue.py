@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,12 @@ class StyleCatalogue:
     """``styles_dir/*.json`` and the palettes of ``styles_dir/basemaps/*.json``, re-read only
     when a file changes; a style file that cannot be used is listed in ``broken``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path,
+                 drawn: Callable[[], dict[str, tuple[str, ...]]] | None = None) -> None:
         self.directory = directory
+        self._drawn = drawn
+        """When given: the palettes of the base maps offered now, as drawn (the base-map
+        service's); styles are then judged on the bases residents actually see."""
         self._lock = threading.Lock()
         self._loaded = self._load()
 
@@ -93,8 +97,21 @@ class StyleCatalogue:
         return style.to_json()
 
     def basemaps(self) -> dict[str, tuple[str, ...]]:
-        """Each base map's palette by id."""
-        return dict(self._current().basemaps)
+        """Each base map's palette by id: as drawn for the bases offered now (where the
+        catalogue is told them), the colours its file lists for the rest."""
+        loaded = self._current()
+        palettes = dict(loaded.basemaps)
+        if self._drawn is not None and not loaded.basemap_error:
+            palettes.update(self._drawn())
+        return palettes
+
+    def offered(self) -> dict[str, tuple[str, ...]]:
+        """The palettes of the bases offered now (every base when not told which)."""
+        if self._drawn is None:
+            return dict(self._current().basemaps)
+        if self._current().basemap_error:
+            return {}
+        return self._drawn()
 
     def require_usable(self) -> None:
         """Raise ``StyleError`` naming the first file that cannot be used."""
@@ -115,6 +132,7 @@ class StyleCatalogue:
         self.require_usable()
         return check_maps(self.all(), maps, self.basemaps(), where=str(self.directory))
 
+
     def check_publish(self, definition: MapDefinition) -> None:
         """What a map's styles and base must satisfy to be published; ``Unprocessable``
         naming the first field at fault."""
@@ -124,17 +142,16 @@ class StyleCatalogue:
             raise Problem("the service's styles cannot be read; run `webmap styles check`",
                           status=500, title="Styles unusable")
         base = definition.base
-        if base.kind == "rendered" and base.basemap not in loaded.basemaps:
+        known = self.basemaps()
+        if base.kind == "rendered" and base.basemap not in known:
             raise Unprocessable("base.basemap", f"base.basemap: there is no base map "
-                                f"{base.basemap!r}; use one of "
-                                f"{', '.join(sorted(loaded.basemaps))}")
+                                f"{base.basemap!r}; use one of {', '.join(sorted(known))}")
         for i, item in enumerate(definition.layers):
             if item.style not in loaded.styles:
                 raise Unprocessable(f"layers[{i}].style", f"layers[{i}].style: there is no "
                                     f"style {item.style!r}; use one of "
                                     f"{', '.join(sorted(loaded.styles))}")
-        palettes, _ = map_palettes(definition, loaded.basemaps,
-                                   loaded.basemaps or dict(WHITE))
+        palettes, _ = map_palettes(definition, known, known or dict(WHITE))
         for i, item in enumerate(definition.layers):
             issues = [issue for issue in check_style(loaded.styles[item.style], palettes)
                       if issue.severity == "error"]

@@ -166,7 +166,11 @@ def map_palettes(definition: MapDefinition, basemaps: Mapping[str, tuple[str, ..
     """The palettes a map's styles are drawn over, and a warning when its base has none."""
     base = definition.base
     if base.kind == "rendered" and base.basemap in basemaps:
-        return {str(base.basemap): basemaps[str(base.basemap)]}, []
+        found = {str(base.basemap): basemaps[str(base.basemap)]}
+        variant = f"{base.basemap}-contrast"  # the high-contrast variant residents may pick
+        if variant in basemaps:
+            found[variant] = basemaps[variant]
+        return found, []
     if base.kind != "rendered" and base.palette:
         return {f"{definition.id} ({base.kind})": base.palette}, []
     missing = (f"base map {base.basemap!r} has no file basemaps/{base.basemap}.json"

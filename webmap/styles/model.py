@@ -279,12 +279,18 @@ def load_styles(directory: Path) -> dict[str, Style]:
 
 
 def load_basemap_palettes(directory: Path) -> dict[str, tuple[str, ...]]:
-    """Each base map's palette (background, every layer fill and stroke), by base-map id."""
+    """Each base map's palette (background, every layer fill and stroke), by base-map id.
+
+    High-contrast variants (``variant_of``) are left out: their thin black casings would
+    fail every dark outline, so they are judged only as drawn (``BasemapService``), where
+    the colours a feature lies on are told from the lines that cross it."""
     palettes: dict[str, tuple[str, ...]] = {}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         name = f"{directory.name}/{path.name}"
         data = _read_json(path, name)
         layers = data.get("layers", []) if isinstance(data, Mapping) else None
+        if isinstance(data, Mapping) and data.get("variant_of"):
+            continue
         if not isinstance(layers, list):
             raise StyleError(f"{name}.layers: a base map is an object with a list of layers")
         colours = [parse_colour(data["background"], f"{name}.background")

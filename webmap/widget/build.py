@@ -112,14 +112,15 @@ def base_layer(definition: MapDefinition, max_zoom: int) -> folium.TileLayer | N
                             max_native_zoom=max_zoom, control=False, no_wrap=True)
 
 
-_BUILT: dict[tuple[str, str, str, str], BuiltMap] = {}
+_BUILT: dict[tuple[str, str, str, str, str], BuiltMap] = {}
 _BUILT_LOCK = threading.Lock()
 MAX_BUILT = 256
 
 
 def build_map(definition: MapDefinition, lang: str, base_attribution: str) -> BuiltMap:
     """The folium parts of ``definition`` in ``lang``, rendered once per map version."""
-    key = (definition.id, definition.version, lang, base_attribution)
+    key = (definition.id, definition.version, lang, base_attribution,
+           str(definition.base.basemap))
     with _BUILT_LOCK:
         built = _BUILT.get(key)
     if built is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,33 @@ def allowed_origins(definition: MapDefinition) -> list[str]:
     return list(dict.fromkeys([*definition.origins, *current().settings.embed_origins]))
 
 
+def _drawable(definition: MapDefinition) -> MapDefinition:
+    """The map without its rendered base while that base is not offered (its layers are
+    missing): no tiles of an empty sea, no attribution for data that is not there."""
+    base = definition.base
+    if base.kind == "rendered" and base.basemap:
+        try:
+            current().basemaps.get(base.basemap)
+        except NotFound:
+            return dataclasses.replace(definition, base=dataclasses.replace(
+                base, basemap=None, attribution=""))
+    return definition
+
+
+def _base_variants(definition: MapDefinition) -> dict[str, str | None]:
+    """The rendered base drawn and its high-contrast variant, where both are offered."""
+    drawn = _drawable(definition).base
+    if drawn.kind != "rendered" or not drawn.basemap:
+        return {"id": None, "contrast": None}
+    variant = current().basemaps.get(drawn.basemap).high_contrast
+    if variant:
+        try:
+            current().basemaps.get(variant)
+        except NotFound:
+            variant = None
+    return {"id": drawn.basemap, "contrast": variant}
+
+
 def _base_attribution(definition: MapDefinition) -> str:
     """The base map's attribution: the map's own, else the rendered base map's."""
     if definition.base.attribution:
@@ -108,6 +136,7 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
         "origins": allowed_origins(definition),
         "strings": {lang_: catalogue(lang_) for lang_ in definition.languages},
         "layers": layers, "search": bool(definition.search),
+        "base": _base_variants(definition),
         "consultation": None if consultation is None else {
             "open": consultation.is_open(), "geometry": list(consultation.geometry),
             "closes": consultation.closes.isoformat() if consultation.closes else None,
@@ -144,7 +173,8 @@ def embed(map_id: str) -> Response:
     """The widget page for an iframe; framing is allowed only from the map's origins."""
     definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
-    built = build_map(definition, lang, _base_attribution(definition))
+    drawn = _drawable(definition)
+    built = build_map(drawn, lang, _base_attribution(drawn))
     html = render_template(
         "embed.html", lang=lang, definition=definition, built=built, t=t, text=text,
         languages=[code for code in LANGUAGES if code in definition.languages],
@@ -178,7 +208,8 @@ def embed_script(map_id: str) -> Response:
     """folium's script that creates the Leaflet map (a file, so no inline script is needed)."""
     definition = current().maps.get(map_id)
     lang = definition.language(request.args.get("lang"))
-    built = build_map(definition, lang, _base_attribution(definition))
+    drawn = _drawable(definition)
+    built = build_map(drawn, lang, _base_attribution(drawn))
     response = Response(built.script, mimetype="text/javascript")
     versioned = request.args.get("v") == definition.version
     response.headers["Cache-Control"] = (f"public, max-age={VENDOR_MAX_AGE}, immutable"

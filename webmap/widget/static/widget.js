@@ -616,6 +616,7 @@ const actions = {
   "pan-west": () => map.panBy([-PAN, 0], motion),
   "pan-east": () => map.panBy([PAN, 0], motion),
   reset: () => map.fitBounds(homeBounds, motion),
+  contrast: () => setContrast(!contrastOn),
   "choose-centre": () => choosePoint(map.getCenter()),
   "choose-feature": () => { if (current) { chooseFeature(current.entry); closePanel(); } },
   "choose-point": () => { if (current && current.latlng) { choosePoint(current.latlng); closePanel(); } },
@@ -629,6 +630,28 @@ document.addEventListener("click", (event) => {
   if (langButton) applyLanguage(langButton.dataset.lang);
 });
 document.getElementById("wm-clear").addEventListener("click", clearChoice);
+
+// ---------- the high-contrast base map ----------
+// The base's variant is offered as a toggle, and chosen at once where the reader's system
+// asks for more contrast or forces its colours.
+let contrastOn = false;
+const baseIds = config.base || { id: null, contrast: null };
+const baseTiles = [];
+if (baseIds.id && baseIds.contrast) {
+  map.eachLayer((layer) => {
+    if (layer instanceof L.TileLayer && String(layer._url).includes(`/basemaps/${baseIds.id}/`)) baseTiles.push(layer);
+  });
+}
+function setContrast(on) {
+  contrastOn = on;
+  const [from, to] = on ? [baseIds.id, baseIds.contrast] : [baseIds.contrast, baseIds.id];
+  baseTiles.forEach((layer) => layer.setUrl(String(layer._url).replace(`/basemaps/${from}/`, `/basemaps/${to}/`)));
+  document.getElementById("wm-contrast").setAttribute("aria-pressed", String(on));
+}
+if (baseTiles.length) {
+  document.getElementById("wm-contrast").hidden = false;
+  if (window.matchMedia("(prefers-contrast: more), (forced-colors: active)").matches) setContrast(true);
+}
 if (!allows("point")) document.querySelector('[data-action="choose-centre"]').hidden = true;
 
 let lastZoom = null;

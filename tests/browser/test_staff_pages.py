@@ -45,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "id": MAP_ID, "title": {"fi": "Asemakaava 2026", "en": "Detailed plan 2026"},
         "extent": [24.93, 60.16, 24.99, 60.19], "base": {"type": "rendered",
                                                        "basemap": "finland"},
-        "layers": [{"layer": "kaava", "style": "districts", "plan": True}],
+        "layers": [{"layer": "kaava", "style": "districts", "plan": True, "label": "nimi"}],
         "consultation": {"geometry": ["point", "feature"]},
         "origins": ["https://asiointi.example.fi"]})
     comments = services_of(app).comments

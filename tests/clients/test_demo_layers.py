@@ -118,7 +118,11 @@ def _features(url: str, layer_id: str, crs_uri: str | None = None) -> dict[str, 
 
 def test_manifest_matches_what_is_served(collections: dict[str, dict[str, Any]]) -> None:
     assert len(MANIFEST) == 14
-    assert sorted(collections) == sorted(e["id"] for e in MANIFEST)
+    demo = json.loads((DEMO / "demo.json").read_text("utf-8"))
+    plans = [f"{p['id']}-areas" for p in demo["plans"]]
+    built = [f"{b['id']}-{family}" for b in demo["basemaps"]
+             for family in ("water", "green", "buildings", "streets", "places")]
+    assert sorted(collections) == sorted([e["id"] for e in MANIFEST] + plans + built)
     for entry in MANIFEST:
         served = collections[entry["id"]]
         assert served["title"] == entry["title"]

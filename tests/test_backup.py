@@ -366,3 +366,33 @@ def test_everything_moves_from_the_embedded_default_to_postgis(
     assert [(c.id, c.text, c.status) for c in moved] == [
         (c.id, c.text, c.status) for c in sorted(with_maps_and_comments,
                                                  key=lambda c: (c.map_id, c.id))]
+
+
+def test_a_backup_keeps_feature_ids_with_gaps_and_the_id_attribute(
+        tmp_path: Path, make_services: Any) -> None:
+    """After a replacement ids have gaps; a restore keeps them, so comments still point right."""
+    from webmap.layers import import_file
+
+    def plan(name: str, keys: list[str]) -> Path:
+        features = [{"type": "Feature", "properties": {"tunnus": k, "nimi": f"Alue {k}"},
+                     "geometry": {"type": "Point", "coordinates": [24.9 + i / 100, 60.2]}}
+                    for i, k in enumerate(keys)]
+        path = tmp_path / name
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        return path
+
+    source = make_services(Settings(data_dir=tmp_path / "a", layers_dir=tmp_path / "none"))
+    import_file(source.layers, plan("v1.geojson", ["A", "B", "C"]), "kaava")
+    import_file(source.layers, plan("v2.geojson", ["C", "D"]), "kaava")
+    before = source.layers.items(source.layers.layer("kaava"), ItemQuery(limit=10))
+    assert before.ids == [3, 4]
+    export_all(source.layers, tmp_path / "backup")
+    target = make_services(Settings(data_dir=tmp_path / "b", layers_dir=tmp_path / "none"))
+    import_all(target.layers, tmp_path / "backup")
+    info = target.layers.layer("kaava")
+    after = target.layers.items(info, ItemQuery(limit=10))
+    assert after.ids == [3, 4] and [p["tunnus"] for p in after.properties] == ["C", "D"]
+    assert info.id_field == "tunnus"
+    import_file(target.layers, plan("v3.geojson", ["D", "E"]), "kaava")
+    again = target.layers.items(target.layers.layer("kaava"), ItemQuery(limit=10))
+    assert again.ids == [4, 5]

@@ -87,7 +87,8 @@ def export_all(store: Store, target: Path, *, maps: MapRegistry | None = None,
         entries.append({"id": info.id, "kind": str(info.kind), "title": info.title,
                         "description": info.description, "attribution": info.attribution,
                         "source_crs": info.source_crs, "feature_count": info.feature_count,
-                        "geometry_type": info.geometry_type, "file": f"layers/{file_name}"})
+                        "geometry_type": info.geometry_type, "id_field": info.id_field,
+                        "file": f"layers/{file_name}"})
         if on_layer is not None:
             on_layer(summary)
     manifest: dict[str, Any] = {
@@ -115,7 +116,8 @@ def import_all(store: Store, source: Path, *, maps: MapRegistry | None = None,
         report = import_file(store, path, entry["id"], title=entry.get("title") or entry["id"],
                              attribution=entry.get("attribution") or "",
                              description=entry.get("description") or "",
-                             source_crs=entry.get("source_crs") or None)
+                             source_crs=entry.get("source_crs") or None,
+                             id_field=entry.get("id_field") or "none", keep_fids=True)
         reports.append(report)
         if on_layer is not None:
             expected = entry.get("feature_count")
@@ -348,6 +350,7 @@ def _write_vector(store: Store, info: LayerInfo, target: Path) -> int:
         page = store.items(info, ItemQuery(limit=PAGE_SIZE, after=after, count=False))
         if page.ids or written == 0:
             frame = _frame(page.geometries, page.properties, info.fields)
+            frame["fid"] = np.asarray(page.ids, dtype=np.int64)  # GDAL writes it as the FID
             pyogrio.write_dataframe(frame, target, layer=info.id, driver="GPKG",
                                     use_arrow=True, promote_to_multi=False,
                                     geometry_type=geometry_type, append=written > 0,

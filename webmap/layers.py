@@ -69,13 +69,14 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                 attribution: str | None = None, description: str | None = None,
                 title: str | None = None, id_field: str | None = None,
                 maps: MapsOfLayer | None = None, force: bool = False,
-                **options: Any) -> ImportReport:
+                keep_fids: bool = False, **options: Any) -> ImportReport:
     """Read ``path`` (any supported format, sniffed by content) and swap it in as ``layer_id``.
 
     ``options`` are ``import_source``'s: crs, layer, encoding, x/y/wkt columns. Replacing a
     layer keeps its title, attribution and description where none are given and follows its
     id attribute; ``maps`` (the served maps) makes a replacement that would break one of them
     a ``Conflict`` (409) unless ``force``, and names them in the report's warnings.
+    ``keep_fids``: the file's own feature ids are kept (a GeoPackage from a backup).
     """
     previous = _find(store, layer_id)
     if previous is not None:
@@ -89,6 +90,8 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                               on_progress=on_progress, id_field=id_field,
                               previous_id_field=previous.id_field if previous else None,
                               **options)
+        if keep_fids and layer.report.kind is LayerKind.VECTOR:
+            layer.fids = _file_fids(path, options.get("layer"), len(layer.frame))
         if not users or maps is None:
             return layer
         notes = [f"{describe(m)} uses this layer; check it after the replacement"
@@ -107,6 +110,18 @@ def import_file(store: Store, path: Path, layer_id: str, *,
 
     return store.import_layer(layer_id, importer, attribution=attribution or "",
                               description=description or "")
+
+
+def _file_fids(path: Path, layer: str | None, rows: int) -> Any:
+    """The feature ids a GeoPackage holds, in file order; None unless one per row."""
+    import pyogrio
+
+    try:
+        found = pyogrio.read_dataframe(path, layer=layer, columns=[], read_geometry=False,
+                                       fid_as_index=True).index.to_numpy()
+    except Exception:  # noqa: BLE001 - a file without ids keeps the numbering of the import
+        return None
+    return found if len(found) == rows and len(set(found.tolist())) == rows else None
 
 
 def remove_layer(store: Store, layer_id: str, *, maps: MapsOfLayer | None = None,

@@ -246,3 +246,5 @@ class NormalisedLayer:
     raster_path: Path | None = None
     id_field: str = ""
     """The column of ``frame`` that identifies features ('' for none)."""
+    fids: Any = None
+    """Feature ids to keep as they are, one per row of ``frame`` (a restored backup)."""

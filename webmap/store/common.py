@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -110,11 +111,15 @@ class FidPlan:
 
 
 def plan_fids(frame: pd.DataFrame, id_field: str, previous: Mapping[str, int] | None, *,
-              high: int) -> FidPlan:
+              high: int, given: Any = None) -> FidPlan:
     """Ids for a version: a feature whose id attribute value was in the previous version keeps
     that version's id; a new one gets an id never given before (above ``high``). Without an
     id attribute the features are numbered 1..N in file order."""
     count = len(frame)
+    if given is not None:
+        fids = np.asarray(given, dtype=np.int64)
+        top = int(fids.max(initial=0))
+        return FidPlan(fids, top, max(high, top))
     if not id_field:
         fids = np.arange(1, count + 1, dtype=np.int64)
         positional: tuple[str, ...] = (() if previous is None else

@@ -319,7 +319,8 @@ class GpkgStore:
                 with self.database.transaction() as conn:
                     previous = self.catalogue.find(conn, layer_id)
                     high = self.catalogue.fid_high(conn, layer_id)
-                ids = plan_fids(layer.frame, layer.id_field, self._keys(previous), high=high)
+                ids = plan_fids(layer.frame, layer.id_field, self._keys(previous), high=high,
+                               given=layer.fids)
                 report = dataclasses.replace(report, warnings=report.warnings + ids.notes)
                 folder = self.data_dir / "layers" / layer_id
                 folder.mkdir(exist_ok=True)

@@ -253,7 +253,8 @@ class PostgisStore:
                         previous = self.catalogue.find(conn, layer_id)
                         high = self.catalogue.fid_high(conn, layer_id)
                         keys = self._keys(conn, previous)
-                    ids = plan_fids(layer.frame, layer.id_field, keys, high=high)
+                    ids = plan_fids(layer.frame, layer.id_field, keys, high=high,
+                               given=layer.fids)
                     report = dataclasses.replace(report, warnings=report.warnings + ids.notes)
                 prepared = (None if layer.report.kind is LayerKind.RASTER
                             else self._prepare(layer.frame, ids.fids))

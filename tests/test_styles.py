@@ -453,8 +453,8 @@ def test_cli_check_reports_the_demo_bases_on_a_fresh_data_folder() -> None:
     result = run("styles", "check", "--styles", DEMO_STYLES, layers_dir=ROOT / "layers")
     assert result.exit_code == 1, result.output
     assert result.stdout.splitlines() == [
-        "maps 'paimio-asemakaava', 'ryhti-testikaava': base map 'finland' is not offered: its layer municipalities "
-        "is not imported (make one with `webmap basemap build`)",
+        "maps 'paimio-asemakaava', 'ryhti-testikaava': base map 'finland' is not offered: "
+        "its layer municipalities is not imported (make one with `webmap basemap build`)",
         "map 'helsinki-keskusta': base map 'helsinki-osm' is not offered: its layers "
         "helsinki-osm-green, helsinki-osm-water, helsinki-osm-buildings, helsinki-osm-streets, "
         "helsinki-osm-places are not imported (make one with `webmap basemap build`)"]

@@ -42,7 +42,7 @@ def create_app(services: Services | None = None) -> Flask:
     for blueprint in (landing.bp, features.bp, tiles.bp, basemaps.bp, search.bp, plans.bp,
                       widget.bp, admin_api.bp):
         app.register_blueprint(blueprint)
-    comments.init_app(app, settings)
+    comments.init_app(app, services.limits)
     admin_pages.init_app(app, settings)
     widget.warn_missing_packages()
     _register_errors(app)

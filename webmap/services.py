@@ -20,6 +20,7 @@ from .comments.service import CommentService
 from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
 from .layers import MapsOfLayer
+from .limits import RateLimits
 from .maps import MapDefinition, MapRegistry, MapRepository
 from .maps.checks import check_fields, check_layers, unnamed_count
 from .plans.service import PlanService
@@ -57,6 +58,7 @@ class Services:
     basemaps: BasemapService
     styles: StyleCatalogue
     plans: PlanService
+    limits: RateLimits
 
     @property
     def backend(self) -> str:
@@ -140,7 +142,8 @@ def build_services(settings: Settings) -> Services:
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
             basemaps=basemaps, styles=styles,
-            plans=PlanService(layers, PlanRepository(database), styles=styles))
+            plans=PlanService(layers, PlanRepository(database), styles=styles),
+            limits=RateLimits(settings))
     except BaseException:
         database.close()
         raise

@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from limits import RateLimitItemPerMinute, storage, strategies
+from limits import RateLimitItemPerMinute, strategies
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from wtforms import ValidationError
@@ -33,7 +33,6 @@ KEY_FILE_NAME = "secret_key"
 SIGN_IN_FAILURES = RateLimitItemPerMinute(10, 5)
 """Failed sign-ins one client address may make in five minutes."""
 LIMITER_ERRORS = (StorageError, RedisError, OSError)
-LIMITERS = "webmap.admin.sign_in_limiters"
 """``app.extensions`` key: the shared failed-sign-in limiter, then the per-process fallback
 (web-tier state, not a service)."""
 
@@ -78,7 +77,7 @@ class StaffSessionInterface(SecureCookieSessionInterface):
 
 
 def init_session(app: Flask, settings: Settings) -> None:
-    """Secret key, cookie flags, lifetime, and the store for counting failed sign-ins."""
+    """Secret key, cookie flags and lifetime of the staff session."""
     app.secret_key = secret_key(settings)
     lifetime = timedelta(hours=settings.staff_session_hours)
     app.config.update(
@@ -88,9 +87,6 @@ def init_session(app: Flask, settings: Settings) -> None:
         # a form stays usable as long as the sign-in it was made in
         WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()))
     app.session_interface = StaffSessionInterface()
-    store = storage.storage_from_string(settings.redis_url or "memory://")
-    app.extensions[LIMITERS] = (strategies.MovingWindowRateLimiter(store),
-                                strategies.MovingWindowRateLimiter(storage.MemoryStorage()))
 
 
 def _lifetime_s() -> float:
@@ -149,7 +145,7 @@ def _limiter_hit(method: str) -> bool:
     """Ask the shared limiter; the per-process one when it does not answer."""
     address = request.remote_addr or "unknown"
     limiter: strategies.MovingWindowRateLimiter
-    for limiter in current_app.extensions[LIMITERS]:
+    for limiter in current().limits.sign_in:
         try:
             return bool(getattr(limiter, method)(SIGN_IN_FAILURES, "webmap-sign-in", address))
         except LIMITER_ERRORS as exc:
@@ -171,7 +167,7 @@ def retry_after_s() -> int:
     """Seconds until the client's oldest counted failure leaves the window."""
     address = request.remote_addr or "unknown"
     limiter: strategies.MovingWindowRateLimiter
-    for limiter in current_app.extensions[LIMITERS]:
+    for limiter in current().limits.sign_in:
         try:
             reset_at, _ = limiter.get_window_stats(SIGN_IN_FAILURES, "webmap-sign-in", address)
         except LIMITER_ERRORS:

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, request, send_file
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
+from flask import Blueprint, Flask, Response, request, send_file
+from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -27,6 +26,7 @@ from ..comments.export import (
     write_gpkg,
 )
 from ..comments.service import MAX_BODY_BYTES, STATUSES, CommentService
+from ..limits import RateLimits
 from ..problems import (
     PROBLEM_MEDIA_TYPE,
     InvalidParameter,
@@ -35,7 +35,6 @@ from ..problems import (
     Unprocessable,
 )
 from ..services import current
-from ..settings import Settings
 from ..types import MediaType
 from .render import json_response
 from .staff import require_bearer
@@ -44,7 +43,6 @@ public = Blueprint("comments", __name__)
 staff = Blueprint("comments_staff", __name__, url_prefix="/admin/api")
 staff.before_request(require_bearer)
 NO_STORE = {"Cache-Control": "no-store"}
-LIMITER = "webmap.comments.limiter"
 """``app.extensions`` key of the comment rate limiter (web-tier state, not a service)."""
 PREFLIGHT_MAX_AGE_S = 600
 
@@ -191,13 +189,13 @@ def moderate_comment(comment_id: str) -> Response:
 
 def _too_many_requests(exc: RateLimitExceeded) -> Response:
     """A 429 problem with ``Retry-After`` in seconds, from the limit that was hit."""
-    limiter: Limiter = current_app.extensions[LIMITER]
+    limiter = current().limits.comment_posts  # registered only when posts are limited
     window_s = exc.limit.limit.get_expiry()
     retry_after_s = window_s
     try:
-        current = limiter.current_limit
-        if current is not None:
-            reset_at = current.window[0]  # when the oldest counted post leaves the window
+        hit = limiter.current_limit if limiter is not None else None
+        if hit is not None:
+            reset_at = hit.window[0]  # when the oldest counted post leaves the window
             retry_after_s = min(window_s, max(1, math.ceil(reset_at - time.time())))
     except (StorageError, RedisError, OSError) as error:
         # The limit's own window is a safe answer when the shared store stops answering.
@@ -210,24 +208,18 @@ def _too_many_requests(exc: RateLimitExceeded) -> Response:
                     mimetype=PROBLEM_MEDIA_TYPE, headers=problem.headers)
 
 
-def _init_limiter(app: Flask, settings: Settings) -> None:
-    """Limit posts per client address: in memory, or shared through Redis when configured."""
-    if settings.comment_rate_limit == "off":
+def _init_limiter(app: Flask, limits: RateLimits) -> None:
+    """Limit posts per client address with the services' limiter (none: not limited)."""
+    limiter = limits.comment_posts
+    if limiter is None:
         return
-    # flask-limiter logs the client address of each breach at INFO: personal data.
-    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
-    limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://",
-                      strategy="moving-window", key_prefix="webmap-comments",
-                      in_memory_fallback_enabled=True, swallow_errors=True,
-                      headers_enabled=False)
-    limiter.limit(settings.comment_rate_limit, methods=["POST"])(public)
+    limiter.limit(limits.settings.comment_rate_limit, methods=["POST"])(public)
     limiter.init_app(app)
-    app.extensions[LIMITER] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, limits: RateLimits) -> None:
     """The rate limiter on comment posts, and the routes."""
-    _init_limiter(app, settings)
+    _init_limiter(app, limits)
     app.register_blueprint(public)
     app.register_blueprint(staff)

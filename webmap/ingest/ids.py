@@ -7,7 +7,8 @@ version's when the new file still has it, else the first unique id-like column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -39,6 +40,17 @@ def key_text(value: object) -> str | None:
         return value.hex()
     text = str(value).strip()
     return text or None
+
+
+def fids_by_key(rows: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+    """``(fid, id value)`` rows of a stored version as key text -> fid (rows without a key
+    are left out)."""
+    found: dict[str, int] = {}
+    for fid, value in rows:
+        key = key_text(value)
+        if key is not None:
+            found[key] = int(fid)
+    return found
 
 
 def keys_of(column: pd.Series) -> list[str | None]:

@@ -19,7 +19,7 @@ import pyogrio
 import shapely
 
 from ..database import SqliteDatabase
-from ..ingest.ids import key_text
+from ..ingest.ids import fids_by_key
 from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound
 from ..tiles import encode
 from ..tiles.request import TileRequest, query_bbox_crs84
@@ -359,12 +359,7 @@ class GpkgStore:
                                       f"{layer.table}").fetchall()
         finally:
             layer.conn.close()
-        keys = {}
-        for fid, value in rows:
-            key = key_text(value)
-            if key is not None:
-                keys[key] = int(fid)
-        return keys
+        return fids_by_key(rows)
 
     def _write_gpkg(self, frame: Any, layer_id: str, path: Path,
                     fids: npt.NDArray[np.int64]) -> tuple[Field, ...]:

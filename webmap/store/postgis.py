@@ -24,7 +24,7 @@ import shapely
 from psycopg import errors, sql
 
 from ..database import PostgresDatabase
-from ..ingest.ids import key_text
+from ..ingest.ids import fids_by_key
 from ..problems import (
     Conflict,
     FeatureNotFound,
@@ -296,12 +296,7 @@ class PostgisStore:
                 sql.Identifier(previous.id_field), sql.Identifier(previous.location))).fetchall()
         except errors.UndefinedTable:
             return {}
-        keys = {}
-        for fid, value in rows:
-            key = key_text(value)
-            if key is not None:
-                keys[key] = int(fid)
-        return keys
+        return fids_by_key(rows)
 
     @staticmethod
     def _prepare(frame: Any, fids: Any) -> _PreparedTable:

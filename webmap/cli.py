@@ -717,3 +717,7 @@ def db_status() -> None:
         click.echo(f"{state.label}\t{when}{newer}")
     pending = sum(1 for state in states if not state.done)
     click.echo(f"{len(states) - pending} applied, {pending} pending")
+
+
+if __name__ == "__main__":
+    main()

@@ -140,9 +140,9 @@ def email_of(message: Message, sender: str) -> EmailMessage:
     mail["Date"] = formatdate(localtime=False)
     domain = sender.rpartition("@")[2].strip("> ") or "webmap.invalid"
     mail["Message-ID"] = f"<response-{message.comment_id}@{domain}>"
-    mail["Content-Language"] = message.language
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(message.body)
+    mail["Content-Language"] = message.language  # after set_content, which clears Content-*
     return mail
 
 

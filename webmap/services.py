@@ -94,9 +94,10 @@ class Services:
 def _layer_store(database: Database, settings: Settings) -> Store:
     """The layer backend the database implies: PostGIS tables, or GeoPackage files."""
     if isinstance(database, PostgresDatabase):
-        return PostgisStore(database, settings.data_dir)
+        return PostgisStore(database, settings.data_dir,
+                            query_timeout_s=settings.query_timeout_s)
     if isinstance(database, SqliteDatabase):
-        return GpkgStore(database, settings.data_dir)
+        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s)
     raise TypeError(f"no layer store for a {type(database).__name__}")
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .auth import TokenRepository
@@ -107,6 +108,12 @@ def _search_indexes(database: Database, settings: Settings) -> Indexes:
     return SqliteIndexes(settings.data_dir / "search")
 
 
+def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
+    return DiskTileCache(root, enabled=settings.tile_cache,
+                         max_bytes=settings.tile_cache_mb * 1024 * 1024,
+                         max_files=settings.tile_cache_files)
+
+
 def build_services(settings: Settings) -> Services:
     """Every service for these settings (close them with ``Services.close``)."""
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
@@ -114,8 +121,7 @@ def build_services(settings: Settings) -> Services:
         layers = _layer_store(database, settings)
         cache_root = settings.data_dir / "cache"
         basemaps = BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
-                                  DiskTileCache(cache_root / "basemaps",
-                                                enabled=settings.tile_cache),
+                                  _tile_cache(cache_root / "basemaps", settings),
                                   directory=settings.styles_dir / "basemaps",
                                   proxy_cache=ProxyCache(
                                       cache_root / "proxy",
@@ -141,7 +147,7 @@ def build_services(settings: Settings) -> Services:
             comments=CommentService(CommentRepository(database), maps=maps, store=layers),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
-            tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
+            tile_cache=_tile_cache(cache_root / "tiles", settings),
             basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles),
             limits=RateLimits(settings))

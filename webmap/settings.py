@@ -129,6 +129,16 @@ class Settings:
         metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",
                   "parse": _flag},
     )
+    tile_cache_mb: int = field(
+        default=1024,
+        metadata={"help": "Disk kept for rendered tiles (layers and drawn base maps, each) in "
+                          "MiB; the oldest are removed first.", "parse": _positive_int},
+    )
+    tile_cache_files: int = field(
+        default=200_000,
+        metadata={"help": "Most rendered tiles kept on disk (layers and drawn base maps, "
+                          "each); the oldest are removed first.", "parse": _positive_int},
+    )
     basemap_proxy_timeout: float = field(
         default=5.0,
         metadata={"help": "Seconds webmap waits for an upstream tile service (NLS, "

@@ -16,6 +16,9 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# gunicorn itself never reads X-Forwarded-Proto (it trusts it from 127.0.0.1 by default):
+# webmap does, from exactly WEBMAP_PROXY_HOPS proxies, and from nobody when that is 0.
+secure_scheme_headers: dict[str, str] = {}
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"

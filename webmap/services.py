@@ -8,6 +8,7 @@ serves (published maps included). Views reach the graph through ``current()``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ def _search_indexes(database: Database, settings: Settings) -> Indexes:
     return SqliteIndexes(settings.data_dir / "search")
 
 
+def private_files() -> None:
+    """Files and folders this process creates (databases, layers, caches, scratch) are the
+    service's alone: 0600 and 0700, whatever umask it was started with."""
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
     return DiskTileCache(root, enabled=settings.tile_cache,
                          max_bytes=settings.tile_cache_mb * 1024 * 1024,
@@ -116,6 +123,7 @@ def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
 
 def build_services(settings: Settings) -> Services:
     """Every service for these settings (close them with ``Services.close``)."""
+    private_files()
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)

@@ -95,3 +95,15 @@ def test_a_warning_at_start_without_a_public_url(tmp_path: Path, make_app: AppMa
     with caplog.at_level(logging.WARNING, logger="webmap"):
         make_app(Settings(data_dir=tmp_path / "b", public_url="https://kartta.example.fi"))
     assert not any("WEBMAP_PUBLIC_URL" in r.getMessage() for r in caplog.records)
+
+
+def test_the_anonymous_sign_in_form_is_refused_past_16_kib(client: Any) -> None:
+    started_body = b"token=x&csrf_token=y&pad=" + b"a" * (1024 * 1024)
+    response = client.post("/admin/", data=started_body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413  # the staff pages answer problems as HTML pages
+    chunked = client.post("/admin/", input_stream=io.BytesIO(started_body),
+                          headers={"Content-Type": "application/x-www-form-urlencoded",
+                                   "Transfer-Encoding": "chunked"},
+                          environ_overrides={"wsgi.input_terminated": True})
+    assert chunked.status_code in {400, 413}

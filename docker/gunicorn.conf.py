@@ -4,18 +4,30 @@ import os
 
 bind = os.environ.get("WEBMAP_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEBMAP_WORKERS", "2"))
-# On PostGIS a request spends much of its time waiting for the database, so each worker
-# serves a few requests at once on threads while others wait (benchmarks/README.md has the
-# figures). On the embedded files the work is Python's own, so one thread per process.
-# WEBMAP_THREADS overrides either.
-threads = int(os.environ.get("WEBMAP_THREADS",
-                             "4" if os.environ.get("WEBMAP_DATABASE_URL") else "1"))
-if workers < 1 or threads < 1:
-    raise SystemExit("WEBMAP_WORKERS and WEBMAP_THREADS must be at least 1")
-worker_class = "gthread" if threads > 1 else "sync"
+# Slow clients: with sync or thread workers every connection that trickles its request or
+# reads its answer slowly holds a worker or thread, and a few of them stop the service.
+# gevent's workers wait for the network without holding anything (tests/harden has the
+# measurement), so they are the default; keep a buffering proxy in front all the same
+# (docker/nginx.conf). WEBMAP_WORKER_CLASS=gthread (with WEBMAP_THREADS) or sync as a fallback.
+worker_class = os.environ.get("WEBMAP_WORKER_CLASS", "gevent")
+if worker_class not in {"gevent", "gthread", "sync"}:
+    raise SystemExit("WEBMAP_WORKER_CLASS must be gevent, gthread or sync")
+worker_connections = int(os.environ.get("WEBMAP_WORKER_CONNECTIONS", "500"))
+"""Open connections one gevent worker holds at most (slow ones included)."""
+threads = int(os.environ.get("WEBMAP_THREADS", "4" if worker_class == "gthread" else "1"))
+if workers < 1 or threads < 1 or worker_connections < 1:
+    raise SystemExit("WEBMAP_WORKERS, WEBMAP_THREADS and WEBMAP_WORKER_CONNECTIONS must be "
+                     "at least 1")
+# Request line and headers stay small; bodies are limited by webmap (WEBMAP_MAX_UPLOAD_MB).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# gunicorn itself never reads X-Forwarded-Proto (it trusts it from 127.0.0.1 by default):
+# webmap does, from exactly WEBMAP_PROXY_HOPS proxies, and from nobody when that is 0.
+secure_scheme_headers: dict[str, str] = {}
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"

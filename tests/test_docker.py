@@ -16,11 +16,11 @@ DOCKER = ROOT / "docker"
 def test_compose_runs_web_postgis_and_redis_with_health_checks() -> None:
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text(encoding="utf-8"))
     services = compose["services"]
-    assert set(services) == {"web", "db", "redis"}
+    assert set(services) == {"proxy", "web", "db", "redis"}
     assert services["db"]["image"].startswith("postgis/postgis:")
     assert services["redis"]["image"].startswith("redis:")
     for name, service in services.items():
-        assert service["healthcheck"]["test"], name
+        assert name == "proxy" or service["healthcheck"]["test"], name
     web = services["web"]
     assert web["build"]["dockerfile"] == "docker/Dockerfile"
     assert (ROOT / web["build"]["context"].replace("..", ".")).is_dir()
@@ -33,6 +33,12 @@ def test_compose_runs_web_postgis_and_redis_with_health_checks() -> None:
                                  "redis": {"condition": "service_healthy"}}
     assert "/readyz" in " ".join(web["healthcheck"]["test"])
     assert "webmap-data:/data" in web["volumes"]
+    assert "ports" not in web  # only through the buffering proxy
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert (DOCKER / "nginx.conf").is_file()
+    assert proxy["depends_on"] == {"web": {"condition": "service_healthy"}}
 
 
 def test_dockerfile_copies_what_exists_and_runs_gunicorn_unprivileged() -> None:
@@ -52,24 +58,30 @@ def test_dockerfile_copies_what_exists_and_runs_gunicorn_unprivileged() -> None:
         in text
 
 
+WORKER_ENV = ("WEBMAP_DATABASE_URL", "WEBMAP_THREADS", "WEBMAP_WORKERS", "WEBMAP_WORKER_CLASS",
+              "WEBMAP_WORKER_CONNECTIONS")
+
+
 def test_gunicorn_config_loads_and_keeps_addresses_out_of_logs(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("WEBMAP_DATABASE_URL", "WEBMAP_THREADS", "WEBMAP_WORKERS"):
+    for name in WORKER_ENV:
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(DOCKER / "gunicorn.conf.py"))
-    assert config["workers"] >= 1 and config["worker_class"] == "sync"
-    assert config["threads"] == 1
+    assert config["workers"] >= 1 and config["worker_class"] == "gevent"
+    assert config["worker_connections"] >= 100
+    assert config["secure_scheme_headers"] == {}
     assert "%(h)s" not in config["access_log_format"]
 
 
 @pytest.mark.parametrize(("env", "worker_class", "threads"), [
-    ({"WEBMAP_DATABASE_URL": "postgresql://db/webmap"}, "gthread", 4),
-    ({"WEBMAP_DATABASE_URL": "postgresql://db/webmap", "WEBMAP_THREADS": "1"}, "sync", 1),
-    ({"WEBMAP_THREADS": "3"}, "gthread", 3),
+    ({"WEBMAP_DATABASE_URL": "postgresql://db/webmap"}, "gevent", 1),
+    ({"WEBMAP_WORKER_CLASS": "gthread"}, "gthread", 4),
+    ({"WEBMAP_WORKER_CLASS": "gthread", "WEBMAP_THREADS": "3"}, "gthread", 3),
+    ({"WEBMAP_WORKER_CLASS": "sync"}, "sync", 1),
 ])
-def test_gunicorn_uses_threads_on_postgis(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                          worker_class: str, threads: int) -> None:
-    for name in ("WEBMAP_DATABASE_URL", "WEBMAP_THREADS"):
+def test_gunicorn_worker_classes(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                 worker_class: str, threads: int) -> None:
+    for name in WORKER_ENV:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -79,5 +91,6 @@ def test_gunicorn_uses_threads_on_postgis(monkeypatch: pytest.MonkeyPatch, env: 
 
 def test_gunicorn_refuses_zero_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBMAP_THREADS", "0")
+    monkeypatch.setenv("WEBMAP_WORKER_CLASS", "gthread")
     with pytest.raises(SystemExit, match="at least 1"):
         runpy.run_path(str(DOCKER / "gunicorn.conf.py"))

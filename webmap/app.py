@@ -45,6 +45,10 @@ def create_app(services: Services | None = None) -> Flask:
     comments.init_app(app, services.limits)
     admin_pages.init_app(app, settings)
     widget.warn_missing_packages()
+    if not settings.public_url:
+        logging.getLogger("webmap").warning(
+            "WEBMAP_PUBLIC_URL is not set: links are built from each request's Host header; "
+            "set it in production (e.g. https://kartta.example.fi)")
     _register_errors(app)
     app.after_request(_finish)
     if settings.proxy_hops:

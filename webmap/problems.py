@@ -107,6 +107,15 @@ class ServiceUnavailable(Problem):
     title = "Service unavailable"
 
 
+class QueryTimeout(ServiceUnavailable):
+    """A query ran out of its time budget and was stopped; a simpler query may pass."""
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__(f"the query did not finish within its {budget_s:g} s budget and was "
+                         "stopped; narrow it (fewer terms, a bbox, fewer CASEI/ACCENTI) or "
+                         "try again later", headers={"Retry-After": "10"})
+
+
 def http_exception_body(exc: HTTPException) -> dict[str, Any]:
     """Give werkzeug's routing errors (404, 405, 413…) the problem shape."""
     return {"type": "about:blank", "title": exc.name, "status": exc.code,

@@ -8,9 +8,11 @@ serves (published maps included). Views reach the graph through ``current()``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .auth import TokenRepository
@@ -94,9 +96,10 @@ class Services:
 def _layer_store(database: Database, settings: Settings) -> Store:
     """The layer backend the database implies: PostGIS tables, or GeoPackage files."""
     if isinstance(database, PostgresDatabase):
-        return PostgisStore(database, settings.data_dir)
+        return PostgisStore(database, settings.data_dir,
+                            query_timeout_s=settings.query_timeout_s)
     if isinstance(database, SqliteDatabase):
-        return GpkgStore(database, settings.data_dir)
+        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s)
     raise TypeError(f"no layer store for a {type(database).__name__}")
 
 
@@ -106,15 +109,27 @@ def _search_indexes(database: Database, settings: Settings) -> Indexes:
     return SqliteIndexes(settings.data_dir / "search")
 
 
+def private_files() -> None:
+    """Files and folders this process creates (databases, layers, caches, scratch) are the
+    service's alone: 0600 and 0700, whatever umask it was started with."""
+    os.umask(os.umask(0o077) | 0o077)
+
+
+def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
+    return DiskTileCache(root, enabled=settings.tile_cache,
+                         max_bytes=settings.tile_cache_mb * 1024 * 1024,
+                         max_files=settings.tile_cache_files)
+
+
 def build_services(settings: Settings) -> Services:
     """Every service for these settings (close them with ``Services.close``)."""
+    private_files()
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)
         cache_root = settings.data_dir / "cache"
         basemaps = BasemapService(load_basemaps(settings.styles_dir / "basemaps"), layers,
-                                  DiskTileCache(cache_root / "basemaps",
-                                                enabled=settings.tile_cache),
+                                  _tile_cache(cache_root / "basemaps", settings),
                                   directory=settings.styles_dir / "basemaps",
                                   proxy_cache=ProxyCache(
                                       cache_root / "proxy",
@@ -140,7 +155,7 @@ def build_services(settings: Settings) -> Services:
             comments=CommentService(CommentRepository(database), maps=maps, store=layers),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
-            tile_cache=DiskTileCache(cache_root / "tiles", enabled=settings.tile_cache),
+            tile_cache=_tile_cache(cache_root / "tiles", settings),
             basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles),
             limits=RateLimits(settings))

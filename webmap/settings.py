@@ -137,10 +137,26 @@ class Settings:
         metadata={"help": "Reverse proxies in front that set X-Forwarded-For/-Proto/-Host "
                           "(0: trust none).", "parse": int},
     )
+    query_timeout_s: float = field(
+        default=10.0,
+        metadata={"help": "Seconds one feature query may run (SQLite progress handler, "
+                          "PostgreSQL statement_timeout) before it answers 503 with "
+                          "Retry-After (0.01–300).", "parse": float},
+    )
     tile_cache: bool = field(
         default=True,
         metadata={"help": "Keep rendered tiles on disk until the layer changes (1/0).",
                   "parse": _flag},
+    )
+    tile_cache_mb: int = field(
+        default=1024,
+        metadata={"help": "Disk kept for rendered tiles (layers and drawn base maps, each) in "
+                          "MiB; the oldest are removed first.", "parse": _positive_int},
+    )
+    tile_cache_files: int = field(
+        default=200_000,
+        metadata={"help": "Most rendered tiles kept on disk (layers and drawn base maps, "
+                          "each); the oldest are removed first.", "parse": _positive_int},
     )
     basemap_proxy_timeout: float = field(
         default=5.0,
@@ -199,6 +215,8 @@ class Settings:
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"WEBMAP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                 f"got {self.log_level!r}")
+        if not 0.01 <= self.query_timeout_s <= 300:
+            raise SettingsError("WEBMAP_QUERY_TIMEOUT_S must be 0.01 to 300 seconds")
         if not 0.1 <= self.basemap_proxy_timeout <= 60:
             raise SettingsError("WEBMAP_BASEMAP_PROXY_TIMEOUT must be 0.1 to 60 seconds")
         if self.basemap_proxy_cache_mb < 0:

@@ -108,7 +108,7 @@ def region(tmp_path_factory: pytest.TempPathFactory, region_url: str,
            redis_url: str) -> Iterator[Region]:
     """Two gunicorn servers (2 workers each, own data dirs as on two hosts) over one PostGIS
     schema, one Redis and one layers directory holding a consultation map; run with the
-    production settings (``docker/gunicorn.conf.py``: on PostGIS, 4 threads per worker)."""
+    production settings (``docker/gunicorn.conf.py``: gevent workers)."""
     root = tmp_path_factory.mktemp("region")
     layers_dir = write_maps(root / "layers", {MAP_ID: map_file(MAP_ID)})
     token = seed(root / "seed", layers_dir, region_url)

@@ -133,10 +133,10 @@ def test_the_rate_limit_counts_posts_to_both_servers(region: Region) -> None:
     assert post_comment(other, "toinen asukas").status_code == 201, "others are not limited"
 
 
-def test_threaded_workers_answer_many_reads_at_once_as_they_answer_one(region: Region) -> None:
+def test_gevent_workers_answer_many_reads_at_once_as_they_answer_one(region: Region) -> None:
     one, other = region.servers
     one.log.seek(0)
-    assert "Using worker: gthread" in one.log.read().decode("utf-8", "replace")
+    assert "Using worker: gevent" in one.log.read().decode("utf-8", "replace")
     minx, miny, maxx, maxy = get(f"{one.url}/collections/{PLAN_LAYER}"
                                  ).json()["extent"]["spatial"]["bbox"][0]
     tiles = [t for z in (13, 14, 15, 16) for t in WMQ.tiles(minx, miny, maxx, maxy, [z])]
@@ -154,7 +154,7 @@ def test_threaded_workers_answer_many_reads_at_once_as_they_answer_one(region: R
             return response.status_code, response.json()["features"]
         return response.status_code, response.content
 
-    # one host draws them all at once on its threads, the other one by one: same answers
+    # one host draws them all at once (16 connections), the other one by one: same answers
     with ThreadPoolExecutor(max_workers=16) as pool:
         together = list(pool.map(body, [one.url + p for p in paths * 2]))
     alone = [body(other.url + p) for p in paths]

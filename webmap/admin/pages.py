@@ -52,8 +52,8 @@ MAX_REPORT_WARNINGS = 10
 def _safe_next(target: str | None) -> str:
     """Where to go after signing in: a staff page of this site, never another site."""
     default = url_for("admin_pages.layers")
-    if not target:
-        return default
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default  # no header splitting: CR/LF never reach Location
     parts = urlsplit(target)
     admin = request.script_root + "/admin/"
     if (parts.scheme or parts.netloc or not parts.path.startswith(admin) or "\\" in target

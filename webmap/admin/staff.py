@@ -26,6 +26,8 @@ from . import session as staff_session
 UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column",
                   "id_field")
 META_OPTIONS = ("attribution", "description")
+ANONYMOUS_BODY_BYTES = 16 * 1024
+"""The largest post accepted before sign-in."""
 
 STAFF_BLUEPRINTS = {"admin_pages", "admin_maps"}
 OPEN_ENDPOINTS = {"admin_pages.sign_in", "admin_pages.static"}
@@ -45,6 +47,13 @@ def require_staff() -> ResponseReturnValue | None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     settings = current().settings
+    if g.get("staff") is None:
+        # not signed in (the sign-in form): a token and a CSRF field, never an upload; the
+        # body is refused past this before the form is read
+        request.max_content_length = ANONYMOUS_BODY_BYTES
+        if (request.content_length or 0) > ANONYMOUS_BODY_BYTES:
+            raise Problem("the form is larger than a sign-in needs", status=413,
+                          title="Content too large")
     if (request.content_length or 0) > settings.max_upload_bytes:
         raise Problem(f"the upload is larger than the limit of {settings.max_upload_mb} MiB",
                       status=413, title="Content too large")

@@ -58,11 +58,19 @@ def _json_object() -> dict[str, Any]:
     if not request.is_json:
         raise Problem("send JSON with Content-Type: application/json", status=415,
                       title="Unsupported media type")
-    try:
-        raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise Problem(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB", status=413,
-                      title="Content too large") from None
+    too_large = Problem(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB", status=413,
+                        title="Content too large")
+    if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        # chunked: read one byte past the limit ourselves, so a long body is a 413, not a
+        # body cut short (which would be a 400 for invalid JSON)
+        raw = request.environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large
+    else:
+        try:
+            raw = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise too_large from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -201,9 +201,11 @@ def item(layer_id: str, feature_id: str) -> Response:
     out_crs = params.parse_crs(request.args, "crs", offered_crs(info))
     try:
         fid = int(feature_id)
+        if not 0 <= fid <= params.MAX_INT64:
+            raise ValueError
     except ValueError:
-        raise InvalidParameter("featureId", f"feature ids are whole numbers, "
-                               f"got {feature_id!r}") from None
+        raise InvalidParameter("featureId", f"feature ids are whole numbers from 0 to "
+                               f"{params.MAX_INT64}, got {feature_id!r}") from None
     page = current().layers.item(info, fid)
     feature = feature_collection(page, out_crs)[0]
     path = f"/collections/{layer_id}/items/{fid}"

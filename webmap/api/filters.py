@@ -45,6 +45,10 @@ GEOMETRY = "geometry"
 LANGUAGES = ("cql2-text", "cql2-json")
 MAX_TERMS = 500
 MAX_DEPTH = 40
+MAX_FUNCTIONS = 40
+"""CASEI/ACCENTI calls in one filter: each runs once per row scanned."""
+MAX_FUNCTION_DEPTH = 3
+"""Functions nested in each other: CASEI(ACCENTI(name)) is 2."""
 _COMPARISONS: dict[type[Any], str] = {
     ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
     ast.GreaterThan: ">", ast.GreaterEqual: ">=",
@@ -247,6 +251,7 @@ class _Checker:
         self.filter_crs = filter_crs
         self.layer_id = layer_id
         self.terms = 0
+        self.functions = 0
 
     def condition(self, node: Any, depth: int) -> FilterNode:
         self.terms += 1
@@ -307,7 +312,7 @@ class _Checker:
                            f"collection {self.layer_id!r} are: {known}")
         return found
 
-    def scalar(self, node: Any) -> Operand:
+    def scalar(self, node: Any, nesting: int = 0) -> Operand:
         """A property, CASEI/ACCENTI of a text operand, or a text, number, boolean or date."""
         if isinstance(node, ast.Attribute):
             found = self.prop(node.name)
@@ -319,7 +324,14 @@ class _Checker:
             function = _FUNCTIONS[node.name.lower()]
             if len(node.arguments) != 1:
                 raise _invalid(f"{function.upper()} takes one argument")
-            arg = self.scalar(node.arguments[0])
+            self.functions += 1
+            if self.functions > MAX_FUNCTIONS:
+                raise _invalid(f"the filter is too costly: more than {MAX_FUNCTIONS} CASEI/"
+                               "ACCENTI calls; each runs on every row")
+            if nesting >= MAX_FUNCTION_DEPTH:
+                raise _invalid(f"the filter nests CASEI/ACCENTI more than "
+                               f"{MAX_FUNCTION_DEPTH} deep")
+            arg = self.scalar(node.arguments[0], nesting + 1)
             if _kind(arg) != "text":
                 raise _invalid(f"{function.upper()} needs text; {_name(arg)} is a {_kind(arg)}")
             return Fold(function, arg)

@@ -15,6 +15,8 @@ from ..types import And, BBox, Field, FilterNode, ItemQuery, LayerInfo, Spatial
 from . import filters
 
 MAX_LIMIT = 10_000
+MAX_INT64 = 2**63 - 1
+"""The largest whole number a query may carry (both backends store 64-bit integers)."""
 DEFAULT_LIMIT = 10
 ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "after", "crs",
                           "filter", "filter-lang", "filter-crs", filters.GEOMETRY})
@@ -32,6 +34,8 @@ def parse_int(args: Mapping[str, str], name: str, *, default: int, minimum: int,
         raise InvalidParameter(name, f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise InvalidParameter(name, f"{name} must be at least {minimum}, got {value}")
+    if value > MAX_INT64:
+        raise InvalidParameter(name, f"{name} must be at most {MAX_INT64}, got {raw!r}")
     return min(value, maximum) if maximum is not None else value
 
 
@@ -124,7 +128,10 @@ def cast_value(field: Field, raw: str) -> object:
     """A filter value in the field's type; InvalidParameter if it does not fit."""
     try:
         if field.type == "integer":
-            return int(raw)
+            number = int(raw)
+            if abs(number) > MAX_INT64:
+                raise ValueError
+            return number
         if field.type == "number":
             value = float(raw)
             if not math.isfinite(value):

@@ -183,7 +183,7 @@ class Comment:
             return None
         fid = self.feature_id
         ref: dict[str, Any] = {"collection": self.feature_collection,
-                               "id": int(fid) if fid.isdigit() else fid}
+                               "id": int(fid) if fid.isascii() and fid.isdigit() else fid}
         if self.feature_version is not None:
             ref |= {"label": self.feature_label, "key": self.feature_key,
                     "version": self.feature_version, "attributes": self.attributes()}
@@ -447,7 +447,7 @@ def check_feature(value: Any, definition: MapDefinition, store: Store
     if isinstance(raw_id, bool) or not isinstance(raw_id, int | str):
         raise Unprocessable("feature.id", "feature.id must be the feature's id")
     text_id = str(raw_id).strip()
-    if not text_id.isdigit() or len(text_id) > 18:
+    if not (text_id.isascii() and text_id.isdigit()) or len(text_id) > 18:
         raise Unprocessable("feature.id", f"collection {collection!r} has no feature "
                                           f"{raw_id!r}")
     try:

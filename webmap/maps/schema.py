@@ -24,6 +24,7 @@ from .model import (
     MapLayer,
     SearchSource,
 )
+from .safety import UnsafeUrl, check_tile_url
 
 MAP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ORIGIN = re.compile(r"^https?://[^/\s?#]+/?$")
@@ -88,8 +89,11 @@ def _base(data: Any, where: str) -> BaseMap:
                        attribution=str(data.get("attribution", "")))
     if kind == "xyz":
         url = str(_need(data, "url", where))
-        if not url.startswith("https://") or "{z}" not in url:
-            raise MapDefinitionError(f"{where}.url: give an https:// URL with {{z}}, {{x}}, {{y}}")
+        try:
+            check_tile_url(url)
+        except UnsafeUrl as exc:
+            raise MapDefinitionError(f"{where}.url: {exc} (e.g. https://tiles.example.fi/"
+                                     "{z}/{x}/{y}.png)") from None
         return BaseMap(kind="xyz", url=url, attribution=str(_need(data, "attribution", where)),
                        palette=_strings(data.get("palette", []), f"{where}.palette"))
     if kind == "layer":

@@ -8,6 +8,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ import shapely
 
 from ..database import SqliteDatabase
 from ..ingest.ids import fids_by_key
-from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound
+from ..problems import Conflict, FeatureNotFound, ImportFailed, LayerNotFound, QueryTimeout
 from ..tiles import encode
 from ..tiles.request import TileRequest, query_bbox_crs84
 from ..types import BBox, Field, ImportReport, ItemPage, ItemQuery, LayerInfo, LayerKind
@@ -44,6 +45,36 @@ from .rasters import RasterFiles
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64, 0, 0, 0)
 SCAN_BATCH = 1000
 MMAP_BYTES = 1 << 30
+PROGRESS_STEPS = 1000
+"""SQLite virtual-machine steps between two looks at the clock of a query's budget."""
+
+
+class _Budget:
+    """A query's deadline: SQLite's progress handler interrupts a statement past it, and the
+    Python loops between batches look at it too."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def check(self) -> None:
+        if self.expired():
+            raise QueryTimeout(self.seconds)
+
+    @contextmanager
+    def watching(self, conn: sqlite3.Connection) -> Iterator[None]:
+        conn.set_progress_handler(lambda: 1 if self.expired() else 0, PROGRESS_STEPS)
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(self.seconds) from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
 
 class _Layer:
@@ -108,8 +139,10 @@ class GpkgStore:
 
     backend = "geopackage"
 
-    def __init__(self, database: SqliteDatabase, data_dir: Path) -> None:
+    def __init__(self, database: SqliteDatabase, data_dir: Path, *,
+                 query_timeout_s: float = 10.0) -> None:
         self.data_dir = data_dir
+        self.query_timeout_s = query_timeout_s
         (data_dir / "layers").mkdir(parents=True, exist_ok=True)
         self.catalogue = Catalogue(database)
         self.database = database
@@ -163,9 +196,16 @@ class GpkgStore:
                         next_after=None)
 
     def items(self, info: LayerInfo, query: ItemQuery) -> ItemPage:
-        """A page in fid order; deep pages cost the same as the first (keyset on fid)."""
+        """A page in fid order; deep pages cost the same as the first (keyset on fid). The
+        whole query runs within the store's time budget (``QueryTimeout`` past it)."""
         layer = self._open(info)
         plan = sqlfilter.plan(query, layer.columns, f"t.{layer.geom}")
+        budget = _Budget(self.query_timeout_s)
+        with budget.watching(layer.conn):
+            return self._items(layer, plan, query, budget)
+
+    def _items(self, layer: _Layer, plan: sqlfilter.Plan, query: ItemQuery,
+               budget: _Budget) -> ItemPage:
         after = query.after
         offset = query.offset if after is None else 0  # a cursor replaces the offset
         if after is None and not plan.where and not plan.spatial and layer.dense:
@@ -177,6 +217,7 @@ class GpkgStore:
         found_props: list[dict[str, Any]] = []
         skipped = 0
         for ids, geoms, props in self._scan(layer, plan, after or 0):
+            budget.check()
             for i in range(len(ids)):
                 if skipped < offset:
                     skipped += 1
@@ -188,7 +229,16 @@ class GpkgStore:
                 break
         more = len(found_ids) > query.limit
         del found_ids[query.limit:], found_geoms[query.limit:], found_props[query.limit:]
-        matched = self._count(layer, plan) if query.count else None
+        matched: int | None = None
+        if query.count:
+            if not more and query.after is None and (plan.where or plan.spatial):
+                matched = skipped + len(found_ids)  # the scan saw every match
+            elif not plan.costly:  # CASEI/ACCENTI run in Python per row: no second scan
+                try:
+                    matched = self._count(layer, plan, budget)
+                except sqlite3.OperationalError as exc:
+                    if "interrupted" not in str(exc):
+                        raise
         return ItemPage(ids=found_ids, geometries=np.array(found_geoms, dtype=object),
                         properties=found_props, number_matched=matched,
                         next_after=found_ids[-1] if more and found_ids else None)
@@ -227,10 +277,11 @@ class GpkgStore:
             if len(rows) < batch:
                 return
 
-    def _count(self, layer: _Layer, plan: sqlfilter.Plan) -> int:
-        """numberMatched, exact. For a plain bbox the index counts features whose envelope lies
-        inside it; only those crossing its edge, or every candidate of a spatial filter, are
-        tested exactly."""
+    def _count(self, layer: _Layer, plan: sqlfilter.Plan, budget: _Budget) -> int | None:
+        """numberMatched, exact, or None when the rest of the budget does not suffice (the
+        standard lets a server omit it). For a plain bbox the index counts features whose
+        envelope lies inside it; only those crossing its edge, or every candidate of a
+        spatial filter, are tested exactly."""
         if not plan.spatial:
             if not plan.where:
                 return layer.feature_count
@@ -252,6 +303,8 @@ class GpkgStore:
                                     [*window_args, *plan.args])
         matched = inside
         while rows := cursor.fetchmany(SCAN_BATCH):
+            if budget.expired():
+                return None
             geoms = shapely.from_wkb([None if row[0] is None else _wkb(row[0]) for row in rows])
             matched += int(plan.passes(geoms).sum())
         return matched

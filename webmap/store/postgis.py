@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ..problems import (
     FeatureNotFound,
     ImportFailed,
     LayerNotFound,
+    QueryTimeout,
     ServiceUnavailable,
 )
 from ..tiles import policy
@@ -76,13 +78,22 @@ class _PreparedTable:
     columns: list[pgcopy.CopyColumn]
 
 
+def _time_limit(conn: psycopg.Connection[Any], deadline: float) -> None:
+    """``statement_timeout`` for the rest of this transaction: what is left until
+    ``deadline``."""
+    left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+    conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(left_ms)))
+
+
 class PostgisStore:
     """Layers in PostgreSQL/PostGIS; rasters stay COGs under ``data_dir/layers``."""
 
     backend = "postgis"
 
-    def __init__(self, database: PostgresDatabase, data_dir: Path) -> None:
+    def __init__(self, database: PostgresDatabase, data_dir: Path, *,
+                 query_timeout_s: float = 10.0) -> None:
         self.database = database
+        self.query_timeout_s = query_timeout_s
         self.data_dir = data_dir
         self.catalogue = Catalogue(database)
         self.rasters = RasterFiles(data_dir)
@@ -157,23 +168,44 @@ class PostgisStore:
                 after, offset = offset, 0  # fids of this version run 1..N without gaps
             statement = self._select(info) + sql.SQL(
                 " WHERE t.fid > %s AND {} ORDER BY t.fid LIMIT %s OFFSET %s").format(plan.where)
-            rows = conn.execute(statement, (after or 0, *plan.args, query.limit + 1,
-                                            offset)).fetchall()
-            more = len(rows) > query.limit
-            ids, geoms, props = self._page(info, rows[:query.limit])
-            matched: int | None = None
-            if query.count:
-                if plan.filtered:
-                    matched = int(conn.execute(
-                        sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(
-                            sql.Identifier(info.location), plan.where),
-                        plan.args).fetchone()[0])  # type: ignore[index]
-                else:
-                    matched = info.feature_count
+            deadline = time.monotonic() + self.query_timeout_s
+            with conn.transaction():
+                _time_limit(conn, deadline)
+                try:
+                    rows = conn.execute(statement, (after or 0, *plan.args, query.limit + 1,
+                                                    offset)).fetchall()
+                except errors.QueryCanceled:
+                    raise QueryTimeout(self.query_timeout_s) from None
+                more = len(rows) > query.limit
+                ids, geoms, props = self._page(info, rows[:query.limit])
+                matched: int | None = None
+                if query.count:
+                    if not plan.filtered:
+                        matched = info.feature_count
+                    elif not more and query.after is None and (ids or not offset):
+                        matched = offset + len(ids)  # the page saw every match
+                    else:
+                        matched = self._count(conn, info, plan, deadline)
             return ItemPage(ids=ids, geometries=geoms, properties=props,
                             number_matched=matched,
                             next_after=ids[-1] if more and ids else None)
         return self._reading(info, read)
+
+    @staticmethod
+    def _count(conn: psycopg.Connection[Any], info: LayerInfo, plan: pgfilter.Plan,
+               deadline: float) -> int | None:
+        """numberMatched in what is left of the budget, or None (the standard lets a server
+        omit it) when that does not suffice."""
+        if time.monotonic() >= deadline:
+            return None
+        try:
+            with conn.transaction():  # a savepoint: a cancelled count leaves the page intact
+                _time_limit(conn, deadline)
+                row = conn.execute(sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(
+                    sql.Identifier(info.location), plan.where), plan.args).fetchone()
+        except errors.QueryCanceled:
+            return None
+        return int(row[0]) if row is not None else None
 
     def vector_tile(self, info: LayerInfo, tile: TileRequest) -> bytes:
         """An MVT made by PostGIS: features meeting the tile and its buffer, clipped,

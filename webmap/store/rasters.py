@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import rasterio
 from rasterio.enums import MaskFlags
+from rasterio.warp import transform_bounds
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
@@ -80,6 +81,7 @@ def forget(path: Path) -> None:
     """Close the readers of a file that was replaced or removed, and forget how to draw it."""
     _readers.forget(path)
     _display.cache_clear()
+    _coarsest_resolution.cache_clear()
 
 
 @lru_cache(maxsize=64)
@@ -117,8 +119,39 @@ def _has_colormap(ds: rasterio.DatasetReader) -> bool:
         return False
 
 
+COARSEST_FACTOR = 16
+"""A tile whose pixels are this many times coarser than the raster's coarsest overview shows
+the raster as a speck of a few pixels: it is answered blank without reading (and without
+warping the whole world into the raster's CRS, which takes minutes)."""
+
+
+@lru_cache(maxsize=256)
+def _coarsest_resolution(path: str, grid_crs: str) -> float:
+    """The pixel size of the raster's coarsest overview, in units of the grid's CRS (the
+    larger of its two axes; infinite when the bounds do not transform)."""
+    with rasterio.open(path) as ds:
+        factor = max([1, *ds.overviews(1)])
+        try:
+            left, bottom, right, top = transform_bounds(ds.crs, grid_crs, *ds.bounds)
+        except Exception:  # noqa: BLE001 - PROJ errors on odd CRSs: never refuse a tile then
+            return float("inf")
+        width_px = max(1.0, ds.width / factor)
+        height_px = max(1.0, ds.height / factor)
+    size = max((right - left) / width_px, (top - bottom) / height_px)
+    return size if np.isfinite(size) and size > 0 else float("inf")
+
+
+def too_coarse(path: Path, tile: TileRequest) -> bool:
+    """True when the tile's pixels are far coarser than any the raster has."""
+    cell = float(tile.grid.matrix(tile.zoom).cellSize)
+    return cell > COARSEST_FACTOR * _coarsest_resolution(str(path), tile.grid.crs.to_wkt())
+
+
 def render_tile(path: Path, tile: TileRequest) -> bytes:
-    """A PNG of the tile, or empty bytes where the raster does not reach."""
+    """A PNG of the tile, or empty bytes where the raster does not reach (or would be a
+    speck: ``too_coarse``)."""
+    if too_coarse(path, tile):
+        return b""
     with _readers.lend(path, tile) as reader:
         count = _band_count(reader)
         if not reader.tile_exists(tile.col, tile.row, tile.zoom):

@@ -105,6 +105,8 @@ class Plan:
     """``(predicate, CRS84 geometry)``: exact tests on fetched features, all must hold."""
     rectangle_only: bool
     """The only test is ``envelope`` itself as a rectangle: index-only counting is exact."""
+    costly: bool = False
+    """The conditions call CASEI/ACCENTI (Python) per row: a second scan to count is costly."""
 
     @property
     def spatial(self) -> bool:
@@ -146,7 +148,8 @@ def plan(query: ItemQuery, columns: Mapping[str, str], geometry_sql: str) -> Pla
     for _, literal in tests:
         shapely.prepare(literal)
     return Plan(where="".join(f" AND {p}" for p in parts), args=tuple(translator.args),
-                envelope=envelope, tests=tuple(tests), rectangle_only=rectangle_only)
+                envelope=envelope, tests=tuple(tests), rectangle_only=rectangle_only,
+                costly=translator.calls > 0)
 
 
 def conjuncts(node: FilterNode | None) -> Iterator[FilterNode]:
@@ -223,6 +226,7 @@ class _Translator:
         self.columns = columns
         self.geometry_sql = geometry_sql
         self.args: list[Any] = []
+        self.calls = 0
 
     def value(self, value: object) -> str:
         self.args.append(bind(value))
@@ -245,6 +249,7 @@ class _Translator:
             try:
                 return self.value(fold_literal(operand))
             except TypeError:
+                self.calls += 1
                 return f"{_FOLD_SQL[operand.function]}({self.operand(operand.arg)})"
         return self.value(operand)
 

@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from ..i18n import t
 from ..maps import MapDefinition, text
+from ..maps.safety import safe_attribution
 from ..tiles.grids import GRID_EPSG, GRIDS
 from . import assets
 
@@ -108,8 +109,9 @@ def base_layer(definition: MapDefinition, max_zoom: int) -> folium.TileLayer | N
         url = base.url
     else:
         return None
-    return folium.TileLayer(tiles=url, attr=base.attribution or " ", max_zoom=max_zoom,
-                            max_native_zoom=max_zoom, control=False, no_wrap=True)
+    return folium.TileLayer(tiles=url, attr=safe_attribution(base.attribution) or " ",
+                            max_zoom=max_zoom, max_native_zoom=max_zoom, control=False,
+                            no_wrap=True)
 
 
 _BUILT: dict[tuple[str, str, str, str, str], BuiltMap] = {}
@@ -156,7 +158,7 @@ def _render(definition: MapDefinition, lang: str, base_attribution: str) -> Buil
     layer = base_layer(definition, max_zoom)
     if layer is not None:
         if base_attribution:
-            layer.options["attribution"] = base_attribution
+            layer.options["attribution"] = safe_attribution(base_attribution)
         layer.add_to(fmap)
     figure.render()
     return BuiltMap(header=figure.header.render(), html=figure.html.render(),

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, render_template, request, send_file
 from ..api.render import base_url, json_response, link, respond, wants_html
 from ..i18n import LANGUAGES, catalogue, t
 from ..maps import MapDefinition, text
+from ..maps.safety import csp_source
 from ..problems import NotFound
 from ..services import current
 from . import assets
@@ -195,12 +196,9 @@ def embed(map_id: str) -> Response:
 
 
 def _xyz_host(definition: MapDefinition) -> str:
-    """The external base map's origin, the one other host a map may load images from."""
-    url = definition.base.url if definition.base.kind == "xyz" else None
-    if not url:
-        return ""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
+    """The external base map's origin, the one other host a map may load images from: built
+    from the parsed host name alone, never copied from the URL."""
+    return csp_source(definition.base.url) if definition.base.kind == "xyz" else ""
 
 
 @bp.get("/embed/<map_id>/map.js")

@@ -36,6 +36,7 @@ from ..problems import (
 )
 from ..services import current
 from ..types import MediaType
+from .accepts import accepts
 from .render import json_response
 from .staff import require_bearer
 
@@ -83,6 +84,7 @@ def _idempotency_key() -> str | None:
 
 
 @public.get("/maps/<map_id>/comments", provide_automatic_options=False)
+@accepts()
 def published_comments(map_id: str) -> Response:
     """Published comments as GeoJSON: text, time, feature and language, no personal data."""
     body = feature_collection(_service().published(map_id), personal=False)
@@ -90,6 +92,7 @@ def published_comments(map_id: str) -> Response:
 
 
 @public.post("/maps/<map_id>/comments", provide_automatic_options=False)
+@accepts()
 def post_comment(map_id: str) -> Response:
     """Store a comment: 201 the first time, 200 with the same id for a retried key."""
     service = _service()
@@ -141,6 +144,7 @@ def _delimiter(value: str | None, language: str) -> str:
 
 
 @staff.get("/maps/<map_id>/comments")
+@accepts("format", "delimiter", "lang", "status")
 def export_comments(map_id: str) -> Response:
     """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``,
     as a download. A CSV is separated by ``delimiter=semicolon|comma`` (default: a semicolon
@@ -177,6 +181,7 @@ def export_comments(map_id: str) -> Response:
 
 
 @staff.patch("/comments/<comment_id>")
+@accepts()
 def moderate_comment(comment_id: str) -> Response:
     """Set a comment's status: ``{"status": "published" | "hidden" | "pending"}``."""
     data = _json_object()

@@ -15,7 +15,8 @@ from ..problems import InvalidParameter, NotFound
 from ..services import current
 from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
 from . import filters, params
-from .render import json_response, link, respond, self_links, url, wants_html
+from .accepts import accepts
+from .render import json_only, json_response, link, respond, self_links, url, wants_html
 
 bp = Blueprint("features", __name__)
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -96,6 +97,7 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
 
 
 @bp.get("/collections")
+@accepts("f")
 def collections() -> Response:
     """Every layer, vector and raster."""
     layers = current().layers.layers()
@@ -109,6 +111,7 @@ def collections() -> Response:
 
 
 @bp.get("/collections/<layer_id>")
+@accepts("f")
 def collection(layer_id: str) -> Response:
     """One layer's description."""
     info = current().layers.layer(layer_id)
@@ -117,13 +120,13 @@ def collection(layer_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/queryables")
+@accepts("f")
 def queryables(layer_id: str) -> Response:
     """The properties a filter may use, as a JSON Schema (OGC API - Features Part 3)."""
     info = current().layers.layer(layer_id)
     if info.kind is not LayerKind.VECTOR:
         raise NotFound(f"collection {layer_id!r} is a raster: it has tiles, not queryables")
-    if request.args.get("f") not in {None, "", "json"}:
-        raise InvalidParameter("f", "queryables are offered as JSON only: f=json")
+    json_only()
     properties: dict[str, Any] = {filters.GEOMETRY: {
         "title": "Geometry", "x-ogc-role": "primary-geometry",
         "format": GEOMETRY_FORMATS.get(info.geometry_type, "geometry-any")}}
@@ -149,6 +152,7 @@ def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/collections/<layer_id>/items")
+@accepts(*params.ITEMS_PARAMS, properties=True)
 def items(layer_id: str) -> Response:
     """Features, paged in fid order with ``next`` links that carry a keyset cursor."""
     info = current().layers.layer(layer_id)
@@ -194,6 +198,7 @@ def items(layer_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/items/<feature_id>")
+@accepts("f", "crs")
 def item(layer_id: str, feature_id: str) -> Response:
     """One feature by id."""
     info = current().layers.layer(layer_id)

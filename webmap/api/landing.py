@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 from ..problems import ServiceUnavailable
 from ..services import current
 from ..types import MediaType
+from .accepts import accepts
 from .openapi import openapi_document
 from .render import html_response, json_response, link, respond, self_links, url, wants_html
 
@@ -49,6 +50,7 @@ CONFORMANCE = (
 
 
 @bp.get("/")
+@accepts("f")
 def landing() -> Response:
     """Links to everything a client needs."""
     body = {
@@ -68,6 +70,7 @@ def landing() -> Response:
 
 
 @bp.get("/conformance")
+@accepts("f")
 def conformance() -> Response:
     """The conformance classes that are implemented and tested."""
     body = {"conformsTo": list(CONFORMANCE)}
@@ -75,6 +78,7 @@ def conformance() -> Response:
 
 
 @bp.get("/api")
+@accepts("f")
 def api() -> Response:
     """The OpenAPI 3.0 document (JSON), or its HTML rendering for browsers."""
     if wants_html():
@@ -83,6 +87,7 @@ def api() -> Response:
 
 
 @bp.get("/api.html")
+@accepts()
 def api_html() -> Response:
     """A readable list of the API's operations."""
     return html_response("api.html", title="API", doc=openapi_document(url("")),
@@ -90,12 +95,14 @@ def api_html() -> Response:
 
 
 @bp.get("/healthz")
+@accepts()
 def healthz() -> Response:
     """The process answers."""
     return json_response({"status": "ok"})
 
 
 @bp.get("/readyz")
+@accepts()
 def readyz() -> Response:
     """Every part of storage answers too: the database, layers, maps, comments, tokens."""
     services = current()

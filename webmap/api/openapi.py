@@ -43,6 +43,7 @@ def _operation(op_id: str, summary: str, tag: str, parameters: list[dict[str, An
 def openapi_document(server_url: str) -> dict[str, Any]:
     """Paths of OGC API - Features Parts 1-3 and Tiles, with the problem response."""
     f_param = _ref("parameters/f")
+    f_json = _ref("parameters/f-json")
     collection = _ref("parameters/collectionId")
     tile_params = [collection, _ref("parameters/tileMatrixSetId"),
                    _param("tileMatrix", "path", {"type": "integer", "minimum": 0},
@@ -68,13 +69,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/collections/{collectionId}/items": _operation(
             "getFeatures", "Features of a collection", "Data",
             [collection, _ref("parameters/bbox"), _ref("parameters/bbox-crs"),
-             _ref("parameters/limit"), _ref("parameters/offset"), _ref("parameters/crs"),
+             _ref("parameters/limit"), _ref("parameters/offset"), _ref("parameters/after"),
+             _ref("parameters/crs"),
              _ref("parameters/filter"), _ref("parameters/filter-lang"),
-             _ref("parameters/filter-crs"), f_param],
+             _ref("parameters/filter-crs"), _ref("parameters/geometry"), f_param],
             {"200": _ok("A page of features", "application/geo+json", "text/html",
                         schema=_ref("schemas/FeatureCollection"))}),
         "/collections/{collectionId}/queryables": _operation(
-            "getQueryables", "Properties a filter may use", "Data", [collection],
+            "getQueryables", "Properties a filter may use", "Data", [collection, f_json],
             {"200": _ok("A JSON Schema of the queryables", "application/schema+json")}),
         "/collections/{collectionId}/items/{featureId}": _operation(
             "getFeature", "One feature", "Data",
@@ -82,15 +84,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "The feature's id."), _ref("parameters/crs"), f_param],
             {"200": _ok("The feature", "application/geo+json", "text/html")}),
         "/collections/{collectionId}/tiles": _operation(
-            "getTilesets", "Tilesets of a collection", "Tiles", [collection],
+            "getTilesets", "Tilesets of a collection", "Tiles", [collection, f_json],
             {"200": _ok("Tilesets", "application/json")}),
         "/collections/{collectionId}/tiles/{tileMatrixSetId}": _operation(
             "getTileset", "Tileset metadata", "Tiles",
-            [collection, _ref("parameters/tileMatrixSetId")],
+            [collection, _ref("parameters/tileMatrixSetId"), f_json],
             {"200": _ok("Tileset", "application/json")}),
         "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json": _operation(
             "getTileJSON", "TileJSON 3.0.0 of a tileset", "Tiles",
-            [collection, _ref("parameters/tileMatrixSetId")],
+            [collection, _ref("parameters/tileMatrixSetId"), f_json],
             {"200": _ok("TileJSON", "application/json")}),
         "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}":
             _operation("getTile", "A tile: MVT for vector layers, PNG for rasters", "Tiles",
@@ -99,11 +101,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                    "image/png"),
                         "204": {"description": "Empty tile"},
                         "304": {"description": "Not modified (If-None-Match)"}}),
-        "/tileMatrixSets": _operation("getTileMatrixSets", "Tile matrix sets", "Tiles", [],
+        "/tileMatrixSets": _operation("getTileMatrixSets", "Tile matrix sets", "Tiles", [f_json],
                                       {"200": _ok("Tile matrix sets", "application/json")}),
         "/tileMatrixSets/{tileMatrixSetId}": _operation(
             "getTileMatrixSet", "One tile matrix set", "Tiles",
-            [_ref("parameters/tileMatrixSetId")],
+            [_ref("parameters/tileMatrixSetId"), f_json],
             {"200": _ok("Tile matrix set", "application/json")}),
         "/search": _operation(
             "searchPlaces", "Addresses and place names of a map, best first", "Data",
@@ -119,20 +121,21 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             {"200": _ok("Point features with label, kind, layer, feature_id (and lang, bbox)",
                         "application/geo+json", schema=_ref("schemas/FeatureCollection"))}),
         "/plans": _operation("getPlans", "Plans imported from the national models (Ryhti, "
-                             "NGP detaljplan)", "Plans", [],
+                             "NGP detaljplan)", "Plans", [f_param],
                              {"200": _ok("The plans", "application/json")}),
         "/plans/{planId}": _operation(
             "getPlan", "One plan: metadata, general regulations, regulation groups with their "
             "regulations (values and text in fi, sv, en) and links to its layers", "Plans",
             [_param("planId", "path", {"type": "string"}, "The plan's id.", required=True,
-                    example="ryhti-testikaava")],
+                    example="ryhti-testikaava"), f_param],
             {"200": _ok("The plan", "application/json"),
              "404": _ok("No such plan", "application/problem+json")}),
-        "/maps": _operation("getMaps", "Published maps", "Maps", [],
+        "/maps": _operation("getMaps", "Published maps", "Maps", [f_param],
                             {"200": _ok("The maps", "application/json")}),
         "/maps/{mapId}": _operation("getMap", "One map: layers, base, extent, consultation",
-                                    "Maps", [_ref("parameters/mapId")],
-                                    {"200": _ok("The map", "application/json")}),
+                                    "Maps", [_ref("parameters/mapId"), f_param,
+                                             _ref("parameters/lang")],
+                                    {"200": _ok("The map", "application/json", "text/html")}),
         "/maps/{mapId}/comments": {
             **_operation("getComments", "Published comments of a map, without personal data",
                          "Maps", [_ref("parameters/mapId")],
@@ -164,6 +167,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "parameters": {
             "f": _param("f", "query", {"type": "string", "enum": ["json", "html", "geojson"]},
                         "Response format; default by the Accept header (JSON)."),
+            "f-json": _param("f", "query", {"type": "string", "enum": ["json"]},
+                             "Response format: JSON only."),
+            "lang": _param("lang", "query", {"type": "string", "enum": ["fi", "sv", "en"]},
+                           "Language of the page; one of the map's languages (its default "
+                           "otherwise)."),
+            "after": _param("after", "query", {"type": "integer", "minimum": 0},
+                            "Keyset cursor: only features whose id is greater. The server's "
+                            "own next links carry it."),
             "collectionId": _param("collectionId", "path", {"type": "string"},
                                    "The layer's id."),
             "mapId": _param("mapId", "path", {"type": "string"}, "The map's id.",
@@ -196,6 +207,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "filter-crs": _param("filter-crs", "query", {"type": "string", "format": "uri"},
                                  "CRS of the geometry literals in filter (CRS84 by default); "
                                  "one of the collection's crs list."),
+            "geometry": _param("geometry", "query", {"type": "string"},
+                               "Features intersecting this WKT geometry in CRS84, e.g. "
+                               "POINT(24.94 60.17)."),
             "offset": _param("offset", "query", {"type": "integer", "minimum": 0,
                                                  "default": 0},
                              "Features to skip; next links add a cursor that keeps deep "

@@ -13,7 +13,8 @@ from ..services import current
 from ..tiles.grids import GRID_EPSG, GRIDS, grid
 from ..tiles.request import tile_request
 from ..types import LayerInfo, LayerKind, MediaType
-from .render import json_response, link, url
+from .accepts import accepts
+from .render import json_only, json_response, link, url
 
 bp = Blueprint("tiles", __name__)
 TILE_TEMPLATE = "/collections/{layer}/tiles/{grid}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
@@ -50,8 +51,10 @@ def _tileset_summary(info: LayerInfo, grid_id: str) -> dict[str, Any]:
 
 
 @bp.get("/collections/<layer_id>/tiles")
+@accepts("f")
 def tilesets(layer_id: str) -> Response:
     """The tilesets of a collection, one per grid."""
+    json_only()
     info = current().layers.layer(layer_id)
     return json_response({
         "links": [link(url(f"/collections/{layer_id}/tiles"), "self", MediaType.JSON,
@@ -72,8 +75,10 @@ def _zoom_range(info: LayerInfo, grid_id: str) -> tuple[int, int]:
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>")
+@accepts("f")
 def tileset(layer_id: str, grid_id: str) -> Response:
     """Tileset metadata with the TileJSON link and the vector layer's fields."""
+    json_only()
     info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     body = _tileset_summary(info, grid_id)
@@ -114,8 +119,10 @@ def _limits(info: LayerInfo, grid_id: str, minzoom: int, maxzoom: int
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/tilejson.json")
+@accepts("f")
 def tilejson(layer_id: str, grid_id: str) -> Response:
     """TileJSON 3.0.0; for national grids the template uses that grid's rows and columns."""
+    json_only()
     info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     minzoom, maxzoom = _zoom_range(info, grid_id)
@@ -140,6 +147,7 @@ def tilejson(layer_id: str, grid_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
+@accepts()
 def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
     """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
     info = current().layers.layer(layer_id)
@@ -166,8 +174,10 @@ def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response
 
 
 @bp.get("/tileMatrixSets")
+@accepts("f")
 def tile_matrix_sets() -> Response:
     """The grids webmap serves."""
+    json_only()
     return json_response({"tileMatrixSets": [
         {"id": grid_id, "title": tms.title or grid_id, "uri": tms.uri,
          "crs": crs.uri(GRID_EPSG[grid_id]),
@@ -176,8 +186,10 @@ def tile_matrix_sets() -> Response:
 
 
 @bp.get("/tileMatrixSets/<grid_id>")
+@accepts("f")
 def tile_matrix_set(grid_id: str) -> Response:
     """One grid's definition (OGC Two Dimensional Tile Matrix Set 2.0 JSON)."""
+    json_only()
     tms = grid(grid_id)
     return Response(tms.model_dump_json(exclude_none=True, by_alias=True),
                     mimetype=MediaType.JSON)

@@ -6,9 +6,9 @@ from flask import Blueprint, Response
 
 from ..problems import ServiceUnavailable
 from ..services import current
-from ..types import MediaType
+from ..types import LayerKind, MediaType
 from .accepts import accepts
-from .openapi import openapi_document
+from .openapi import Collections, openapi_document
 from .render import html_response, json_response, link, respond, self_links, url, wants_html
 
 bp = Blueprint("landing", __name__)
@@ -83,14 +83,19 @@ def api() -> Response:
     """The OpenAPI 3.0 document (JSON), or its HTML rendering for browsers."""
     if wants_html():
         return api_html()
-    return json_response(openapi_document(url("")), MediaType.OPENAPI)
+    return json_response(openapi_document(url(""), _collections()), MediaType.OPENAPI)
+
+
+def _collections() -> Collections:
+    return tuple((info.id, info.fields) for info in current().layers.layers()
+                 if info.kind is LayerKind.VECTOR)
 
 
 @bp.get("/api.html")
 @accepts()
 def api_html() -> Response:
     """A readable list of the API's operations."""
-    return html_response("api.html", title="API", doc=openapi_document(url("")),
+    return html_response("api.html", title="API", doc=openapi_document(url(""), _collections()),
                          body={"links": []})
 
 

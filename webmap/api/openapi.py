@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import __version__
 from ..tiles.grids import GRIDS
+from ..types import Field
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 from .search import DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS
 
@@ -39,9 +40,43 @@ def _operation(op_id: str, summary: str, tag: str, parameters: list[dict[str, An
                                   "500": _ref("responses/Problem")}}}
 
 
+PROPERTY_SCHEMAS: dict[str, dict[str, str]] = {
+    "integer": {"type": "integer"}, "number": {"type": "number"},
+    "boolean": {"type": "boolean"}, "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+}
+
+Collections = tuple[tuple[str, tuple[Field, ...]], ...]
+"""Each vector collection's id and queryable properties: what its own items path declares."""
+
+
+def _items_parameters(collection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [collection or _ref("parameters/collectionId"),
+            *(_ref(f"parameters/{name}") for name in (
+                "bbox", "bbox-crs", "limit", "offset", "after", "crs", "filter",
+                "filter-lang", "filter-crs", "geometry", "f"))]
+
+
+def _collection_items(collection_id: str, fields: tuple[Field, ...],
+                      template: dict[str, Any]) -> dict[str, Any]:
+    """``/collections/{id}/items`` with each property as an optional equality filter, so
+    that clients (GDAL's OAPIF driver) send attribute filters to the server."""
+    operation = dict(template["get"])
+    operation["operationId"] = f"getFeatures-{collection_id}"
+    operation["summary"] = f"Features of {collection_id}"
+    operation["parameters"] = [
+        *(p for p in operation["parameters"] if p != _ref("parameters/collectionId")),
+        *(_param(field.name, "query", PROPERTY_SCHEMAS.get(field.type, {"type": "string"}),
+                 f"Only features whose {field.name} equals this value.")
+          for field in fields)]
+    return {"get": operation}
+
+
 @lru_cache(maxsize=8)
-def openapi_document(server_url: str) -> dict[str, Any]:
-    """Paths of OGC API - Features Parts 1-3 and Tiles, with the problem response."""
+def openapi_document(server_url: str, collections: Collections = ()) -> dict[str, Any]:
+    """Paths of OGC API - Features Parts 1-3 and Tiles, with the problem response; each
+    vector collection also has its own items path declaring its property filters."""
     f_param = _ref("parameters/f")
     f_json = _ref("parameters/f-json")
     collection = _ref("parameters/collectionId")
@@ -67,12 +102,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "describeCollection", "One collection", "Data", [collection, f_param],
             {"200": _ok("The collection", "application/json", "text/html")}),
         "/collections/{collectionId}/items": _operation(
-            "getFeatures", "Features of a collection", "Data",
-            [collection, _ref("parameters/bbox"), _ref("parameters/bbox-crs"),
-             _ref("parameters/limit"), _ref("parameters/offset"), _ref("parameters/after"),
-             _ref("parameters/crs"),
-             _ref("parameters/filter"), _ref("parameters/filter-lang"),
-             _ref("parameters/filter-crs"), _ref("parameters/geometry"), f_param],
+            "getFeatures", "Features of a collection", "Data", _items_parameters(),
             {"200": _ok("A page of features", "application/geo+json", "text/html",
                         schema=_ref("schemas/FeatureCollection"))}),
         "/collections/{collectionId}/queryables": _operation(
@@ -163,6 +193,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                               {"200": _ok("Ready", "application/json"),
                                "503": _ref("responses/Problem")}),
     }
+    for collection_id, fields in collections:
+        paths[f"/collections/{collection_id}/items"] = _collection_items(
+            collection_id, fields, paths["/collections/{collectionId}/items"])
     components = {
         "parameters": {
             "f": _param("f", "query", {"type": "string", "enum": ["json", "html", "geojson"]},

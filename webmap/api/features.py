@@ -108,6 +108,12 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
         body["numberOfFeatures"] = info.feature_count
     else:
         body["dataType"] = "map"
+    temporal = info.temporal_field if info.kind is LayerKind.VECTOR else None
+    if temporal is not None:
+        body["extent"]["temporal"] = {"interval": [list(info.time_extent)],
+                                      "trs": "http://www.opengis.net/def/uom/ISO-8601/0/"
+                                             "Gregorian"}
+        body["temporalProperty"] = temporal.name
     if info.attribution:
         body["attribution"] = info.attribution
     return body

@@ -54,7 +54,7 @@ Collections = tuple[tuple[str, tuple[Field, ...]], ...]
 def _items_parameters(collection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return [collection or _ref("parameters/collectionId"),
             *(_ref(f"parameters/{name}") for name in (
-                "bbox", "bbox-crs", "limit", "offset", "after", "crs", "filter",
+                "bbox", "bbox-crs", "datetime", "limit", "offset", "after", "crs", "filter",
                 "filter-lang", "filter-crs", "geometry", "f"))]
 
 
@@ -240,6 +240,12 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
             "filter-crs": _param("filter-crs", "query", {"type": "string", "format": "uri"},
                                  "CRS of the geometry literals in filter (CRS84 by default); "
                                  "one of the collection's crs list."),
+            "datetime": _param("datetime", "query", {"type": "string"},
+                               "Features whose temporal property (the collection's "
+                               "temporalProperty) lies at an instant or in an interval: "
+                               "2024-05-01, 2024-05-01T12:00:00Z, 2024-01-01/2024-06-30, "
+                               "2024-01-01/.. or ../2024-06-30 (RFC 3339; a date is the "
+                               "whole day)."),
             "geometry": _param("geometry", "query", {"type": "string"},
                                "Features intersecting this WKT geometry in CRS84, e.g. "
                                "POINT(24.94 60.17)."),

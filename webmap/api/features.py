@@ -11,7 +11,7 @@ import orjson
 import shapely
 from flask import Blueprint, Response, request
 
-from .. import crs
+from .. import crs, edits
 from ..problems import FeatureNotFound, InvalidParameter, NotFound
 from ..services import current
 from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
@@ -245,4 +245,5 @@ def item(layer_id: str, feature_id: str) -> Response:
         response = json_response(feature, MediaType.GEOJSON)
     response.headers["Content-Crs"] = f"<{crs.uri(out_crs)}>"
     response.headers["Link"] = link_header(feature["links"])
+    response.headers["ETag"] = edits.etag(page)  # If-Match of a Part 4 write
     return response

@@ -59,3 +59,19 @@ def test_each_collection_declares_its_properties_in_api(client: Any, add_layer: 
             assert inline[field]["in"] == "query" and not inline[field]["required"]
     refs = {p["$ref"].rsplit("/", 1)[1] for p in parameters if "$ref" in p}
     assert {"after", "limit", "bbox", "f"} <= refs
+
+
+def test_rasters_are_described_by_their_tiles_not_as_features(client: Any, add_layer: Any,
+                                                             add_raster: Any) -> None:
+    add_layer("buildings", make_buildings(5))
+    add_raster("ortho")
+    listed = [c["id"] for c in client.get("/collections").get_json()["collections"]]
+    assert listed == ["buildings"], "feature clients read every listed collection as features"
+    body = client.get("/collections/ortho").get_json()
+    assert "itemType" not in body and body["dataType"] == "map"
+    rels = {item["rel"] for item in body["links"]}
+    assert "items" not in rels
+    assert "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map" in rels
+    landing = client.get("/").get_json()["links"]
+    assert any(item["rel"].endswith("/tilesets-map")
+               and item["href"].endswith("/collections/ortho/tiles") for item in landing)

@@ -122,8 +122,10 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
 @bp.get("/collections")
 @accepts("f")
 def collections() -> Response:
-    """Every layer, vector and raster."""
-    layers = current().layers.layers()
+    """The feature collections. Rasters are left out: feature clients (GDAL's OAPIF driver,
+    QGIS) take every listed collection for features whatever it says; the landing page links
+    each raster's tilesets, and ``/collections/{id}`` describes it."""
+    layers = [info for info in current().layers.layers() if info.kind is LayerKind.VECTOR]
     body = {
         "links": self_links("/collections", MediaType.JSON, "Collections"),
         "crs": sorted({crs.uri(c) for info in layers if info.kind is LayerKind.VECTOR

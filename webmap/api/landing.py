@@ -64,6 +64,10 @@ def landing() -> Response:
             link(url("/collections"), "data", MediaType.JSON, "Collections"),
             link(url("/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/"
                  "tiling-schemes", MediaType.JSON, "Tile matrix sets"),
+            *(link(url(f"/collections/{info.id}/tiles"),
+                   "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map", MediaType.JSON,
+                   f"{info.title}: raster tilesets")
+              for info in current().layers.layers() if info.kind is LayerKind.RASTER),
         ],
     }
     return respond(body, "landing.html", title="webmap", layers=current().layers.layers())

@@ -101,3 +101,15 @@ def test_edits_need_staff_and_valid_input(client: Any, add_layer: Any,
     assert_problem(client.post("/collections/nope/items", json=feature, headers=staff), 404)
     assert_problem(client.post(f"{base}?x=1", json=feature, headers=staff), 400)
     assert client.get(base).get_json()["numberMatched"] == 10, "nothing changed"
+
+
+def test_writes_announced(client: Any) -> None:
+    conformance = client.get("/conformance").get_json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete" \
+        in conformance
+    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update" in conformance
+    paths = client.get("/api").get_json(force=True)["paths"]
+    assert paths["/collections/{collectionId}/items"]["post"]["operationId"] == "createFeature"
+    one = paths["/collections/{collectionId}/items/{featureId}"]
+    assert {"put", "patch", "delete"} <= set(one)
+    assert one["put"]["security"] == [{"staffToken": []}]

@@ -73,6 +73,43 @@ def _collection_items(collection_id: str, fields: tuple[Field, ...],
     return {"get": operation}
 
 
+def _write(op_id: str, summary: str, parameters: list[dict[str, Any]],
+           media: str | None, done: dict[str, Any]) -> dict[str, Any]:
+    """An OGC API - Features Part 4 operation (staff bearer token)."""
+    operation: dict[str, Any] = {
+        "operationId": op_id, "summary": summary, "tags": ["Editing"],
+        "security": [{"staffToken": []}], "parameters": parameters,
+        "responses": {**done, **{code: _ref("responses/Problem")
+                                 for code in ("400", "401", "404", "409", "412", "500")}}}
+    if media is not None:
+        operation["requestBody"] = {"required": True, "content": {media: {
+            "schema": _ref("schemas/Feature") if "geo" in media else {"type": "object"}}}}
+    return operation
+
+
+def _add_writes(paths: dict[str, Any], collection: dict[str, Any]) -> None:
+    """Create, replace, update and delete (Part 4) beside the read operations."""
+    content_crs = _param("Content-Crs", "header", {"type": "string"},
+                         "The CRS of the coordinates sent, as <URI>; CRS84 if absent.")
+    if_match = _param("If-Match", "header", {"type": "string"},
+                      "The feature's ETag from a GET: the write is refused (412) if the "
+                      "feature changed since.")
+    feature = _param("featureId", "path", {"type": "integer", "minimum": 1}, "The feature's id.")
+    written = {"description": "Done; ETag and Location name the feature"}
+    paths["/collections/{collectionId}/items"]["post"] = _write(
+        "createFeature", "Add a feature", [collection, content_crs], "application/geo+json",
+        {"201": written})
+    one = paths["/collections/{collectionId}/items/{featureId}"]
+    one["put"] = _write("replaceFeature", "Replace a feature",
+                        [collection, feature, content_crs, if_match], "application/geo+json",
+                        {"204": written})
+    one["patch"] = _write("updateFeature", "Change a feature with a JSON merge patch",
+                          [collection, feature, content_crs, if_match],
+                          "application/merge-patch+json", {"204": written})
+    one["delete"] = _write("deleteFeature", "Remove a feature", [collection, feature, if_match],
+                           None, {"204": {"description": "Removed"}})
+
+
 @lru_cache(maxsize=8)
 def openapi_document(server_url: str, collections: Collections = ()) -> dict[str, Any]:
     """Paths of OGC API - Features Parts 1-3 and Tiles, with the problem response; each
@@ -193,6 +230,7 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
                               {"200": _ok("Ready", "application/json"),
                                "503": _ref("responses/Problem")}),
     }
+    _add_writes(paths, collection)
     for collection_id, fields in collections:
         paths[f"/collections/{collection_id}/items"] = _collection_items(
             collection_id, fields, paths["/collections/{collectionId}/items"])
@@ -273,11 +311,19 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
                     "name": {"type": "string", "maxLength": 200},
                     "email": {"type": "string", "maxLength": 254},
                     "language": {"type": "string", "enum": ["fi", "sv", "en"]}}},
+            "Feature": {
+                "type": "object", "required": ["type", "geometry"],
+                "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                               "geometry": {"type": "object"},
+                               "properties": {"type": "object"}}},
             "Problem": {
                 "type": "object", "required": ["title", "status", "detail"],
                 "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                                "status": {"type": "integer"}, "detail": {"type": "string"}}},
         },
+        "securitySchemes": {"staffToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "A staff token (webmap tokens create NAME)."}},
         "responses": {
             "Problem": {"description": "An RFC 9457 problem",
                         "content": {"application/problem+json":

@@ -89,6 +89,20 @@ def _geometry(value: Any, content_crs: str) -> Any:
     return geometry
 
 
+def _family(name: str) -> str:
+    return name.removeprefix("Multi")
+
+
+def _same_family(geometry: Any, info: LayerInfo) -> Any:
+    """The geometry, if it is of the layer's family (points, lines or polygons)."""
+    if info.geometry_type in {"Point", "MultiPoint", "LineString", "MultiLineString",
+                              "Polygon", "MultiPolygon"} \
+            and _family(geometry.geom_type) != _family(info.geometry_type):
+        raise InvalidParameter("geometry", f"this collection holds {info.geometry_type} "
+                               f"geometries, not {geometry.geom_type}")
+    return geometry
+
+
 def _properties(value: Any, info: LayerInfo) -> dict[str, Any]:
     if value is None:
         return {}
@@ -139,7 +153,7 @@ def apply(store: Store, layer_id: str, change: Change) -> tuple[int, str | None]
             if body.get("type") != "Feature":
                 raise InvalidParameter("body", "send a GeoJSON Feature "
                                        '({"type": "Feature", "geometry": …, "properties": …})')
-            geometry = _geometry(body.get("geometry"), change.content_crs)
+            geometry = _same_family(_geometry(body.get("geometry"), change.content_crs), info)
             props = _properties(body.get("properties"), info)
             if change.op == "create":
                 fid = max(int(frame.index.max()) if len(frame) else 0, info.max_fid,
@@ -152,9 +166,10 @@ def apply(store: Store, layer_id: str, change: Change) -> tuple[int, str | None]
             if not isinstance(body, Mapping):
                 raise InvalidParameter("body", "send a JSON merge patch object")
             if "geometry" in body and body["geometry"] is not None:
-                frame.loc[fid, frame.geometry.name] = _geometry(body["geometry"],
-                                                                change.content_crs)
+                frame.loc[fid, frame.geometry.name] = _same_family(
+                    _geometry(body["geometry"], change.content_crs), info)
             for name, value in _properties(body.get("properties"), info).items():
+                frame[name] = frame[name].astype(object)  # _typed checks the value
                 frame.loc[fid, name] = value  # null removes the value (merge patch)
         else:  # pragma: no cover - the API only sends the four
             raise ValueError(change.op)

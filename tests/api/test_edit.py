@@ -113,3 +113,25 @@ def test_writes_announced(client: Any) -> None:
     one = paths["/collections/{collectionId}/items/{featureId}"]
     assert {"put", "patch", "delete"} <= set(one)
     assert one["put"]["security"] == [{"staffToken": []}]
+
+
+def test_geometry_checked_and_repaired_as_at_import(client: Any, add_layer: Any,
+                                                    staff: dict[str, str]) -> None:
+    add_layer("buildings", make_buildings(10))
+    base = "/collections/buildings/items"
+    point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.95, 60.18]},
+             "properties": {}}
+    wrong = client.post(base, json=point, headers=staff)
+    assert 400 <= wrong.status_code < 500 and wrong.mimetype == "application/problem+json"
+    bowtie = {"type": "Feature", "properties": {"name": "rusetti"}, "geometry": {
+        "type": "Polygon", "coordinates": [[[24.95, 60.18], [24.951, 60.181], [24.951, 60.18],
+                                            [24.95, 60.181], [24.95, 60.18]]]}}
+    created = client.post(base, json=bowtie, headers=staff)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    geometry = client.get(created.headers["Location"]).get_json()["geometry"]
+    import shapely
+
+    assert shapely.from_geojson(str(geometry).replace("'", '"')).is_valid
+    assert_problem(client.patch(f"{base}/1", json={"properties": {"floors": "many"}},
+                                headers=staff), 400)
+    assert client.get(base).get_json()["numberMatched"] == 11

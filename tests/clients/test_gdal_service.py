@@ -44,3 +44,23 @@ def test_gdal_opens_the_whole_service(add_layer: Any, add_raster: Any,
     assert filtered.returncode == 0 and "ERROR" not in filtered.stderr, filtered.stderr
     assert filtered.stdout.count("OGRFeature(buildings)") == int((frame.floors == 3).sum())
     assert "floors=3" in filtered.stderr, "the filter is sent to the server (declared in /api)"
+
+
+def test_gdal_mvt_driver_reads_a_tile_url_with_a_suffix(add_layer: Any,
+                                                        live_server: LiveServer) -> None:
+    import morecantile
+
+    frame = make_buildings(60)
+    add_layer("buildings", frame)
+    point = frame.geometry.union_all().centroid
+    tile = morecantile.tms.get("WebMercatorQuad").tile(point.x, point.y, 14)
+    base = f"{live_server.url}/collections/buildings/tiles/WebMercatorQuad/14/{tile.y}/{tile.x}"
+    for suffix in ("mvt", "pbf"):
+        read = _run("ogrinfo", "-ro", "-al", "-so", "-oo", "Z=14", "-oo", f"X={tile.x}",
+                    "-oo", f"Y={tile.y}", f"/vsicurl/{base}.{suffix}")
+        assert read.returncode == 0 and "ERROR" not in read.stderr, read.stderr
+        assert "Layer name: buildings" in read.stdout
+        count = int(read.stdout.split("Feature Count: ")[1].split()[0])
+        assert count > 0
+    png = _run("ogrinfo", "-ro", "-so", f"/vsicurl/{base}.png")
+    assert png.returncode != 0, "a vector layer has no .png tiles"

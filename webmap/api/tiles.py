@@ -20,6 +20,8 @@ bp = Blueprint("tiles", __name__)
 TILE_TEMPLATE = "/collections/{layer}/tiles/{grid}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
 CACHE_CONTROL = "public, max-age=60"
 TILEJSON_TYPE = "application/vnd.mapbox.tile+json"
+SUFFIXES_VECTOR = ("mvt", "pbf")
+SUFFIXES_RASTER = ("png",)
 
 
 def _grids_for(info: LayerInfo) -> list[str]:
@@ -147,10 +149,20 @@ def tilejson(layer_id: str, grid_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
+@bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>.<suffix>")
 @accepts()
-def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
-    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
+def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int,
+         suffix: str | None = None) -> Response:
+    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering.
+    ``.mvt``/``.pbf`` (vector) and ``.png`` (raster) suffixes are aliases for clients that
+    infer the format from the URL (GDAL's MVT driver over /vsicurl/)."""
     info = current().layers.layer(layer_id)
+    if suffix is not None and suffix not in (
+            SUFFIXES_VECTOR if info.kind is LayerKind.VECTOR else SUFFIXES_RASTER):
+        raise NotFound(f"collection {layer_id!r} has no .{suffix} tiles; use "
+                       + " or ".join(f".{s}" for s in (
+                           SUFFIXES_VECTOR if info.kind is LayerKind.VECTOR
+                           else SUFFIXES_RASTER)) + " or no suffix")
     _check_grid(info, grid_id)
     request_tile = tile_request(grid_id, zoom, row, col)
     vector = info.kind is LayerKind.VECTOR

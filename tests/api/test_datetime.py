@@ -91,3 +91,11 @@ def test_api_documents_datetime(client: Any, timed: str) -> None:
     refs = [p.get("$ref", "") for p in doc["paths"]["/collections/seen/items"]["get"]
             ["parameters"]]
     assert "#/components/parameters/datetime" in refs
+
+
+def test_owslib_datetime_reaches_the_server(timed: str, live_server: Any) -> None:
+    from owslib.ogcapi.features import Features
+
+    api = Features(live_server.url)
+    body = api.collection_items("seen", datetime_="2024-03-01/..", limit=100)
+    assert {f["properties"]["name"] for f in body["features"]} == {"n1", "n2", "n3"}

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
 from .admin import pages as admin_pages
-from .api import basemaps, comments, features, landing, plans, search, tiles
+from .api import accepts, basemaps, comments, edit, features, landing, plans, search, tiles
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .services import EXTENSION, Services, build_services
 from .settings import Settings
@@ -39,9 +39,10 @@ def create_app(services: Services | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
-    for blueprint in (landing.bp, features.bp, tiles.bp, basemaps.bp, search.bp, plans.bp,
-                      widget.bp, admin_api.bp):
+    for blueprint in (landing.bp, features.bp, edit.bp, tiles.bp, basemaps.bp, search.bp,
+                      plans.bp, widget.bp, admin_api.bp):
         app.register_blueprint(blueprint)
+    accepts.init_app(app)
     comments.init_app(app, services.limits)
     admin_pages.init_app(app, settings)
     widget.warn_missing_packages()

@@ -135,6 +135,10 @@ def _print_report(report: ImportReport) -> None:
               help="Attribute that identifies features, so ids stay when the layer is "
                    "replaced (default: the previous version's, else the first unique id-like "
                    "column; 'none' numbers features in file order).")
+@click.option("--time", "time_field",
+              help="Date or datetime attribute the API's datetime parameter filters on "
+                   "(default: the previous version's, else the first date or datetime "
+                   "attribute).")
 @click.option("--force", is_flag=True,
               help="Replace even when a map that uses the layer reads an attribute the new "
                    "file lacks.")

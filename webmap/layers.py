@@ -14,11 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .ingest import import_source
 from .maps.checks import fields_used, uses_layer
 from .maps.model import MapDefinition, text
-from .problems import Conflict, LayerNotFound
+from .problems import Conflict, ImportFailed, LayerNotFound
 from .store.base import Store
+from .store.common import field_type
 from .types import ImportReport, LayerInfo, LayerKind, NormalisedLayer
 
 StyleProperty = Callable[[str], str | None]
@@ -68,6 +71,7 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                 on_progress: Callable[[int, int], None] | None = None,
                 attribution: str | None = None, description: str | None = None,
                 title: str | None = None, id_field: str | None = None,
+                time_field: str | None = None,
                 maps: MapsOfLayer | None = None, force: bool = False,
                 keep_fids: bool = False, **options: Any) -> ImportReport:
     """Read ``path`` (any supported format, sniffed by content) and swap it in as ``layer_id``.
@@ -77,6 +81,8 @@ def import_file(store: Store, path: Path, layer_id: str, *,
     id attribute; ``maps`` (the served maps) makes a replacement that would break one of them
     a ``Conflict`` (409) unless ``force``, and names them in the report's warnings.
     ``keep_fids``: the file's own feature ids are kept (a GeoPackage from a backup).
+    ``time_field`` names the date or datetime attribute ``datetime`` filters on (default: the
+    replaced version's, if the file still has it, else the first date or datetime attribute).
     """
     previous = _find(store, layer_id)
     if previous is not None:
@@ -92,6 +98,10 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                               **options)
         if keep_fids and layer.report.kind is LayerKind.VECTOR:
             layer.fids = _file_fids(path, options.get("layer"), len(layer.frame))
+        if layer.report.kind is LayerKind.VECTOR:
+            chosen = _time_field(layer, time_field, previous.time_field if previous else "")
+            layer.report = dataclasses.replace(layer.report, time_field=chosen,
+                                               time_extent=_time_extent(layer.frame, chosen))
         if not users or maps is None:
             return layer
         notes = [f"{describe(m)} uses this layer; check it after the replacement"
@@ -110,6 +120,41 @@ def import_file(store: Store, path: Path, layer_id: str, *,
 
     return store.import_layer(layer_id, importer, attribution=attribution or "",
                               description=description or "")
+
+
+def _time_field(layer: NormalisedLayer, requested: str | None, previous: str) -> str:
+    """The named temporal property, checked to be a date or datetime attribute; without a
+    name, the previous version's or the first date or datetime attribute ('' for none)."""
+    frame = layer.frame
+    if not requested:
+        if previous and previous in frame.columns and previous != frame.geometry.name \
+                and field_type(frame[previous]) in {"date", "datetime"}:
+            return previous
+        return next((str(c) for c in frame.columns if c != frame.geometry.name
+                     and field_type(frame[c]) in {"date", "datetime"}), "")
+    if requested not in frame.columns or requested == frame.geometry.name:
+        known = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+        raise ImportFailed(f"--time {requested!r}: the file has no such attribute "
+                           f"(it has: {known or 'none'})")
+    kind = field_type(frame[requested])
+    if kind not in {"date", "datetime"}:
+        raise ImportFailed(f"--time {requested!r}: that attribute holds {kind} values, not "
+                           "dates or times")
+    return requested
+
+
+def _time_extent(frame: Any, name: str) -> tuple[str | None, str | None]:
+    """The first and last value of the temporal property, ISO 8601 (UTC for date-times)."""
+    if not name:
+        return (None, None)
+    values = frame[name].dropna()
+    if not len(values):
+        return (None, None)
+    if field_type(frame[name]) == "date":
+        return (min(values).isoformat(), max(values).isoformat())
+    stamps = pd.to_datetime(values, utc=True)
+    return tuple(s.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+                 for s in (stamps.min(), stamps.max()))
 
 
 def _file_fids(path: Path, layer: str | None, rows: int) -> Any:

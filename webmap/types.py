@@ -64,9 +64,23 @@ class LayerInfo:
     """Where the backend keeps the data: a file under the data directory or a table name."""
     id_field: str = ""
     """The attribute that keeps feature ids stable across replacements ('' for none)."""
+    time_field: str = ""
+    """The temporal property ('' for the first date or datetime attribute)."""
+    time_extent: tuple[str | None, str | None] = (None, None)
+    """The first and last value of the temporal property (ISO 8601; None: unknown)."""
     max_fid: int = 0
     """The greatest feature id of this version; ids run 1..N without gaps when it equals
     ``feature_count`` (0: not recorded, taken as dense)."""
+
+    @property
+    def temporal_field(self) -> Field | None:
+        """The property ``datetime`` filters on: the one named at import, else the first date
+        or datetime attribute; None when the layer has none."""
+        for field in self.fields:
+            if (field.name == self.time_field if self.time_field
+                    else field.type in {"date", "datetime"}):
+                return field
+        return None
 
     @property
     def dense_ids(self) -> bool:
@@ -223,6 +237,10 @@ class ImportReport:
     warnings: tuple[str, ...] = ()
     id_field: str = ""
     """The attribute feature ids follow ('' when they are positions in the file)."""
+    time_field: str = ""
+    """The temporal property: named at import, else the first date or datetime attribute."""
+    time_extent: tuple[str | None, str | None] = (None, None)
+    """Its first and last value (ISO 8601)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -230,7 +248,8 @@ class ImportReport:
                 "feature_count": self.feature_count, "source_crs": self.source_crs,
                 "bbox": list(self.bbox), "geometry_type": self.geometry_type,
                 "repaired": self.repaired, "dropped": self.dropped,
-                "warnings": list(self.warnings), "id_field": self.id_field or None}
+                "warnings": list(self.warnings), "id_field": self.id_field or None,
+                "time_field": self.time_field or None}
 
 
 @dataclass(kw_only=True)

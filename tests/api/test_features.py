@@ -219,7 +219,7 @@ def test_not_found_problems(client: Any, buildings: Any) -> None:
     assert_problem(client.get("/collections/nope"), 404, mentions="nope")
     assert_problem(client.get("/collections/nope/items"), 404)
     assert_problem(client.get("/collections/buildings/items/999999"), 404)
-    assert_problem(client.get("/collections/buildings/items/abc"), 400)
+    assert_problem(client.get("/collections/buildings/items/abc"), 404)
     assert_problem(client.get("/no/such/path"), 404)
     assert_problem(client.post("/collections"), 405)
 

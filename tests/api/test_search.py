@@ -301,7 +301,9 @@ def test_response_is_geojson_points_with_short_caching(client: Any, add_layer: A
     add_layer("places", points([{"name": f"Tori {i}", "x": 24.941234567891, "y": 60.1}
                                 for i in range(30)]))
     write_map("m", [PLACE_SOURCE])
-    response = client.get("/search?q=tori&map=m&unknown=ignored")
+    assert client.get("/search?q=tori&map=m&unknown=x").status_code == 400, \
+        "an unknown parameter is refused, as on every operation"
+    response = client.get("/search?q=tori&map=m")
     assert response.status_code == 200
     assert response.mimetype == "application/geo+json"
     assert response.headers["Cache-Control"] == "public, max-age=60"

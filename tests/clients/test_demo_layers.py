@@ -86,9 +86,17 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def collections(demo_url: str) -> dict[str, dict[str, Any]]:
-    """The collection documents by id."""
+    """The collection documents by id: the feature collections /collections lists, and the
+    rasters whose tilesets the landing page links (feature clients do not look there)."""
     body = requests.get(f"{demo_url}/collections", timeout=30).json()
-    return {c["id"]: c for c in body["collections"]}
+    found = {c["id"]: c for c in body["collections"]}
+    landing = requests.get(f"{demo_url}/", timeout=30).json()
+    for item in landing["links"]:
+        if item["rel"].endswith("/tilesets-map"):
+            described = requests.get(item["href"].removesuffix("/tiles"), timeout=30).json()
+            assert described["id"] not in found, "a raster is not a feature collection"
+            found[described["id"]] = described
+    return found
 
 
 def _entry(layer_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import logging
 
 from flask import Blueprint, Response, request
 
+from ..api.accepts import accepts
 from ..api.render import base_url, json_response
 from ..api.staff import require_bearer
 from ..layers import remove_layer
@@ -38,6 +39,7 @@ def _exists(layer_id: str) -> bool:
 
 
 @bp.get("/layers")
+@accepts()
 def list_layers() -> Response:
     """Every layer with its catalogue entry."""
     return json_response({"layers": [{
@@ -49,6 +51,7 @@ def list_layers() -> Response:
 
 
 @bp.post("/layers")
+@accepts("force")
 def create_layer() -> Response:
     """Upload a new layer: multipart ``file``, ``id`` and optional import options."""
     layer_id = request.form.get("id", "").strip()
@@ -61,6 +64,7 @@ def create_layer() -> Response:
 
 
 @bp.put("/layers/<layer_id>")
+@accepts("force")
 def replace_layer(layer_id: str) -> Response:
     """Replace a layer atomically (or create it); readers see the old or the new version."""
     existed = _exists(layer_id)
@@ -68,6 +72,7 @@ def replace_layer(layer_id: str) -> Response:
 
 
 @bp.delete("/layers/<layer_id>")
+@accepts("force")
 def delete_layer(layer_id: str) -> Response:
     """Remove a layer and its files; 409 naming the maps that use it unless ``?force=yes``."""
     services = current()
@@ -82,6 +87,7 @@ def _no_content() -> Response:
 
 
 @bp.put("/maps/<map_id>")
+@accepts()
 def publish_map(map_id: str) -> Response:
     """Publish or update a map: the body is a map definition (the schema of the map files)."""
     data = request.get_json(force=True, silent=True)
@@ -99,6 +105,7 @@ def publish_map(map_id: str) -> Response:
 
 
 @bp.delete("/maps/<map_id>")
+@accepts()
 def unpublish_map(map_id: str) -> Response:
     """Take a published map down (its comments stay until purged)."""
     current().maps.unpublish(map_id)
@@ -124,6 +131,7 @@ def _plan_exists(plan_id: str) -> bool:
 
 
 @bp.post("/plans")
+@accepts()
 def create_plan() -> Response:
     """Upload a plan (Ryhti plan JSON or NGP detaljplan): multipart ``file`` and ``id``."""
     plan_id = request.form.get("id", "").strip()
@@ -135,6 +143,7 @@ def create_plan() -> Response:
 
 
 @bp.put("/plans/<plan_id>")
+@accepts()
 def replace_plan(plan_id: str) -> Response:
     """Replace a plan and its layers (or create it)."""
     existed = _plan_exists(plan_id)
@@ -142,6 +151,7 @@ def replace_plan(plan_id: str) -> Response:
 
 
 @bp.delete("/plans/<plan_id>")
+@accepts()
 def delete_plan(plan_id: str) -> Response:
     """Remove a plan and its layers."""
     current().plans.remove(plan_id)

@@ -24,7 +24,7 @@ from ..types import ImportReport
 from . import session as staff_session
 
 UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column",
-                  "id_field")
+                  "id_field", "time_field")
 META_OPTIONS = ("attribution", "description")
 ANONYMOUS_BODY_BYTES = 16 * 1024
 """The largest post accepted before sign-in."""

@@ -14,6 +14,7 @@ from ..services import current
 from ..tiles.grids import GRIDS
 from ..tiles.request import TileRequest, tile_request
 from ..types import MediaType
+from .accepts import accepts
 from .render import json_response, link, url
 from .tiles import CACHE_CONTROL
 
@@ -61,6 +62,7 @@ def _summary(basemap: Basemap) -> dict[str, Any]:
 
 
 @bp.get("/basemaps")
+@accepts()
 def basemaps() -> Response:
     """Every base map webmap draws."""
     return json_response({
@@ -70,6 +72,7 @@ def basemaps() -> Response:
 
 
 @bp.get("/basemaps/<basemap_id>")
+@accepts()
 def basemap(basemap_id: str) -> Response:
     """One base map: its palette and layers (for contrast checks) and its tile templates."""
     found = current().basemaps.get(basemap_id)
@@ -85,6 +88,7 @@ def basemap(basemap_id: str) -> Response:
         defaults={"scale": 1})
 @bp.get("/basemaps/<basemap_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>@2x.png",
         defaults={"scale": 2})
+@accepts()
 def tile(basemap_id: str, grid_id: str, zoom: int, row: int, col: int, scale: int
          ) -> Response:
     """One PNG tile (``@2x``: 512 px); ``ETag`` from the file digest and layer versions."""

@@ -37,6 +37,7 @@ from ..problems import (
 )
 from ..services import current
 from ..types import MediaType
+from .accepts import accepts
 from .render import base_url, json_response
 from .staff import require_bearer
 
@@ -92,6 +93,7 @@ def _idempotency_key() -> str | None:
 
 
 @public.get("/maps/<map_id>/comments", provide_automatic_options=False)
+@accepts()
 def published_comments(map_id: str) -> Response:
     """Published comments as GeoJSON: text, time, feature and language, no personal data."""
     body = feature_collection(_service().published(map_id), personal=False)
@@ -99,6 +101,7 @@ def published_comments(map_id: str) -> Response:
 
 
 @public.post("/maps/<map_id>/comments", provide_automatic_options=False)
+@accepts()
 def post_comment(map_id: str) -> Response:
     """Store a comment: 201 the first time, 200 with the same id for a retried key."""
     service = _service()
@@ -150,6 +153,7 @@ def _delimiter(value: str | None, language: str) -> str:
 
 
 @staff.get("/maps/<map_id>/comments")
+@accepts("format", "delimiter", "lang", "status")
 def export_comments(map_id: str) -> Response:
     """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``,
     as a download. A CSV is separated by ``delimiter=semicolon|comma`` (default: a semicolon
@@ -186,6 +190,7 @@ def export_comments(map_id: str) -> Response:
 
 
 @staff.patch("/comments/<comment_id>")
+@accepts()
 def moderate_comment(comment_id: str) -> Response:
     """Moderate and answer a comment: any of ``status`` (``published``, ``hidden``,
     ``pending``), ``response`` (text; null clears), ``themes`` (list of texts) and
@@ -236,6 +241,7 @@ def _responses_state(map_id: str) -> dict[str, Any]:
 
 
 @staff.get("/maps/<map_id>/responses")
+@accepts()
 def responses_state(map_id: str) -> Response:
     """Where a map's responses stand: written, published, themes, who asked to be told."""
     _service().maps.get(map_id)
@@ -243,6 +249,7 @@ def responses_state(map_id: str) -> Response:
 
 
 @staff.put("/maps/<map_id>/themes/<path:theme>/response")
+@accepts()
 def theme_response(map_id: str, theme: str) -> Response:
     """One response for every comment tagged ``theme``: ``{"response": "…"}``."""
     data = _json_object()
@@ -255,6 +262,7 @@ def theme_response(map_id: str, theme: str) -> Response:
 
 
 @staff.post("/maps/<map_id>/responses/publish")
+@accepts()
 def publish_responses(map_id: str) -> Response:
     """Publish the map's written responses; residents who asked are told by e-mail (queued
     now, sent at once when ``WEBMAP_SMTP_URL`` is set, else by ``webmap comments notify``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,22 +11,19 @@ import orjson
 import shapely
 from flask import Blueprint, Response, request
 
-from .. import crs
-from ..problems import InvalidParameter, NotFound
+from .. import crs, edits
+from ..problems import FeatureNotFound, InvalidParameter, NotFound
 from ..services import current
 from ..types import CRS84, ItemPage, LayerInfo, LayerKind, MediaType
 from . import filters, params
-from .render import json_response, link, respond, self_links, url, wants_html
+from .accepts import accepts
+from .openapi import PROPERTY_SCHEMAS
+from .render import json_only, json_response, link, respond, self_links, url, wants_html
 
 bp = Blueprint("features", __name__)
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA_JSON = "application/schema+json"
-SCHEMA_TYPES: dict[str, dict[str, str]] = {
-    "integer": {"type": "integer"}, "number": {"type": "number"},
-    "boolean": {"type": "boolean"}, "string": {"type": "string"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-}
+SCHEMA_TYPES = PROPERTY_SCHEMAS
 GEOMETRY_FORMATS = {
     "Point": "geometry-point-or-multipoint", "MultiPoint": "geometry-point-or-multipoint",
     "LineString": "geometry-linestring-or-multilinestring",
@@ -58,6 +56,26 @@ def _usable(code: str) -> bool:
     return True
 
 
+CRS84_DECIMALS = 8
+"""Decimals of a degree in served CRS84 coordinates (about a millimetre)."""
+PROJECTED_DECIMALS = 3
+
+
+def outward(bbox: tuple[float, float, float, float]) -> list[float]:
+    """The CRS84 extent rounded outward to the served precision, so that every served
+    (rounded) coordinate lies inside it (/req/core/fc-md-extent)."""
+    scale = 10 ** CRS84_DECIMALS
+    minx, miny, maxx, maxy = bbox
+    return [math.floor(minx * scale) / scale, math.floor(miny * scale) / scale,
+            math.ceil(maxx * scale) / scale, math.ceil(maxy * scale) / scale]
+
+
+def link_header(links: list[dict[str, Any]]) -> str:
+    """The links as an RFC 8288 ``Link`` header (/rec/core/link-header)."""
+    return ", ".join(f'<{item["href"]}>; rel="{item["rel"]}"; type="{item["type"]}"'
+                     for item in links)
+
+
 def collection_body(info: LayerInfo) -> dict[str, Any]:
     """The collection resource, used in ``/collections`` and ``/collections/{id}``."""
     path = f"/collections/{info.id}"
@@ -72,7 +90,7 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
         "id": info.id,
         "title": info.title,
         "description": info.description or info.title,
-        "extent": {"spatial": {"bbox": [list(info.bbox)], "crs": CRS84}},
+        "extent": {"spatial": {"bbox": [outward(info.bbox)], "crs": CRS84}},
         "links": links,
     }
     if info.kind is LayerKind.VECTOR:
@@ -85,20 +103,29 @@ def collection_body(info: LayerInfo) -> dict[str, Any]:
         ]
         body.update(itemType="feature", crs=[crs.uri(c) for c in offered_crs(info)],
                     storageCrs=CRS84)
-        body["extent"]["spatial"]["storageCrsBbox"] = [list(info.bbox)]
+        body["extent"]["spatial"]["storageCrsBbox"] = [outward(info.bbox)]
         body["geometryType"] = info.geometry_type
         body["numberOfFeatures"] = info.feature_count
     else:
         body["dataType"] = "map"
+    temporal = info.temporal_field if info.kind is LayerKind.VECTOR else None
+    if temporal is not None:
+        body["extent"]["temporal"] = {"interval": [list(info.time_extent)],
+                                      "trs": "http://www.opengis.net/def/uom/ISO-8601/0/"
+                                             "Gregorian"}
+        body["temporalProperty"] = temporal.name
     if info.attribution:
         body["attribution"] = info.attribution
     return body
 
 
 @bp.get("/collections")
+@accepts("f")
 def collections() -> Response:
-    """Every layer, vector and raster."""
-    layers = current().layers.layers()
+    """The feature collections. Rasters are left out: feature clients (GDAL's OAPIF driver,
+    QGIS) take every listed collection for features whatever it says; the landing page links
+    each raster's tilesets, and ``/collections/{id}`` describes it."""
+    layers = [info for info in current().layers.layers() if info.kind is LayerKind.VECTOR]
     body = {
         "links": self_links("/collections", MediaType.JSON, "Collections"),
         "crs": sorted({crs.uri(c) for info in layers if info.kind is LayerKind.VECTOR
@@ -109,6 +136,7 @@ def collections() -> Response:
 
 
 @bp.get("/collections/<layer_id>")
+@accepts("f")
 def collection(layer_id: str) -> Response:
     """One layer's description."""
     info = current().layers.layer(layer_id)
@@ -117,13 +145,13 @@ def collection(layer_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/queryables")
+@accepts("f")
 def queryables(layer_id: str) -> Response:
     """The properties a filter may use, as a JSON Schema (OGC API - Features Part 3)."""
     info = current().layers.layer(layer_id)
     if info.kind is not LayerKind.VECTOR:
         raise NotFound(f"collection {layer_id!r} is a raster: it has tiles, not queryables")
-    if request.args.get("f") not in {None, "", "json"}:
-        raise InvalidParameter("f", "queryables are offered as JSON only: f=json")
+    json_only()
     properties: dict[str, Any] = {filters.GEOMETRY: {
         "title": "Geometry", "x-ogc-role": "primary-geometry",
         "format": GEOMETRY_FORMATS.get(info.geometry_type, "geometry-any")}}
@@ -140,7 +168,7 @@ def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:
     """GeoJSON features with geometry in ``out_crs`` and its axis order, rounded to about a
     millimetre (8 decimals of a degree, 3 of a metre): shorter to send and to parse."""
     geoms = page.geometries if out_crs == "CRS84" else crs.to_output(page.geometries, out_crs)
-    decimals = 8 if crs.crs_of(out_crs).is_geographic else 3
+    decimals = CRS84_DECIMALS if crs.crs_of(out_crs).is_geographic else PROJECTED_DECIMALS
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, decimals))
     texts = shapely.to_geojson(geoms) if len(geoms) else []
     return [{"type": "Feature", "id": fid, "geometry": orjson.Fragment(text),
@@ -149,6 +177,7 @@ def feature_collection(page: ItemPage, out_crs: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/collections/<layer_id>/items")
+@accepts(*params.ITEMS_PARAMS, properties=True)
 def items(layer_id: str) -> Response:
     """Features, paged in fid order with ``next`` links that carry a keyset cursor."""
     info = current().layers.layer(layer_id)
@@ -184,7 +213,7 @@ def items(layer_id: str) -> Response:
     }
     if page.number_matched is not None:
         body["numberMatched"] = page.number_matched
-    headers = {"Content-Crs": f"<{crs.uri(out_crs)}>"}
+    headers = {"Content-Crs": f"<{crs.uri(out_crs)}>", "Link": link_header(links)}
     if html:
         response = respond(body, "items.html", title=info.title, info=info, query=query)
     else:
@@ -194,6 +223,7 @@ def items(layer_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/items/<feature_id>")
+@accepts("f", "crs")
 def item(layer_id: str, feature_id: str) -> Response:
     """One feature by id."""
     info = current().layers.layer(layer_id)
@@ -204,8 +234,10 @@ def item(layer_id: str, feature_id: str) -> Response:
         if not 0 <= fid <= params.MAX_INT64:
             raise ValueError
     except ValueError:
-        raise InvalidParameter("featureId", f"feature ids are whole numbers from 0 to "
-                               f"{params.MAX_INT64}, got {feature_id!r}") from None
+        if feature_id.isascii() and feature_id.isdigit():  # a number too big for an id
+            raise InvalidParameter("featureId", f"feature ids are whole numbers from 0 to "
+                                   f"{params.MAX_INT64}, got {feature_id!r}") from None
+        raise FeatureNotFound(layer_id, feature_id) from None
     page = current().layers.item(info, fid)
     feature = feature_collection(page, out_crs)[0]
     path = f"/collections/{layer_id}/items/{fid}"
@@ -219,4 +251,6 @@ def item(layer_id: str, feature_id: str) -> Response:
     else:
         response = json_response(feature, MediaType.GEOJSON)
     response.headers["Content-Crs"] = f"<{crs.uri(out_crs)}>"
+    response.headers["Link"] = link_header(feature["links"])
+    response.headers["ETag"] = edits.etag(page)  # If-Match of a Part 4 write
     return response

@@ -6,8 +6,9 @@ from flask import Blueprint, Response
 
 from ..problems import ServiceUnavailable
 from ..services import current
-from ..types import MediaType
-from .openapi import openapi_document
+from ..types import LayerKind, MediaType
+from .accepts import accepts
+from .openapi import Collections, openapi_document
 from .render import html_response, json_response, link, respond, self_links, url, wants_html
 
 bp = Blueprint("landing", __name__)
@@ -24,6 +25,9 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -49,6 +53,7 @@ CONFORMANCE = (
 
 
 @bp.get("/")
+@accepts("f")
 def landing() -> Response:
     """Links to everything a client needs."""
     body = {
@@ -62,12 +67,17 @@ def landing() -> Response:
             link(url("/collections"), "data", MediaType.JSON, "Collections"),
             link(url("/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/"
                  "tiling-schemes", MediaType.JSON, "Tile matrix sets"),
+            *(link(url(f"/collections/{info.id}/tiles"),
+                   "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map", MediaType.JSON,
+                   f"{info.title}: raster tilesets")
+              for info in current().layers.layers() if info.kind is LayerKind.RASTER),
         ],
     }
     return respond(body, "landing.html", title="webmap", layers=current().layers.layers())
 
 
 @bp.get("/conformance")
+@accepts("f")
 def conformance() -> Response:
     """The conformance classes that are implemented and tested."""
     body = {"conformsTo": list(CONFORMANCE)}
@@ -75,27 +85,36 @@ def conformance() -> Response:
 
 
 @bp.get("/api")
+@accepts("f")
 def api() -> Response:
     """The OpenAPI 3.0 document (JSON), or its HTML rendering for browsers."""
     if wants_html():
         return api_html()
-    return json_response(openapi_document(url("")), MediaType.OPENAPI)
+    return json_response(openapi_document(url(""), _collections()), MediaType.OPENAPI)
+
+
+def _collections() -> Collections:
+    return tuple((info.id, info.fields) for info in current().layers.layers()
+                 if info.kind is LayerKind.VECTOR)
 
 
 @bp.get("/api.html")
+@accepts()
 def api_html() -> Response:
     """A readable list of the API's operations."""
-    return html_response("api.html", title="API", doc=openapi_document(url("")),
+    return html_response("api.html", title="API", doc=openapi_document(url(""), _collections()),
                          body={"links": []})
 
 
 @bp.get("/healthz")
+@accepts()
 def healthz() -> Response:
     """The process answers."""
     return json_response({"status": "ok"})
 
 
 @bp.get("/readyz")
+@accepts()
 def readyz() -> Response:
     """Every part of storage answers too: the database, layers, maps, comments, tokens."""
     services = current()

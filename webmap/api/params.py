@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import shapely
@@ -11,14 +12,14 @@ from shapely.errors import ShapelyError
 
 from .. import crs
 from ..problems import InvalidParameter
-from ..types import And, BBox, Field, FilterNode, ItemQuery, LayerInfo, Spatial
+from ..types import And, BBox, Compare, Field, FilterNode, ItemQuery, LayerInfo, Property, Spatial
 from . import filters
 
 MAX_LIMIT = 10_000
 MAX_INT64 = 2**63 - 1
 """The largest whole number a query may carry (both backends store 64-bit integers)."""
 DEFAULT_LIMIT = 10
-ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "after", "crs",
+ITEMS_PARAMS = frozenset({"f", "bbox", "bbox-crs", "limit", "offset", "after", "crs", "datetime",
                           "filter", "filter-lang", "filter-crs", filters.GEOMETRY})
 
 
@@ -124,6 +125,63 @@ def parse_geometry(args: Mapping[str, str]) -> FilterNode | None:
     return Spatial("intersects", filters.checked_geometry(geometry, "CRS84", filters.GEOMETRY))
 
 
+Moment = date | datetime
+OPEN = {"", ".."}
+
+
+def _moment(raw: str) -> Moment:
+    """A date (``2024-05-01``) or an RFC 3339 date-time (UTC when no offset is given)."""
+    text = raw.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    value = datetime.fromisoformat(text.replace("z", "Z"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _start(value: Moment, kind: str) -> Moment:
+    """The first instant of ``value`` in the property's type."""
+    if kind == "date":
+        return value.astimezone(UTC).date() if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def parse_datetime(args: Mapping[str, str], info: LayerInfo) -> FilterNode | None:
+    """``datetime=`` an instant, ``start/end`` or an interval open at one end (``..``),
+    against the layer's temporal property; a whole day when a date is given."""
+    raw = args.get("datetime")
+    if raw is None or raw == "":
+        return None
+    field = info.temporal_field
+    if field is None:
+        raise InvalidParameter("datetime", f"collection {info.id!r} has no date or datetime "
+                               "property to filter on")
+    parts = raw.split("/")
+    if len(parts) > 2 or (len(parts) == 2 and all(p.strip() in OPEN for p in parts)):
+        raise InvalidParameter("datetime", "datetime is an instant, start/end, ../end or "
+                               f"start/.., got {raw!r}")
+    try:
+        moments = [None if p.strip() in OPEN else _moment(p) for p in parts]
+    except ValueError:
+        raise InvalidParameter("datetime", "datetime needs RFC 3339 dates or date-times such "
+                               f"as 2024-05-01 or 2024-05-01T12:00:00Z, got {raw!r}") from None
+    first, last = moments[0], moments[-1]
+    if first is not None and last is not None and _start(first, "datetime") > \
+            _start(last, "datetime"):
+        raise InvalidParameter("datetime", "datetime's start is after its end")
+    prop = Property(field.name, field.type)
+    terms: list[FilterNode] = []
+    if first is not None:
+        terms.append(Compare(">=", prop, _start(first, field.type)))
+    if last is not None:
+        if isinstance(last, datetime) or field.type == "date":
+            terms.append(Compare("<=", prop, _start(last, field.type)))
+        else:  # a day as the end of a datetime interval: up to its last instant
+            terms.append(Compare("<", prop, _start(last + timedelta(days=1), field.type)))
+    return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+
 def cast_value(field: Field, raw: str) -> object:
     """A filter value in the field's type; InvalidParameter if it does not fit."""
     try:
@@ -160,7 +218,7 @@ def parse_items(args: Mapping[str, str], info: LayerInfo, offered_crs: list[str]
     bbox_crs = parse_crs(args, "bbox-crs", offered_crs)
     bbox, area = parse_bbox(args, bbox_crs)
     filter_crs = parse_crs(args, "filter-crs", offered_crs)
-    terms = tuple(t for t in (parse_geometry(args),
+    terms = tuple(t for t in (parse_geometry(args), parse_datetime(args, info),
                               filters.parse_filter(args, info, filter_crs)) if t is not None)
     query = ItemQuery(bbox=bbox, area=area, limit=limit, offset=offset, after=after,
                       properties=parse_properties(args, info),

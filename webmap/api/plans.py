@@ -9,12 +9,14 @@ from flask import Blueprint, Response
 from ..plans.document import plan_document, summary
 from ..services import current
 from ..types import MediaType
+from .accepts import accepts
 from .render import base_url, link, respond, url
 
 bp = Blueprint("plans", __name__)
 
 
 @bp.get("/plans")
+@accepts("f")
 def plans() -> Response:
     """Every imported plan, by id."""
     base = base_url()
@@ -26,6 +28,7 @@ def plans() -> Response:
 
 
 @bp.get("/plans/<plan_id>")
+@accepts("f")
 def plan(plan_id: str) -> Response:
     """One plan with its regulations."""
     body = plan_document(current().plans.plan(plan_id), base=base_url())

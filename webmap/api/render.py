@@ -28,6 +28,12 @@ def wants_html() -> bool:
         request.accept_mimetypes[MediaType.JSON]
 
 
+def json_only() -> None:
+    """For resources offered as JSON only: ``f`` may be absent or ``json``."""
+    if request.args.get("f") not in {None, "", "json"}:
+        raise InvalidParameter("f", "this resource is offered as JSON only: f=json")
+
+
 def base_url() -> str:
     """The service's public root, without a trailing slash."""
     return current().settings.public_url or request.host_url.rstrip("/")

@@ -10,6 +10,7 @@ from ..problems import InvalidParameter
 from ..search import SearchHit
 from ..services import current
 from ..types import MediaType
+from .accepts import accepts
 from .params import parse_int
 from .render import json_response
 
@@ -45,6 +46,7 @@ def feature(hit: SearchHit) -> dict[str, Any]:
 
 
 @bp.get("/search")
+@accepts("q", "map", "limit")
 def search() -> Response:
     """Addresses and place names of one map's search layers, best first."""
     text = parse_query(request.args.get("q"))

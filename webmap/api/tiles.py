@@ -13,12 +13,15 @@ from ..services import current
 from ..tiles.grids import GRID_EPSG, GRIDS, grid
 from ..tiles.request import tile_request
 from ..types import LayerInfo, LayerKind, MediaType
-from .render import json_response, link, url
+from .accepts import accepts
+from .render import json_only, json_response, link, url
 
 bp = Blueprint("tiles", __name__)
 TILE_TEMPLATE = "/collections/{layer}/tiles/{grid}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
 CACHE_CONTROL = "public, max-age=60"
 TILEJSON_TYPE = "application/vnd.mapbox.tile+json"
+SUFFIXES_VECTOR = ("mvt", "pbf")
+SUFFIXES_RASTER = ("png",)
 
 
 def _grids_for(info: LayerInfo) -> list[str]:
@@ -50,8 +53,10 @@ def _tileset_summary(info: LayerInfo, grid_id: str) -> dict[str, Any]:
 
 
 @bp.get("/collections/<layer_id>/tiles")
+@accepts("f")
 def tilesets(layer_id: str) -> Response:
     """The tilesets of a collection, one per grid."""
+    json_only()
     info = current().layers.layer(layer_id)
     return json_response({
         "links": [link(url(f"/collections/{layer_id}/tiles"), "self", MediaType.JSON,
@@ -72,8 +77,10 @@ def _zoom_range(info: LayerInfo, grid_id: str) -> tuple[int, int]:
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>")
+@accepts("f")
 def tileset(layer_id: str, grid_id: str) -> Response:
     """Tileset metadata with the TileJSON link and the vector layer's fields."""
+    json_only()
     info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     body = _tileset_summary(info, grid_id)
@@ -114,8 +121,10 @@ def _limits(info: LayerInfo, grid_id: str, minzoom: int, maxzoom: int
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/tilejson.json")
+@accepts("f")
 def tilejson(layer_id: str, grid_id: str) -> Response:
     """TileJSON 3.0.0; for national grids the template uses that grid's rows and columns."""
+    json_only()
     info = current().layers.layer(layer_id)
     _check_grid(info, grid_id)
     minzoom, maxzoom = _zoom_range(info, grid_id)
@@ -140,9 +149,20 @@ def tilejson(layer_id: str, grid_id: str) -> Response:
 
 
 @bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>")
-def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response:
-    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering."""
+@bp.get("/collections/<layer_id>/tiles/<grid_id>/<int:zoom>/<int:row>/<int:col>.<suffix>")
+@accepts()
+def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int,
+         suffix: str | None = None) -> Response:
+    """One tile; ``ETag`` from the layer version, so ``If-None-Match`` skips rendering.
+    ``.mvt``/``.pbf`` (vector) and ``.png`` (raster) suffixes are aliases for clients that
+    infer the format from the URL (GDAL's MVT driver over /vsicurl/)."""
     info = current().layers.layer(layer_id)
+    if suffix is not None and suffix not in (
+            SUFFIXES_VECTOR if info.kind is LayerKind.VECTOR else SUFFIXES_RASTER):
+        raise NotFound(f"collection {layer_id!r} has no .{suffix} tiles; use "
+                       + " or ".join(f".{s}" for s in (
+                           SUFFIXES_VECTOR if info.kind is LayerKind.VECTOR
+                           else SUFFIXES_RASTER)) + " or no suffix")
     _check_grid(info, grid_id)
     request_tile = tile_request(grid_id, zoom, row, col)
     vector = info.kind is LayerKind.VECTOR
@@ -166,8 +186,10 @@ def tile(layer_id: str, grid_id: str, zoom: int, row: int, col: int) -> Response
 
 
 @bp.get("/tileMatrixSets")
+@accepts("f")
 def tile_matrix_sets() -> Response:
     """The grids webmap serves."""
+    json_only()
     return json_response({"tileMatrixSets": [
         {"id": grid_id, "title": tms.title or grid_id, "uri": tms.uri,
          "crs": crs.uri(GRID_EPSG[grid_id]),
@@ -176,8 +198,10 @@ def tile_matrix_sets() -> Response:
 
 
 @bp.get("/tileMatrixSets/<grid_id>")
+@accepts("f")
 def tile_matrix_set(grid_id: str) -> Response:
     """One grid's definition (OGC Two Dimensional Tile Matrix Set 2.0 JSON)."""
+    json_only()
     tms = grid(grid_id)
     return Response(tms.model_dump_json(exclude_none=True, by_alias=True),
                     mimetype=MediaType.JSON)

@@ -23,6 +23,7 @@ TABLE = "webmap_layers"
 COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
            "feature_count, geometry_type, fields, version, location, updated, id_field, max_fid, "
            "fid_high")
+# A third element of a ``fields`` entry marks the temporal property: {"extent": [first, last]}.
 SELECT = f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608 - constant names
 UPSERT = (f"INSERT INTO {TABLE} ({COLUMNS}) VALUES "  # noqa: S608 - constant names
           f"({', '.join('?' * len(COLUMNS.split(', ')))}) ON CONFLICT (id) DO UPDATE SET "
@@ -33,12 +34,16 @@ def layer_info(row: Sequence[Any]) -> LayerInfo:
     """A catalogue row as ``LayerInfo``."""
     (layer_id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy,
      count, geometry_type, fields, version, location, updated, id_field, max_fid, _high) = row
+    entries = json.loads(str(fields))
     return LayerInfo(
         id=str(layer_id), kind=LayerKind(str(kind)), title=str(title),
         description=str(description), attribution=str(attribution), source_crs=str(source_crs),
         bbox=(float(minx), float(miny), float(maxx), float(maxy)),
         feature_count=int(count), geometry_type=str(geometry_type),
-        fields=tuple(Field(name, type_) for name, type_ in json.loads(str(fields))),
+        fields=tuple(Field(entry[0], entry[1]) for entry in entries),
+        time_field=next((entry[0] for entry in entries if len(entry) > 2), ""),
+        time_extent=next((tuple(entry[2]["extent"]) for entry in entries if len(entry) > 2),
+                         (None, None)),
         version=str(version), updated=time_text(updated, timespec="seconds"),
         location=str(location), id_field=str(id_field or ""), max_fid=int(max_fid or 0))
 
@@ -102,7 +107,10 @@ class Catalogue:
         conn.execute(self.database.sql(UPSERT), (
             report.layer_id, str(report.kind), report.title, description, attribution,
             report.source_crs, *(float(v) for v in report.bbox), report.feature_count,
-            report.geometry_type, json.dumps([[f.name, f.type] for f in fields]), version,
+            report.geometry_type,
+            json.dumps([[f.name, f.type, *([{"extent": list(report.time_extent)}]
+                                           if f.name == report.time_field else [])]
+                        for f in fields]), version,
             location, now, report.id_field, int(max_fid), int(max(fid_high, max_fid))))
 
     def delete(self, conn: Any, layer_id: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, send_file
 
+from ..api.accepts import accepts
 from ..api.render import base_url, json_response, link, respond, wants_html
 from ..i18n import LANGUAGES, catalogue, t
 from ..maps import MapDefinition, text
@@ -146,6 +147,7 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
 
 
 @bp.get("/maps")
+@accepts("f")
 def maps_list() -> Response:
     """Every published map."""
     root = base_url()
@@ -157,6 +159,7 @@ def maps_list() -> Response:
 
 
 @bp.get("/maps/<map_id>")
+@accepts("f", "lang")
 def map_detail(map_id: str) -> Response:
     """One map as JSON, or a page with the widget and its embed snippet."""
     definition = current().maps.get(map_id)
@@ -170,6 +173,7 @@ def map_detail(map_id: str) -> Response:
 
 
 @bp.get("/embed/<map_id>")
+@accepts("lang")
 def embed(map_id: str) -> Response:
     """The widget page for an iframe; framing is allowed only from the map's origins."""
     definition = current().maps.get(map_id)
@@ -202,6 +206,7 @@ def _xyz_host(definition: MapDefinition) -> str:
 
 
 @bp.get("/embed/<map_id>/map.js")
+@accepts("lang", "v")
 def embed_script(map_id: str) -> Response:
     """folium's script that creates the Leaflet map (a file, so no inline script is needed)."""
     definition = current().maps.get(map_id)
@@ -236,6 +241,7 @@ def _static(path: Path, *, immutable: bool) -> Response:
 
 
 @bp.get("/static/vendor/<package>/<version>/<path:filename>")
+@accepts("v")
 def vendor(package: str, version: str, filename: str) -> Response:
     """A file of a front-end package, cached for a year (its URL carries the version)."""
     path = assets.vendor_path(package, version, filename)
@@ -245,6 +251,7 @@ def vendor(package: str, version: str, filename: str) -> Response:
 
 
 @bp.get("/widget/static/<path:filename>")
+@accepts("v")
 def widget_static(filename: str) -> Response:
     """The widget's own script and stylesheet (immutable when the URL carries the digest)."""
     path = assets.static_path(filename)

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, render_template, request, send_file
 from ..api.render import base_url, json_response, link, respond, wants_html
 from ..i18n import LANGUAGES, catalogue, t
 from ..maps import MapDefinition, text
+from ..maps.model import Drawing
 from ..problems import NotFound
 from ..services import current
 from . import assets
@@ -49,11 +50,18 @@ def map_document(definition: MapDefinition) -> dict[str, Any]:
             "opens": consultation.opens.isoformat() if consultation.opens else None,
             "closes": consultation.closes.isoformat() if consultation.closes else None,
             "geometry": list(consultation.geometry),
-            "showComments": consultation.show_comments},
+            "showComments": consultation.show_comments,
+            "drawing": drawing_config(consultation.drawing)},
         "origins": list(definition.origins),
         "version": definition.version,
         "links": links,
     }
+
+
+def drawing_config(drawing: Drawing) -> dict[str, Any]:
+    """The drawing limits as the widget and ``GET /maps/{id}`` give them."""
+    return {"maxPoints": drawing.max_points, "minZoom": drawing.min_zoom,
+            "several": drawing.several}
 
 
 def frame_ancestors(definition: MapDefinition) -> str:
@@ -140,7 +148,8 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
         "consultation": None if consultation is None else {
             "open": consultation.is_open(), "geometry": list(consultation.geometry),
             "closes": consultation.closes.isoformat() if consultation.closes else None,
-            "showComments": consultation.show_comments},
+            "showComments": consultation.show_comments,
+            "drawing": drawing_config(consultation.drawing)},
     }
 
 

@@ -315,7 +315,10 @@ def read_comments(path: Path, map_id: str) -> list[Comment]:
             language=str(values["language"] or ""), geometry=_geojson(geometries[i]),
             **{k: None if values.get(k) is None else str(values[k]) for k in (
                 "feature_collection", "feature_id", "name", "email", "idempotency_key",
-                *SNAPSHOT_COLUMNS)}))
+                *SNAPSHOT_COLUMNS, "response", "responded", "published_response")},
+            themes=str(values.get("themes") or "[]"),
+            changed_plan=bool(values.get("changed_plan") or False),
+            notify=bool(values.get("notify") or False)))
     return found
 
 

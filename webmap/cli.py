@@ -615,6 +615,48 @@ def purge_personal_data(map_id: str, force: bool) -> None:
                f"(names: {report.names}, e-mails: {report.emails})")
 
 
+@comments.command("publish-responses")
+@click.argument("map_id", metavar="MAP")
+@click.option("--link", help="The public page residents are sent to (default: "
+                             "WEBMAP_PUBLIC_URL/maps/MAP).")
+def publish_responses(map_id: str, link: str | None) -> None:
+    """Publish MAP's written responses and queue the messages to residents who asked."""
+    with _services() as services, _problems():
+        root = services.settings.public_url or "http://127.0.0.1:8000"
+        publication = services.comments.publish_responses(
+            map_id, link=link or f"{root}/maps/{map_id}")
+    click.echo(f"published {publication.responses} responses on {map_id}; "
+               f"{publication.queued} messages queued")
+
+
+@comments.command("notify")
+@click.option("--watch", type=float, metavar="SECONDS",
+              help="Keep running, sending what is queued every SECONDS.")
+def notify(watch: float | None) -> None:
+    """Send the queued messages to residents who asked to be told of the responses
+    (WEBMAP_SMTP_URL, WEBMAP_MAIL_FROM). A message is marked sent as soon as the SMTP server
+    accepts it; failures stay queued for the next run."""
+    import time
+
+    from .comments.mail import send_queued
+
+    with _services() as services:
+        if not services.settings.smtp_url:
+            click.echo("error: WEBMAP_SMTP_URL is not set", err=True)
+            sys.exit(2)
+        while True:
+            report = send_queued(services.comments.storage, services.settings)
+            if report.busy:
+                click.echo("another sender is running; nothing sent", err=True)
+            else:
+                click.echo(f"sent {report.sent} messages, {report.failed} failed", err=True)
+            if watch is None:
+                break
+            time.sleep(max(watch, 1.0))
+    if report.failed and watch is None:
+        sys.exit(1)
+
+
 @main.group()
 def db() -> None:
     """Prepare and upgrade storage: the numbered migrations of PostgreSQL (when
@@ -675,3 +717,7 @@ def db_status() -> None:
         click.echo(f"{state.label}\t{when}{newer}")
     pending = sum(1 for state in states if not state.done)
     click.echo(f"{len(states) - pending} applied, {pending} pending")
+
+
+if __name__ == "__main__":
+    main()

@@ -60,6 +60,25 @@ def _secret(value: str) -> str:
     return value
 
 
+def _smtp_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ValueError("give smtp://[user:password@]host[:port] or smtps://…")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    return value
+
+
+def _mail_from(value: str) -> str:
+    if "@" not in value or any(c in value for c in "\r\n"):
+        raise ValueError("give an e-mail address such as kaavoitus@kunta.fi")
+    return value
+
+
 def _flag(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -157,6 +176,19 @@ class Settings:
         metadata={"help": "Hours a staff sign-in lasts before the token must be given again "
                           "(1–168).",
                   "parse": _session_hours},
+    )
+    smtp_url: str | None = field(
+        default=None, repr=False,
+        metadata={"help": "smtp://user:password@host:587 (STARTTLS when offered) or "
+                          "smtps://…:465: where the messages to residents who asked to be "
+                          "told of the responses are sent (default: none are sent; staff "
+                          "see who asked).",
+                  "parse": _smtp_url},
+    )
+    mail_from: str | None = field(
+        default=None,
+        metadata={"help": "The From address of those messages, e.g. "
+                          "kaavoitus@kunta.fi.", "parse": _mail_from},
     )
     log_level: str = field(
         default="INFO",

@@ -58,6 +58,9 @@ def test_keyboard_only_from_place_to_receipt(chromium: Any, widget_site: Site,
     page.keyboard.type("Åsa Öhman")
     page.keyboard.press("Tab")
     page.keyboard.type("asa@example.fi")
+    page.keyboard.press("Tab")
+    assert frame.evaluate("document.activeElement.id") == "wm-notify"
+    page.keyboard.press("Space")  # tell me when the response is published
     tab_until(page, frame, "el.id === 'wm-send'")
     page.keyboard.press("Enter")
     frame.wait_for_selector("#wm-receipt:not([hidden])")
@@ -72,6 +75,7 @@ def test_keyboard_only_from_place_to_receipt(chromium: Any, widget_site: Site,
     props = stored[0]["properties"]
     assert props["text"] == text and props["name"] == "Åsa Öhman"
     assert props["email"] == "asa@example.fi" and props["language"] == "fi"
+    assert props["notify"] is True
     assert stored[0]["geometry"]["type"] == "Point"
     context.close()
 
@@ -102,6 +106,13 @@ def test_form_error_and_receipt_have_no_axe_violations(chromium: Any, widget_sit
     page.locator("#wm-choose-centre").focus()
     page.keyboard.press("Enter")
     text.fill("Bra plan.")
+    page.locator("#wm-notify").check()  # asks to be told but gives no address
+    page.locator("#wm-send").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-email-error:not([hidden])")
+    assert page.locator("#wm-email-error").text_content() == (
+        "Ange din e-postadress för att få veta när svaret publiceras.")
+    page.locator("#wm-email").fill("asa@example.se")
     page.locator("#wm-send").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#wm-receipt:not([hidden])")

@@ -144,6 +144,7 @@ def test_every_staff_page_passes_axe(chromium: Any, site: dict[str, Any], width:
              ("edit", f"/admin/maps/{MAP_ID}/edit"),
              ("take-down", f"/admin/maps/{MAP_ID}/take-down"),
              ("moderation", f"/admin/maps/{MAP_ID}/comments?status=all"),
+             ("responses", f"/admin/maps/{MAP_ID}/responses"),
              ("not-found", "/admin/layers/nope")]
     for name, path in pages:
         page.goto(site["url"] + path)
@@ -252,3 +253,44 @@ def test_keyboard_focus_is_always_visible(chromium: Any, site: dict[str, Any]) -
     assert any(label.startswith("Publish") for label in seen)
     context.close()
 
+
+def test_a_response_by_keyboard_alone(chromium: Any, site: dict[str, Any]) -> None:
+    """Tab to a comment's response box, write, tag a theme, mark the change, save with Enter
+    on the button, publish; the public list then carries the response."""
+    import requests
+
+    context = _context(chromium)
+    page = context.new_page()
+    _sign_in(page, site)
+    page.goto(site["url"] + f"/admin/maps/{MAP_ID}/responses")
+    box = page.locator("textarea[name=response]").first
+    box_id = box.get_attribute("id")
+    comment_id = box_id.removeprefix("r-")
+    assert page.get_by_label(f"Response to comment {comment_id}").count() == 1
+    _tab_to(page, f"#{box_id}")
+    page.keyboard.type("Kiitos, puisto säilyy.")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Puistot")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the changed-plan checkbox
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").startswith("Save")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/admin/maps/{MAP_ID}/responses#c-{comment_id}")
+    assert page.get_by_role("heading", name="Theme: Puistot (1)").count() == 1
+    assert page.input_value(f"#r-{comment_id}") == "Kiitos, puisto säilyy."
+    assert page.is_checked(f"#ch-{comment_id}")
+    public = requests.get(site["url"] + f"/maps/{MAP_ID}/comments", timeout=10).text
+    assert "Kiitos, puisto" not in public  # a draft until published
+    moderated = requests.patch(site["url"] + f"/admin/api/comments/{comment_id}",
+                               json={"status": "published"}, timeout=10,
+                               headers={"Authorization": f"Bearer {site['token']}"})
+    assert moderated.status_code == 200
+    _tab_to(page, "#publish-responses")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=responses are public now")
+    shown = requests.get(site["url"] + f"/maps/{MAP_ID}/comments", timeout=10).json()
+    answered = {f["id"]: f["properties"]["response"] for f in shown["features"]}
+    assert answered[comment_id] == {"text": "Kiitos, puisto säilyy.", "changed_plan": True,
+                                    "themes": ["Puistot"]}
+    context.close()

@@ -171,6 +171,85 @@ def moderate(map_id: str, comment_id: str) -> ResponseReturnValue:
                             status=back if back in (*STATUSES, "all") else "pending"), 303)
 
 
+# ---------- responses ----------
+
+def _groups(comments: list[Any]) -> list[tuple[str, list[Any]]]:
+    """Comments by theme (one may sit under several), then those without one."""
+    themes: dict[str, list[Any]] = {}
+    loose: list[Any] = []
+    for comment in comments:
+        tagged = comment.theme_list()
+        for theme in tagged:
+            themes.setdefault(theme, []).append(comment)
+        if not tagged:
+            loose.append(comment)
+    groups = sorted(themes.items(), key=lambda kv: kv[0].casefold())
+    return [*groups, ("", loose)] if loose else groups
+
+
+@bp.get("/maps/<map_id>/responses")
+def responses(map_id: str) -> Any:
+    """Every comment of a map by theme, each with a response box; publishing."""
+    from ..api.comments import _responses_state
+
+    definition = current().maps.get(map_id)
+    everything = current().comments.for_staff(map_id, statuses=("published", "pending"))
+    return page("staff_responses.html", definition=definition,
+                state=_responses_state(map_id), groups=_groups(everything),
+                place=wording.comment_place, language_names=LANGUAGE_NAMES,
+                when=wording.local_time, zone=_zone_of(definition))
+
+
+def _own_comment(map_id: str, comment_id: str) -> None:
+    current().maps.get(map_id)
+    if not is_comment_id(comment_id) or \
+            current().comments.storage.get(comment_id).map_id != map_id:
+        raise CommentNotFound(comment_id)
+
+
+@bp.post("/maps/<map_id>/responses/<comment_id>")
+def respond_page(map_id: str, comment_id: str) -> ResponseReturnValue:
+    """Save one comment's response, themes and changed-plan mark."""
+    _own_comment(map_id, comment_id)
+    themes = [t for t in (request.form.get("themes") or "").split(",") if t.strip()]
+    current().comments.respond(comment_id, {
+        "response": request.form.get("response") or None, "themes": themes,
+        "changed_plan": request.form.get("changed_plan") == "1"})
+    log.info("staff %s answered comment %s", g.staff, comment_id)
+    session["flash"] = f"The response to comment {comment_id} was saved (not yet published)."
+    return redirect(url_for("admin_maps.responses", map_id=map_id) + f"#c-{comment_id}", 303)
+
+
+@bp.post("/maps/<map_id>/responses/theme")
+def theme_response_page(map_id: str) -> ResponseReturnValue:
+    """One response for every comment of a theme."""
+    theme = request.form.get("theme") or ""
+    changed = current().comments.respond_to_theme(map_id, theme,
+                                                  request.form.get("response") or None)
+    session["flash"] = f"The response was given to {changed} comments on the theme {theme}."
+    return redirect(url_for("admin_maps.responses", map_id=map_id), 303)
+
+
+@bp.post("/maps/<map_id>/responses/publish")
+def publish_responses_page(map_id: str) -> ResponseReturnValue:
+    """Publish the map's responses (and tell those who asked)."""
+    from ..api.render import base_url
+    from ..comments.mail import start_sender
+
+    service = current().comments
+    publication = service.publish_responses(map_id, link=f"{base_url()}/maps/{map_id}")
+    settings = current().settings
+    if settings.smtp_url and publication.queued:
+        start_sender(service.storage, settings)
+    log.info("staff %s published the responses of map %s", g.staff, map_id)
+    told = (f" {publication.queued} residents will be told by e-mail."
+            if settings.smtp_url else
+            f" {publication.queued} residents asked to be told; no mail server is set.")
+    session["flash"] = (f"{publication.responses} responses are public now."
+                        + (told if publication.queued else ""))
+    return redirect(url_for("admin_maps.responses", map_id=map_id), 303)
+
+
 @bp.get("/maps/<map_id>/comments/export")
 def export(map_id: str) -> Response:
     """The comments as GeoJSON, CSV or GeoPackage, through the staff API's own export."""

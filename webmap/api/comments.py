@@ -25,7 +25,8 @@ from ..comments.export import (
     feature_collection,
     write_gpkg,
 )
-from ..comments.service import MAX_BODY_BYTES, STATUSES, CommentService
+from ..comments.mail import start_sender
+from ..comments.service import MAX_BODY_BYTES, RESPONSE_FIELDS, STATUSES, CommentService
 from ..limits import RateLimits
 from ..problems import (
     PROBLEM_MEDIA_TYPE,
@@ -36,7 +37,7 @@ from ..problems import (
 )
 from ..services import current
 from ..types import MediaType
-from .render import json_response
+from .render import base_url, json_response
 from .staff import require_bearer
 
 public = Blueprint("comments", __name__)
@@ -178,13 +179,86 @@ def export_comments(map_id: str) -> Response:
 
 @staff.patch("/comments/<comment_id>")
 def moderate_comment(comment_id: str) -> Response:
-    """Set a comment's status: ``{"status": "published" | "hidden" | "pending"}``."""
+    """Moderate and answer a comment: any of ``status`` (``published``, ``hidden``,
+    ``pending``), ``response`` (text; null clears), ``themes`` (list of texts) and
+    ``changed_plan`` (true/false). A response stays a draft until the map's responses are
+    published."""
     data = _json_object()
-    unknown = sorted(set(data) - {"status"})
+    allowed = {"status", *RESPONSE_FIELDS}
+    unknown = sorted(set(data) - allowed)
     if unknown:
-        raise Unprocessable(unknown[0], f"unknown member {unknown[0]!r}; send only 'status'")
-    comment = _service().moderate(comment_id, data.get("status"))
+        raise Unprocessable(unknown[0], f"unknown member {unknown[0]!r}; send "
+                                        f"{', '.join(sorted(allowed))}")
+    if not data:
+        raise Unprocessable("status", f"send one or more of {', '.join(sorted(allowed))}")
+    service = _service()
+    answer = {k: v for k, v in data.items() if k in RESPONSE_FIELDS}
+    comment = service.respond(comment_id, answer) if answer else None
+    if "status" in data:
+        comment = service.moderate(comment_id, data["status"])
+    if comment is None:  # only status and response members reach here
+        comment = service.storage.get(comment_id)
     return json_response(comment.staff_properties(), headers=NO_STORE)
+
+
+def _responses_state(map_id: str) -> dict[str, Any]:
+    service = _service()
+    publication = service.storage.publication(map_id)
+    messages = {m.comment_id: m for m in service.storage.messages(map_id)}
+    comments = service.for_staff(map_id)
+    asked = [c for c in comments if c.notify]
+    return {
+        "map": map_id,
+        "published": None if publication is None else publication.published,
+        "responses": {
+            "written": sum(1 for c in comments if c.response),
+            "published": sum(1 for c in comments if c.published_response
+                             and c.status == "published"),
+            "draft_changes": sum(1 for c in comments if c.response != c.published_response),
+        },
+        "themes": service.themes(map_id),
+        "mail": {"configured": bool(current().settings.smtp_url)},
+        "subscribers": [{
+            "comment": c.id, "email": c.email, "language": c.language,
+            "queued": c.id in messages,
+            "sent": messages[c.id].sent if c.id in messages else None,
+            "error": messages[c.id].last_error if c.id in messages else None,
+        } for c in asked],
+    }
+
+
+@staff.get("/maps/<map_id>/responses")
+def responses_state(map_id: str) -> Response:
+    """Where a map's responses stand: written, published, themes, who asked to be told."""
+    _service().maps.get(map_id)
+    return json_response(_responses_state(map_id), headers=NO_STORE)
+
+
+@staff.put("/maps/<map_id>/themes/<path:theme>/response")
+def theme_response(map_id: str, theme: str) -> Response:
+    """One response for every comment tagged ``theme``: ``{"response": "…"}``."""
+    data = _json_object()
+    unknown = sorted(set(data) - {"response"})
+    if unknown or "response" not in data:
+        raise Unprocessable(unknown[0] if unknown else "response",
+                            "send {\"response\": \"…\"} (null clears it)")
+    changed = _service().respond_to_theme(map_id, theme, data["response"])
+    return json_response({"theme": theme, "comments": changed}, headers=NO_STORE)
+
+
+@staff.post("/maps/<map_id>/responses/publish")
+def publish_responses(map_id: str) -> Response:
+    """Publish the map's written responses; residents who asked are told by e-mail (queued
+    now, sent at once when ``WEBMAP_SMTP_URL`` is set, else by ``webmap comments notify``)."""
+    service = _service()
+    service.maps.get(map_id)
+    publication = service.publish_responses(map_id, link=f"{base_url()}/maps/{map_id}")
+    settings = current().settings
+    if settings.smtp_url and publication.queued:
+        start_sender(service.storage, settings)
+    return json_response({"map": map_id, "published": publication.published,
+                          "responses": publication.responses, "queued": publication.queued,
+                          "mail": bool(settings.smtp_url)}, headers=NO_STORE)
 
 
 def _too_many_requests(exc: RateLimitExceeded) -> Response:

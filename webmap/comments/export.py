@@ -21,7 +21,7 @@ import pyogrio
 import shapely
 
 from ..types import MediaType
-from .service import SNAPSHOT_COLUMNS, Comment
+from .service import RESPONSE_COLUMNS, SNAPSHOT_COLUMNS, Comment
 
 FORMATS: dict[str, str] = {
     "geojson": str(MediaType.GEOJSON),
@@ -30,9 +30,10 @@ FORMATS: dict[str, str] = {
 }
 """Export formats and their media types; the format is also the file extension."""
 COLUMNS = ("id", "created", "status", "language", "text", "name", "email",
-           "feature_collection", "feature_id", "feature_label", "feature_key")
+           "feature_collection", "feature_id", "feature_label", "feature_key",
+           "themes", "response", "changed_plan", "published_response", "notify")
 """Attribute columns of the CSV and GeoPackage exports (the CSV adds ``geometry`` as WKT)."""
-BACKUP_COLUMNS = (*COLUMNS[:9], "idempotency_key", *SNAPSHOT_COLUMNS)
+BACKUP_COLUMNS = (*COLUMNS[:9], "idempotency_key", *SNAPSHOT_COLUMNS, *RESPONSE_COLUMNS)
 """A backup's columns: every stored value, so a restore gives back the comment as it was."""
 DELIMITERS = {",": ",", ";": ";", "comma": ",", "semicolon": ";"}
 """CSV delimiters by name; Finnish and Swedish Excel expect a semicolon."""
@@ -60,6 +61,13 @@ def feature_collection(comments: Sequence[Comment], *, personal: bool) -> bytes:
                          "numberReturned": len(features)})
 
 
+def export_value(comment: Comment, column: str) -> Any:
+    """A column's value as staff read it: themes as ``a, b``."""
+    if column == "themes":
+        return comment.themes_text
+    return getattr(comment, column)
+
+
 def escape_cell(value: str) -> str:
     """Neutralise formula injection: a leading ``'`` makes the cell plain text."""
     return "'" + value if value.startswith(FORMULA_START) else value
@@ -83,9 +91,17 @@ def csv_bytes(comments: Sequence[Comment], *, delimiter: str = ",") -> bytes:
     writer = csv.writer(out, delimiter=delimiter)
     writer.writerow([*COLUMNS, "geometry"])
     for comment, wkt in zip(comments, _wkt(comments) if comments else [], strict=True):
-        row: list[Any] = [getattr(comment, column) or "" for column in COLUMNS]
-        writer.writerow([escape_cell(str(cell)) for cell in row] + [wkt])
+        row: list[Any] = [export_value(comment, column) for column in COLUMNS]
+        writer.writerow([escape_cell(_cell(cell)) for cell in row] + [wkt])
     return (BOM + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
 def write_gpkg(comments: Sequence[Comment], path: Path, *,
@@ -94,7 +110,8 @@ def write_gpkg(comments: Sequence[Comment], path: Path, *,
     feature lies at the feature. A backup (``own_geometry``) keeps only the resident's own
     geometry there; the feature's is in ``feature_geometry``."""
     places = [c.geometry if own_geometry else c.place for c in comments]
-    values: dict[str, Any] = {column: [getattr(c, column) for c in comments]
+    read = getattr if own_geometry else export_value
+    values: dict[str, Any] = {column: [read(c, column) for c in comments]
                               for column in columns}
     values["created"] = [datetime.fromisoformat(c.created) for c in comments]
     frame = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries(_shapes(places), crs="EPSG:4326"))

@@ -6,10 +6,12 @@ Every rule a client can break raises ``Unprocessable`` naming the member at faul
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,7 +35,7 @@ MAX_EMAIL_CHARS = 254
 MAX_KEY_CHARS = 255
 MAX_BODY_BYTES = 64 * 1024
 FIELDS = frozenset({"text", "geometry", "feature", "name", "email", "language", "website",
-                    "idempotency_key"})
+                    "idempotency_key", "notify"})
 """Every member a submission may have; others are refused so a misspelt one is not lost."""
 
 ID_LENGTH = 10
@@ -84,6 +86,13 @@ class Snapshot:
 SNAPSHOT_COLUMNS = ("feature_version", "feature_key", "feature_label", "feature_geometry",
                     "feature_attributes")
 """Where a snapshot is stored, beside the comment."""
+RESPONSE_COLUMNS = ("themes", "response", "changed_plan", "responded", "published_response",
+                    "notify")
+"""The staff response beside the comment (migration 0008) and the resident's wish to be told."""
+MAX_RESPONSE_CHARS = 20000
+MAX_THEMES = 20
+MAX_THEME_CHARS = 80
+RESPONSE_FIELDS = frozenset({"response", "themes", "changed_plan"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +109,7 @@ class Submission:
     email: str | None = None
     idempotency_key: str | None = None
     snapshot: Snapshot | None = None
+    notify: bool = False
 
     def snapshot_values(self) -> tuple[str | None, ...]:
         """The five snapshot columns (all None without a feature)."""
@@ -130,6 +140,17 @@ class Comment:
     feature_label: str | None = None
     feature_geometry: str | None = None
     feature_attributes: str | None = None
+    themes: str = "[]"
+    """A JSON array of the themes staff tagged the comment with."""
+    response: str | None = None
+    """The response staff are writing (never public)."""
+    changed_plan: bool = False
+    responded: str | None = None
+    """When the response was last changed, ISO 8601 in UTC."""
+    published_response: str | None = None
+    """The response as published: what the public and the mail read."""
+    notify: bool = False
+    """The resident asked to be told by e-mail when the responses are published."""
 
     @property
     def place(self) -> str | None:
@@ -165,15 +186,38 @@ class Comment:
                     "version": self.feature_version, "attributes": self.attributes()}
         return ref
 
+    def theme_list(self) -> list[str]:
+        """The themes as a list (empty when none or unreadable)."""
+        try:
+            found = orjson.loads(self.themes or "[]")
+        except orjson.JSONDecodeError:
+            return []
+        return [str(t) for t in found] if isinstance(found, list) else []
+
+    @property
+    def themes_text(self) -> str:
+        """The themes separated by commas, for CSV and GeoPackage columns."""
+        return ", ".join(self.theme_list())
+
+    def public_response(self) -> dict[str, Any] | None:
+        """The published response, or None while staff have published none."""
+        if self.published_response is None:
+            return None
+        return {"text": self.published_response, "changed_plan": self.changed_plan,
+                "themes": self.theme_list()}
+
     def public_properties(self) -> dict[str, Any]:
-        """What anyone may read: never a name or an e-mail."""
+        """What anyone may read: never a name, an e-mail or an unpublished response."""
         return {"id": self.id, "text": self.text, "created": self.created,
-                "feature": self.feature_ref(), "language": self.language}
+                "feature": self.feature_ref(), "language": self.language,
+                "response": self.public_response()}
 
     def staff_properties(self) -> dict[str, Any]:
         """Everything, for moderation and export."""
         return {**self.public_properties(), "map_id": self.map_id, "status": self.status,
-                "name": self.name, "email": self.email}
+                "name": self.name, "email": self.email, "notify": self.notify,
+                "themes": self.theme_list(), "draft_response": self.response,
+                "responded": self.responded}
 
 
 @dataclass(frozen=True)
@@ -192,6 +236,32 @@ class PurgeReport:
     comments: int
     names: int
     emails: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A map's responses made public: when, how many, and how many messages were queued."""
+
+    map_id: str
+    published: str
+    responses: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class Message:
+    """One queued e-mail to a resident who asked to be told."""
+
+    comment_id: str
+    map_id: str
+    recipient: str | None
+    language: str
+    subject: str
+    body: str
+    queued: str
+    sent: str | None
+    attempts: int
+    last_error: str | None
 
 
 class CommentNotFound(NotFound):
@@ -227,6 +297,35 @@ class CommentStorage(Protocol):
 
     def restore(self, comments: Sequence[Comment]) -> int:
         """Insert comments as they were (a backup); skip those already stored."""
+
+    def respond(self, comment_id: str, changes: Mapping[str, Any]) -> Comment:
+        """Set some of ``themes`` (JSON text), ``response`` and ``changed_plan``."""
+
+    def set_theme_response(self, map_id: str, theme: str, response: str | None) -> int:
+        """Give every comment of the map tagged ``theme`` this response; how many."""
+
+    def publish_responses(self, map_id: str,
+                          compose: Callable[[Comment], tuple[str, str]]) -> Publication:
+        """Make every written response of the map public and queue, in the same
+        transaction, one message (subject, body from ``compose``) per resident who asked."""
+
+    def publication(self, map_id: str) -> Publication | None:
+        """When the map's responses were last published."""
+
+    def unsent(self, *, limit: int = 100) -> builtins.list[Message]:
+        """Queued messages not yet accepted by the SMTP server, oldest first."""
+
+    def mark_sent(self, comment_id: str) -> None:
+        """Record that the message was accepted."""
+
+    def mark_failed(self, comment_id: str, error: str) -> None:
+        """Record a failed attempt (it stays queued)."""
+
+    def messages(self, map_id: str) -> builtins.list[Message]:
+        """Every queued or sent message of a map."""
+
+    def sending_lock(self) -> AbstractContextManager[bool]:
+        """Held by one sender at a time, across processes and hosts (True when taken)."""
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` when the storage cannot be reached."""
@@ -362,9 +461,48 @@ def check_submission(data: Mapping[str, Any], definition: MapDefinition, store: 
     if email is not None and not EMAIL.match(email):
         raise Unprocessable("email", "email does not look like an e-mail address "
                                      "(name@example.fi)")
+    notify = data.get("notify", False)
+    if notify is None:
+        notify = False
+    if not isinstance(notify, bool):
+        raise Unprocessable("notify", "notify is true or false")
+    if notify and email is None:
+        raise Unprocessable("email", "give an e-mail address to be told when the responses "
+                                     "are published")
     return Submission(map_id=definition.id, text=text, language=language, geometry=geometry,
                       feature_collection=collection, feature_id=feature_id, name=name,
-                      email=email, idempotency_key=idempotency_key, snapshot=snapshot)
+                      email=email, idempotency_key=idempotency_key, snapshot=snapshot,
+                      notify=notify)
+
+
+def check_response(value: Any) -> str | None:
+    """A response text (None clears it)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Unprocessable("response", "response is a text, or null to clear it")
+    text = CONTROL.sub("", value).strip()
+    if len(text) > MAX_RESPONSE_CHARS:
+        raise Unprocessable("response", f"response is at most {MAX_RESPONSE_CHARS} characters")
+    return text or None
+
+
+def check_themes(value: Any) -> list[str]:
+    """Theme names: a list of short texts, duplicates dropped, order kept."""
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise Unprocessable("themes", "themes is a list of texts, e.g. [\"traffic\"]")
+    found: list[str] = []
+    for raw in value:
+        theme = " ".join(CONTROL.sub("", raw).split())
+        if not theme:
+            raise Unprocessable("themes", "a theme must not be empty")
+        if len(theme) > MAX_THEME_CHARS:
+            raise Unprocessable("themes", f"a theme is at most {MAX_THEME_CHARS} characters")
+        if theme.casefold() not in (t.casefold() for t in found):
+            found.append(theme)
+    if len(found) > MAX_THEMES:
+        raise Unprocessable("themes", f"at most {MAX_THEMES} themes per comment")
+    return found
 
 
 def _when(moment: datetime) -> str:
@@ -447,6 +585,56 @@ class CommentService:
         comment = self.storage.set_status(comment_id, status)
         log.info("comment %s set to %s", comment_id, status)
         return comment
+
+    def respond(self, comment_id: str, data: Mapping[str, Any]) -> Comment:
+        """Write staff's response: any of ``response`` (text, or null to clear),
+        ``themes`` (a list of short texts) and ``changed_plan`` (true/false)."""
+        unknown = sorted(set(data) - RESPONSE_FIELDS)
+        if unknown:
+            raise Unprocessable(unknown[0], f"unknown member {unknown[0]!r}; send status, "
+                                            f"{', '.join(sorted(RESPONSE_FIELDS))}")
+        changes: dict[str, Any] = {}
+        if "response" in data:
+            changes["response"] = check_response(data["response"])
+        if "themes" in data:
+            changes["themes"] = orjson.dumps(check_themes(data["themes"])).decode()
+        if "changed_plan" in data:
+            if not isinstance(data["changed_plan"], bool):
+                raise Unprocessable("changed_plan", "changed_plan is true or false")
+            changes["changed_plan"] = data["changed_plan"]
+        if not is_comment_id(comment_id):
+            raise CommentNotFound(comment_id)
+        if not changes:
+            return self.storage.get(comment_id)
+        comment = self.storage.respond(comment_id, changes)
+        log.info("response to comment %s changed (%s)", comment_id, ", ".join(sorted(changes)))
+        return comment
+
+    def respond_to_theme(self, map_id: str, theme: Any, response: Any) -> int:
+        """Give every comment of ``map_id`` tagged ``theme`` the same response."""
+        self.maps.get(map_id)
+        (name,) = check_themes([theme]) or [""]
+        return self.storage.set_theme_response(map_id, name, check_response(response))
+
+    def themes(self, map_id: str) -> dict[str, int]:
+        """Each theme staff used on the map and how many comments carry it."""
+        counts: dict[str, int] = {}
+        for comment in self.storage.list(map_id):
+            for theme in comment.theme_list():
+                counts[theme] = counts.get(theme, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: kv[0].casefold()))
+
+    def publish_responses(self, map_id: str, *, link: str) -> Publication:
+        """Make the map's written responses public (published comments show them) and queue
+        one message per resident who asked to be told; ``link`` is the map's public page."""
+        from .mail import compose_message
+
+        definition = self.maps.get(map_id)
+        publication = self.storage.publish_responses(
+            map_id, lambda comment: compose_message(comment, definition, link))
+        log.info("responses of map %s published: %d responses, %d messages queued",
+                 map_id, publication.responses, publication.queued)
+        return publication
 
     def purge_personal_data(self, map_id: str, *, force: bool = False,
                             now: datetime | None = None) -> PurgeReport:

@@ -8,18 +8,24 @@ same transaction.
 
 from __future__ import annotations
 
+import builtins
 import logging
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from ..database import Database, SqliteDatabase, time_text
 from ..problems import ServiceUnavailable
 from .service import (
+    RESPONSE_COLUMNS,
     SNAPSHOT_COLUMNS,
     STATUSES,
     Comment,
     CommentNotFound,
+    Message,
+    Publication,
     PurgeReport,
     Submission,
     new_comment_id,
@@ -30,7 +36,7 @@ log = logging.getLogger("webmap.comments")
 TABLE = "webmap_comments"
 COLUMNS = ("id", "map_id", "created", "status", "text", "language", "geometry",
            "feature_collection", "feature_id", "name", "email", "idempotency_key",
-           *SNAPSHOT_COLUMNS)
+           *SNAPSHOT_COLUMNS, *RESPONSE_COLUMNS)
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"  # noqa: S608 - constant names
 INSERT = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
           f"VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -43,10 +49,36 @@ RESTORE = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - consta
            f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING")
 
 
+MAIL = "webmap_mail_queue"
+MAIL_COLUMNS = ("comment_id", "map_id", "recipient", "language", "subject", "body", "queued",
+                "sent", "attempts", "last_error")
+MAIL_SELECT = f"SELECT {', '.join(MAIL_COLUMNS)} FROM {MAIL}"  # noqa: S608 - constant names
+PUBLICATIONS = "webmap_response_publications"
+TO_TELL = (f"{SELECT} WHERE map_id = ? AND notify = ? AND email IS NOT NULL "  # noqa: S608
+           "AND published_response IS NOT NULL AND status = 'published' "
+           f"AND id NOT IN (SELECT comment_id FROM {MAIL})")
+"""Published comments with a published response whose resident asked to be told and has no
+message yet."""
+SENDER_LOCK = zlib.crc32(b"webmap mail sender")
+"""The PostgreSQL advisory lock one mail sender holds at a time."""
+
+
 def _comment(row: Sequence[Any]) -> Comment:
     values = dict(zip(COLUMNS, row, strict=True))
     values["created"] = time_text(values["created"])
+    if values["responded"] is not None:
+        values["responded"] = time_text(values["responded"])
+    values["changed_plan"] = bool(values["changed_plan"])
+    values["notify"] = bool(values["notify"])
     return Comment(**values)
+
+
+def _message(row: Sequence[Any]) -> Message:
+    values = dict(zip(MAIL_COLUMNS, row, strict=True))
+    values["queued"] = time_text(values["queued"])
+    if values["sent"] is not None:
+        values["sent"] = time_text(values["sent"])
+    return Message(**values)
 
 
 class CommentRepository:
@@ -69,7 +101,8 @@ class CommentRepository:
                       "pending", submission.text, submission.language, submission.geometry,
                       submission.feature_collection, submission.feature_id, submission.name,
                       submission.email, submission.idempotency_key,
-                      *submission.snapshot_values())
+                      *submission.snapshot_values(), "[]", None, False, None, None,
+                      submission.notify)
             try:
                 with self.database.transaction(write=True) as conn:
                     inserted = conn.execute(self._sql(INSERT), values).fetchone()
@@ -129,8 +162,13 @@ class CommentRepository:
             comments, names, emails = conn.execute(
                 self._sql(f"SELECT COUNT(*), COUNT(name), COUNT(email) FROM {TABLE} "  # noqa: S608
                           f"{PURGE_WHERE}"), (map_id,)).fetchone()
-            conn.execute(self._sql(f"UPDATE {TABLE} SET name = NULL, email = NULL "  # noqa: S608
-                                   f"{PURGE_WHERE}"), (map_id,))
+            conn.execute(self._sql(f"UPDATE {TABLE} SET name = NULL, email = NULL, "  # noqa: S608
+                                   f"notify = ? {PURGE_WHERE}"), (False, map_id))
+            # the mail queue holds addresses too: sent ones are blanked, unsent ones dropped
+            conn.execute(self._sql(f"UPDATE {MAIL} SET recipient = NULL "  # noqa: S608
+                                   "WHERE map_id = ? AND sent IS NOT NULL"), (map_id,))
+            conn.execute(self._sql(f"DELETE FROM {MAIL} WHERE map_id = ? "  # noqa: S608
+                                   "AND sent IS NULL"), (map_id,))
         if isinstance(self.database, SqliteDatabase):
             self.database.checkpoint()  # no old copy of a purged value stays in the WAL
         return PurgeReport(int(comments), int(names), int(emails))
@@ -153,8 +191,140 @@ class CommentRepository:
                     c.id, c.map_id, self._created(datetime.fromisoformat(c.created)), c.status,
                     c.text, c.language, c.geometry, c.feature_collection, c.feature_id, c.name,
                     c.email, c.idempotency_key,
-                    *(getattr(c, column) for column in SNAPSHOT_COLUMNS))).rowcount
+                    *(getattr(c, column) for column in SNAPSHOT_COLUMNS),
+                    c.themes or "[]", c.response, bool(c.changed_plan),
+                    None if c.responded is None
+                    else self._created(datetime.fromisoformat(c.responded)),
+                    c.published_response, bool(c.notify))).rowcount
         return added
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def respond(self, comment_id: str, changes: Mapping[str, Any]) -> Comment:
+        """Set some of themes, response and changed_plan; raises ``CommentNotFound``."""
+        names = [n for n in ("themes", "response", "changed_plan") if n in changes]
+        assignments = ", ".join(f"{n} = ?" for n in names)
+        values = [changes[n] for n in names]
+        with self.database.transaction(write=True) as conn:
+            changed = conn.execute(self._sql(
+                f"UPDATE {TABLE} SET {assignments}, responded = ? WHERE id = ?"),  # noqa: S608
+                (*values, self._created(datetime.now(UTC)), comment_id)).rowcount
+            row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"), (comment_id,)).fetchone()
+        if not changed or row is None:
+            raise CommentNotFound(comment_id)
+        return _comment(row)
+
+    def set_theme_response(self, map_id: str, theme: str, response: str | None) -> int:
+        """Give every comment of the map tagged ``theme`` (case-insensitive) the response."""
+        changed = 0
+        now = self._created(datetime.now(UTC))
+        with self.database.transaction(write=True) as conn:
+            rows = conn.execute(self._sql(f"{SELECT} WHERE map_id = ?"), (map_id,)).fetchall()
+            for comment in map(_comment, rows):
+                if theme.casefold() in (t.casefold() for t in comment.theme_list()):
+                    changed += conn.execute(self._sql(
+                        f"UPDATE {TABLE} SET response = ?, responded = ? "  # noqa: S608
+                        "WHERE id = ?"), (response, now, comment.id)).rowcount
+        return changed
+
+    def publish_responses(self, map_id: str,
+                          compose: Callable[[Comment], tuple[str, str]]) -> Publication:
+        """Copy each written response to its public column and queue the messages, in one
+        transaction: the responses and the promise to tell are never apart."""
+        now = datetime.now(UTC)
+        stamp = self._created(now)
+        queued = 0
+        with self.database.transaction(write=True) as conn:
+            conn.execute(self._sql(f"UPDATE {TABLE} SET published_response = response "  # noqa: S608
+                                   "WHERE map_id = ?"), (map_id,))
+            responses = conn.execute(self._sql(
+                f"SELECT COUNT(*) FROM {TABLE} WHERE map_id = ? "  # noqa: S608
+                "AND published_response IS NOT NULL AND status = 'published'"),
+                (map_id,)).fetchone()[0]
+            rows = conn.execute(self._sql(TO_TELL), (map_id, True)).fetchall()
+            for comment in map(_comment, rows):
+                subject, body = compose(comment)
+                queued += conn.execute(self._sql(
+                    f"INSERT INTO {MAIL} (comment_id, map_id, recipient, language, subject, "  # noqa: S608
+                    "body, queued) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+                    (comment.id, map_id, comment.email, comment.language, subject, body,
+                     stamp)).rowcount
+            conn.execute(self._sql(
+                f"INSERT INTO {PUBLICATIONS} (map_id, published, responses) "  # noqa: S608
+                "VALUES (?, ?, ?) ON CONFLICT (map_id) DO UPDATE SET "
+                "published = excluded.published, responses = excluded.responses"),
+                (map_id, stamp, int(responses)))
+        return Publication(map_id, time_text(stamp), int(responses), queued)
+
+    def publication(self, map_id: str) -> Publication | None:
+        """When the map's responses were last published (None: never)."""
+        with self.database.transaction() as conn:
+            row = conn.execute(self._sql(
+                f"SELECT published, responses FROM {PUBLICATIONS} WHERE map_id = ?"),  # noqa: S608
+                (map_id,)).fetchone()
+            if row is None:
+                return None
+            queued = conn.execute(self._sql(f"SELECT COUNT(*) FROM {MAIL} "  # noqa: S608
+                                            "WHERE map_id = ?"), (map_id,)).fetchone()[0]
+        return Publication(map_id, time_text(row[0]), int(row[1]), int(queued))
+
+    # -- the mail queue ------------------------------------------------------------------------
+
+    def unsent(self, *, limit: int = 100) -> builtins.list[Message]:
+        """Queued messages with an address and no sent mark, oldest first."""
+        with self.database.transaction() as conn:
+            rows = conn.execute(self._sql(
+                f"{MAIL_SELECT} WHERE sent IS NULL AND recipient IS NOT NULL "
+                "ORDER BY queued, comment_id LIMIT ?"), (limit,)).fetchall()
+        return [_message(row) for row in rows]
+
+    def mark_sent(self, comment_id: str) -> None:
+        """The SMTP server accepted the message: never send it again."""
+        with self.database.transaction(write=True) as conn:
+            conn.execute(self._sql(f"UPDATE {MAIL} SET sent = ?, attempts = attempts + 1, "  # noqa: S608
+                                   "last_error = NULL WHERE comment_id = ?"),
+                         (self._created(datetime.now(UTC)), comment_id))
+
+    def mark_failed(self, comment_id: str, error: str) -> None:
+        """A failed attempt: the message stays queued for the next round."""
+        with self.database.transaction(write=True) as conn:
+            conn.execute(self._sql(f"UPDATE {MAIL} SET attempts = attempts + 1, "  # noqa: S608
+                                   "last_error = ? WHERE comment_id = ?"),
+                         (error[:500], comment_id))
+
+    def messages(self, map_id: str) -> builtins.list[Message]:
+        """Every message of a map, queued or sent."""
+        with self.database.transaction() as conn:
+            rows = conn.execute(self._sql(f"{MAIL_SELECT} WHERE map_id = ? "
+                                          "ORDER BY queued, comment_id"), (map_id,)).fetchall()
+        return [_message(row) for row in rows]
+
+    @contextmanager
+    def sending_lock(self) -> Iterator[bool]:
+        """One sender at a time: a PostgreSQL advisory lock, or a lock file beside SQLite."""
+        if isinstance(self.database, SqliteDatabase):
+            import fcntl
+
+            path = self.database.path.with_name("mail-sender.lock")
+            with open(path, "a+b") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with self.database.connection() as conn:  # type: ignore[attr-defined]
+            taken = bool(conn.execute("SELECT pg_try_advisory_lock(%s)",
+                                      (SENDER_LOCK,)).fetchone()[0])
+            try:
+                yield taken
+            finally:
+                if taken:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (SENDER_LOCK,))
 
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` when the table cannot be read."""

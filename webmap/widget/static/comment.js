@@ -44,6 +44,7 @@ if (form) {
   const text = document.getElementById("wm-text");
   const name = document.getElementById("wm-name");
   const email = document.getElementById("wm-email");
+  const notify = document.getElementById("wm-notify");
   const website = document.getElementById("wm-website");
   const send = document.getElementById("wm-send");
   const count = document.getElementById("wm-text-count");
@@ -156,6 +157,8 @@ if (form) {
     const mail = email.value.trim();
     if (mail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(mail)) {
       problems.push({ field: "email", message: widget.tr("error_email") });
+    } else if (!mail && notify && notify.checked) {
+      problems.push({ field: "email", message: widget.tr("error_notify_email") });
     }
     return problems;
   }
@@ -174,6 +177,7 @@ if (form) {
     }
     if (name.value.trim()) body.name = name.value;
     if (email.value.trim()) body.email = email.value.trim();
+    if (notify && notify.checked) body.notify = true;
     if (website.value) body.website = website.value;
     return body;
   }

@@ -1,0 +1,5 @@
+"""``python -m webmap``: the command line."""
+
+from .cli import main
+
+main()

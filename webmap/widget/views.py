@@ -191,6 +191,7 @@ def embed(map_id: str) -> Response:
         css=f"../widget/static/widget.css?v={assets.static_digest('widget.css')}",
         js=f"../widget/static/widget.js?v={assets.static_digest('widget.js')}",
         comment_js=f"../widget/static/comment.js?v={assets.static_digest('comment.js')}",
+        draw_js=f"../widget/static/draw.js?v={assets.static_digest('draw.js')}",
         map_js=f"{definition.id}/map.js?lang={lang}&v={definition.version}")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = (

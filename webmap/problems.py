@@ -86,8 +86,8 @@ class Unprocessable(Problem):
     status = 422
     title = "Unprocessable content"
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, field=field)
+    def __init__(self, field: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail, field=field, **extra)
 
 
 class TooManyRequests(Problem):

@@ -370,6 +370,27 @@ def test_compose_errors_are_shown_per_field(client: Any, csrf: str, add_layer: A
     assert list(errors_of(file_map)) == ["f-id"]
 
 
+def test_compose_sets_the_drawing_limits(client: Any, csrf: str, add_layer: Any) -> None:
+    add_layer("plan")
+    form = _compose_form(csrf, kinds=["line", "area"], max_points="40", min_zoom="15",
+                         several="yes")
+    assert client.post("/admin/maps/new", data=form).status_code == 303
+    published = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert published["consultation"]["drawing"] == {"maxPoints": 40, "minZoom": 15,
+                                                    "several": True}
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert 'id="f-max_points" name="max_points" type="text" value="40"' in edit
+    assert 'value="15"' in edit and 'id="f-several" name="several" value="yes" checked' in edit
+    wrong = client.post("/admin/maps/uusi-kaava/edit",
+                        data=_compose_form(csrf, max_points="2", min_zoom="far"))
+    assert set(errors_of(wrong)) == {"f-max_points", "f-min_zoom"}
+    plain = client.post("/admin/maps/uusi-kaava/edit", data=_compose_form(csrf))
+    assert plain.status_code == 303
+    again = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert again["consultation"]["drawing"] == {"maxPoints": 200, "minZoom": None,
+                                                "several": False}
+
+
 def test_a_file_map_is_shown_not_edited(client: Any, csrf: str) -> None:
     page = client.get("/admin/maps/paimio-asemakaava/edit")
     assert page.status_code == 200 and "changed by editing that file" in page.text

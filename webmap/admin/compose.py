@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..i18n import LANGUAGES
 from ..maps import GEOMETRY_KINDS, MAP_ID
+from ..maps.model import DEFAULT_MAX_POINTS, MAX_POINTS_CEILING
 from ..types import BBox
 from .wording import sentence
 
@@ -46,6 +47,7 @@ def empty_values() -> dict[str, Any]:
     """A new map's form."""
     return {"id": "", "tms": "WebMercatorQuad", "base": "", "languages": list(LANGUAGES),
             "consult": False, "kinds": ["point"], "show_comments": False,
+            "max_points": str(DEFAULT_MAX_POINTS), "min_zoom": "", "several": False,
             "tz": TIME_ZONES[0], "origins": "", "layers": [], "opens": "", "closes": "",
             **dict.fromkeys(EXTENT, ""),
             **{f"title_{lang}": "" for lang in LANGUAGES},
@@ -102,6 +104,11 @@ def map_to_form(document: Mapping[str, Any]) -> dict[str, Any]:
                        "show_comments": bool(consultation.get("show_comments")),
                        "opens": _local(consultation.get("opens"), zone),
                        "closes": _local(consultation.get("closes"), zone), "tz": zone})
+        drawing = consultation.get("drawing") or {}
+        values.update({"max_points": str(drawing.get("max_points", DEFAULT_MAX_POINTS)),
+                       "min_zoom": "" if drawing.get("min_zoom") is None
+                       else str(drawing["min_zoom"]),
+                       "several": bool(drawing.get("several"))})
     searched = {source.get("layer") for source in document.get("search") or []
                 if isinstance(source, Mapping)}
     values["layers"] = padded_rows([
@@ -212,6 +219,24 @@ def _search_names(label: str, fields: Sequence[str]) -> list[str]:
     return names
 
 
+def _drawing(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The drawing limits from the form: a point limit, a minimum zoom, one or several shapes."""
+    drawing: dict[str, Any] = {"several": values["several"]}
+    text = values["max_points"]
+    if text.isdigit() and 3 <= int(text) <= MAX_POINTS_CEILING:
+        drawing["max_points"] = int(text)
+    else:
+        errors["max_points"] = (f"Give the most points a drawn line or area may have, a whole "
+                                f"number from 3 to {MAX_POINTS_CEILING}.")
+    zoom = values["min_zoom"]
+    if zoom:
+        if zoom.isdigit() and int(zoom) <= 24:
+            drawing["min_zoom"] = int(zoom)
+        else:
+            errors["min_zoom"] = "Give the minimum drawing zoom as a whole number from 0 to 24."
+    return drawing
+
+
 def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] | None,
                 layer_bboxes: Mapping[str, BBox],
                 layer_fields: Mapping[str, Sequence[str]] | None = None) -> Composition:
@@ -231,6 +256,9 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     values["kinds"] = [k for k in GEOMETRY_KINDS if k in form.getlist("kinds")]
     values["consult"] = form.get("consult") == "yes"
     values["show_comments"] = form.get("show_comments") == "yes"
+    values["max_points"] = form.get("max_points", "").strip() or str(DEFAULT_MAX_POINTS)
+    values["min_zoom"] = form.get("min_zoom", "").strip()
+    values["several"] = form.get("several") == "yes"
     rows = _form_layers(form)
     values["layers"] = padded_rows(rows)
     errors: dict[str, str] = {}
@@ -256,6 +284,7 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     closes = _time(values["closes"], values["tz"], "closes", errors)
     if values["consult"] and not values["kinds"]:
         errors["kinds"] = "Choose what a comment may point at."
+    drawing = _drawing(values, errors)
     if not values["base"]:
         errors["base"] = "Choose a base map."
     composition = Composition(values=values, errors=errors)
@@ -289,7 +318,7 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     if values["consult"]:
         document["consultation"] = {"opens": opens, "closes": closes, "geometry": values["kinds"],
                                     "show_comments": values["show_comments"],
-                                    "time_zone": values["tz"]}
+                                    "time_zone": values["tz"], "drawing": drawing}
     composition.document = document
     return composition
 
@@ -336,6 +365,10 @@ def _consultation_field(problem_field: str) -> str:
         return "closes"
     if part.startswith("geometry"):
         return "kinds"
+    if part.startswith("drawing.max_points"):
+        return "max_points"
+    if part.startswith("drawing.min_zoom"):
+        return "min_zoom"
     return "consult"
 
 

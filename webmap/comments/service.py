@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import math
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from ..maps.model import MapLayer
 from ..problems import Conflict, FeatureNotFound, LayerNotFound, NotFound, Problem, Unprocessable
 from ..store.base import Store
 from ..types import ItemPage, LayerInfo
+from .shapes import check_geometry
 
 log = logging.getLogger("webmap.comments")
 
@@ -33,13 +33,10 @@ MAX_TEXT_CHARS = 5000
 MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
 MAX_KEY_CHARS = 255
-MAX_VERTICES = 1000
 MAX_BODY_BYTES = 64 * 1024
 FIELDS = frozenset({"text", "geometry", "feature", "name", "email", "language", "website",
                     "idempotency_key", "notify"})
 """Every member a submission may have; others are refused so a misspelt one is not lost."""
-GEOMETRY_TYPES = {"point": "Point", "line": "LineString", "area": "Polygon"}
-"""Consultation geometry kinds and the GeoJSON type each takes."""
 
 ID_LENGTH = 10
 BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -354,79 +351,6 @@ def _string(data: Mapping[str, Any], key: str, *, limit: int, multiline: bool = 
     if CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
         raise Unprocessable(key, f"{key} contains control characters")
     return value
-
-
-def _position(value: Any, where: str) -> list[float]:
-    if (not isinstance(value, list) or len(value) not in (2, 3)
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or not all(math.isfinite(v) for v in value)):
-        raise Unprocessable("geometry", f"{where}: a position is [longitude, latitude] in "
-                                        "degrees")
-    return [float(value[0]), float(value[1])]
-
-
-def _positions(value: Any, where: str, *, minimum: int) -> list[list[float]]:
-    if not isinstance(value, list) or len(value) < minimum:
-        raise Unprocessable("geometry", f"{where}: give at least {minimum} positions")
-    return [_position(v, where) for v in value]
-
-
-def _coordinates(kind: str, value: Any) -> Any:
-    """Coordinates of a Point, LineString or Polygon, checked and reduced to 2D."""
-    if kind == "Point":
-        return _position(value, "geometry.coordinates")
-    if kind == "LineString":
-        return _positions(value, "geometry.coordinates", minimum=2)
-    if not isinstance(value, list) or not value:
-        raise Unprocessable("geometry", "geometry.coordinates: a Polygon is a list of rings")
-    rings = [_positions(ring, f"geometry.coordinates[{i}]", minimum=4)
-             for i, ring in enumerate(value)]
-    for i, ring in enumerate(rings):
-        if ring[0] != ring[-1]:
-            raise Unprocessable("geometry", f"geometry.coordinates[{i}]: a ring must end "
-                                            "where it starts")
-    return rings
-
-
-def _vertex_count(kind: str, coordinates: Any) -> int:
-    if kind == "Point":
-        return 1
-    if kind == "LineString":
-        return len(coordinates)
-    return sum(len(ring) for ring in coordinates)
-
-
-def check_geometry(value: Any, definition: MapDefinition, allowed: Sequence[str]) -> str:
-    """Canonical GeoJSON text of a geometry the map takes, valid and inside its extent."""
-    allowed_types = {GEOMETRY_TYPES[k]: k for k in allowed if k in GEOMETRY_TYPES}
-    if not allowed_types:
-        raise Unprocessable("geometry", f"map {definition.id!r} takes comments on plan "
-                                        "features only: send 'feature' instead")
-    if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
-        raise Unprocessable("geometry", "geometry must be a GeoJSON geometry object")
-    kind = value["type"]
-    if kind not in allowed_types:
-        wanted = " or ".join(sorted(allowed_types))
-        raise Unprocessable("geometry", f"map {definition.id!r} takes a {wanted} geometry, "
-                                        f"not {kind}")
-    if "crs" in value:
-        raise Unprocessable("geometry", "give longitude and latitude (CRS84) without a 'crs' "
-                                        "member")
-    coordinates = _coordinates(kind, value.get("coordinates"))
-    vertices = _vertex_count(kind, coordinates)
-    if vertices > MAX_VERTICES:
-        raise Unprocessable("geometry", f"geometry has {vertices} vertices; at most "
-                                        f"{MAX_VERTICES} are accepted")
-    text = orjson.dumps({"type": kind, "coordinates": coordinates}).decode()
-    shape = shapely.from_geojson(text)
-    if not shapely.is_valid(shape):
-        reason = shapely.is_valid_reason(shape)
-        raise Unprocessable("geometry", f"geometry is not valid: {reason}")
-    if not shapely.box(*definition.extent).covers(shape):
-        west, south, east, north = definition.extent
-        raise Unprocessable("geometry", f"geometry lies outside the map's area ({west}, "
-                                        f"{south}, {east}, {north} in longitude/latitude)")
-    return text
 
 
 def check_feature(value: Any, definition: MapDefinition, store: Store

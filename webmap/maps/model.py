@@ -83,6 +83,23 @@ class BaseMap:
     """For ``xyz`` bases: the colours the base shows most, for the contrast check."""
 
 
+DEFAULT_MAX_POINTS = 200
+MAX_POINTS_CEILING = 1000
+"""What a map may set as ``drawing.max_points`` at most (the body size bounds it anyway)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drawing:
+    """The limits on the lines and areas residents draw (SPEC §6), enforced on the server too."""
+
+    max_points: int = DEFAULT_MAX_POINTS
+    """Points of one comment's shapes together (an area's closing point not counted)."""
+    min_zoom: int | None = None
+    """The closest zoom level the widget asks for before a point may be added (None: any)."""
+    several: bool = False
+    """Whether a comment may carry several lines or areas (MultiLineString, MultiPolygon)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Consultation:
     """When comments are taken and what a comment may point at."""
@@ -95,6 +112,8 @@ class Consultation:
     """Whether published comments are shown in the widget."""
     time_zone: str = "Europe/Helsinki"
     """Where the consultation is held: staff pages show its times in this zone."""
+    drawing: Drawing = field(default_factory=Drawing)
+    """Limits on drawn lines and areas."""
 
     def is_open(self, now: datetime | None = None) -> bool:
         """True inside the open period (either end may be unset)."""

@@ -17,8 +17,10 @@ from ..tiles.grids import GRIDS
 from ..types import BBox
 from .model import (
     GEOMETRY_KINDS,
+    MAX_POINTS_CEILING,
     BaseMap,
     Consultation,
+    Drawing,
     Localized,
     MapDefinition,
     MapLayer,
@@ -163,6 +165,32 @@ def _zone(value: Any, where: str) -> str:
     return value
 
 
+def _drawing(data: Any, where: str) -> Drawing:
+    """``{"max_points": 200, "min_zoom": 15, "several": false}``, every member optional."""
+    if data is None:
+        return Drawing()
+    if not isinstance(data, Mapping):
+        raise MapDefinitionError(f"{where}: give an object")
+    unknown = sorted(set(data) - {"max_points", "min_zoom", "several"})
+    if unknown:
+        raise MapDefinitionError(f"{where}: unknown member {unknown[0]!r}; use max_points, "
+                                 "min_zoom and several")
+    drawing = Drawing()
+    max_points = data.get("max_points", drawing.max_points)
+    if (isinstance(max_points, bool) or not isinstance(max_points, int)
+            or not 3 <= max_points <= MAX_POINTS_CEILING):
+        raise MapDefinitionError(f"{where}.max_points: give a whole number from 3 to "
+                                 f"{MAX_POINTS_CEILING}")
+    min_zoom = data.get("min_zoom")
+    if min_zoom is not None and (isinstance(min_zoom, bool) or not isinstance(min_zoom, int)
+                                 or not 0 <= min_zoom <= 24):
+        raise MapDefinitionError(f"{where}.min_zoom: give a zoom level from 0 to 24, or null")
+    several = data.get("several", False)
+    if not isinstance(several, bool):
+        raise MapDefinitionError(f"{where}.several: give true or false")
+    return Drawing(max_points=max_points, min_zoom=min_zoom, several=several)
+
+
 def _consultation(data: Any, where: str) -> Consultation | None:
     if data is None:
         return None
@@ -177,7 +205,8 @@ def _consultation(data: Any, where: str) -> Consultation | None:
                                 closes=_time(data.get("closes"), f"{where}.closes"),
                                 geometry=kinds, show_comments=bool(data.get("show_comments")),
                                 time_zone=_zone(data.get("time_zone", "Europe/Helsinki"),
-                                                f"{where}.time_zone"))
+                                                f"{where}.time_zone"),
+                                drawing=_drawing(data.get("drawing"), f"{where}.drawing"))
     if consultation.opens and consultation.closes and consultation.closes <= consultation.opens:
         raise MapDefinitionError(f"{where}: 'closes' must come after 'opens'")
     return consultation

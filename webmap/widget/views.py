@@ -13,6 +13,7 @@ from ..api.accepts import accepts
 from ..api.render import base_url, json_response, link, respond, wants_html
 from ..i18n import LANGUAGES, catalogue, t
 from ..maps import MapDefinition, text
+from ..maps.model import Drawing
 from ..maps.safety import csp_source
 from ..problems import NotFound
 from ..services import current
@@ -51,11 +52,18 @@ def map_document(definition: MapDefinition) -> dict[str, Any]:
             "opens": consultation.opens.isoformat() if consultation.opens else None,
             "closes": consultation.closes.isoformat() if consultation.closes else None,
             "geometry": list(consultation.geometry),
-            "showComments": consultation.show_comments},
+            "showComments": consultation.show_comments,
+            "drawing": drawing_config(consultation.drawing)},
         "origins": list(definition.origins),
         "version": definition.version,
         "links": links,
     }
+
+
+def drawing_config(drawing: Drawing) -> dict[str, Any]:
+    """The drawing limits as the widget and ``GET /maps/{id}`` give them."""
+    return {"maxPoints": drawing.max_points, "minZoom": drawing.min_zoom,
+            "several": drawing.several}
 
 
 def frame_ancestors(definition: MapDefinition) -> str:
@@ -142,7 +150,8 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
         "consultation": None if consultation is None else {
             "open": consultation.is_open(), "geometry": list(consultation.geometry),
             "closes": consultation.closes.isoformat() if consultation.closes else None,
-            "showComments": consultation.show_comments},
+            "showComments": consultation.show_comments,
+            "drawing": drawing_config(consultation.drawing)},
     }
 
 
@@ -187,6 +196,7 @@ def embed(map_id: str) -> Response:
         css=f"../widget/static/widget.css?v={assets.static_digest('widget.css')}",
         js=f"../widget/static/widget.js?v={assets.static_digest('widget.js')}",
         comment_js=f"../widget/static/comment.js?v={assets.static_digest('comment.js')}",
+        draw_js=f"../widget/static/draw.js?v={assets.static_digest('draw.js')}",
         map_js=f"{definition.id}/map.js?lang={lang}&v={definition.version}")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = (

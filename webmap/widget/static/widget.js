@@ -285,6 +285,7 @@ function addSource(source, features) {
     });
     el.addEventListener("blur", () => { hover(entry, false); });
     leaflet.on("click", (event) => {
+      if (drawing) return; // a tap on a plan area adds a point to the shape being drawn
       L.DomEvent.stopPropagation(event);
       select(entry, event.latlng, el, false);
     });
@@ -568,6 +569,7 @@ function featureRef(entry) {
 }
 function chosenText() {
   if (!chosen) return tr("chosen_none");
+  if (chosen.kind === "line" || chosen.kind === "area") return chosen.text;
   if (chosen.kind === "feature") return tr("chosen_feature", { name: featureName(chosen.entry.source, chosen.entry.feature) });
   if (chosen.entry) return tr("chosen_point_in", { name: featureName(chosen.entry.source, chosen.entry.feature) });
   return tr("chosen_point_outside");
@@ -577,6 +579,7 @@ function renderChosen() {
   document.getElementById("wm-clear").hidden = !chosen;
 }
 function choosePoint(latlng) {
+  if (chosenShape) { chosenShape.remove(); chosenShape = null; }
   const entry = containing(latlng);
   chosen = { kind: "point", geometry: pointGeometry(latlng), entry };
   chosenMarker.setLatLng(latlng).addTo(map);
@@ -593,9 +596,23 @@ function chooseFeature(entry) {
   post({ type: "location", geometry: entry.feature.geometry, feature: featureRef(entry) });
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
+let drawing = false; // while a line or an area is drawn, a tap adds a point (draw.js)
+let chosenShape = null;
+function setDrawing(on) { drawing = on; }
+function chooseShape(kind, geometry, text, layer) {
+  chosen = { kind, geometry, entry: null, text };
+  chosenMarker.remove();
+  if (chosenShape) chosenShape.remove();
+  chosenShape = layer || null;
+  renderChosen();
+  announce(chosenText());
+  post({ type: "location", geometry, feature: null });
+  document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
+}
 function clearChoice() {
   chosen = null;
   chosenMarker.remove();
+  if (chosenShape) { chosenShape.remove(); chosenShape = null; }
   if (selectedEntry) { paint(selectedEntry, false); selectedEntry = null; }
   document.querySelectorAll(".wm-item").forEach((b) => b.setAttribute("aria-pressed", "false"));
   renderChosen();
@@ -603,7 +620,7 @@ function clearChoice() {
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: null }));
 }
 map.on("click", (event) => {
-  if (allows("point")) choosePoint(event.latlng);
+  if (allows("point") && !drawing) choosePoint(event.latlng);
 });
 
 // ---------- buttons ----------
@@ -784,6 +801,7 @@ async function start() {
 }
 window.webmapWidget = {
   config, map, applyLanguage, choosePoint, clearChoice, post, announce, tr, local, featureName,
+  chooseShape, setDrawing,
   get chosen() { return chosen; },
   get lang() { return lang; },
   chosenText,

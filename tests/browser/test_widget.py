@@ -390,8 +390,10 @@ def test_legend_at_320px_comes_before_the_list_and_names_only_classes_in_the_dat
                                  width=320, height=640)
     found = page.evaluate("""() => {
         const config = JSON.parse(document.getElementById('wm-config').textContent);
-        const known = config.layers.reduce((n, l) => n + ((l.style && l.style.classes) || []).length, 0);
-        const labels = [...document.querySelectorAll('.wm-legend-items li span')].map(s => s.textContent);
+        const known = config.layers.reduce(
+            (n, l) => n + ((l.style && l.style.classes) || []).length, 0);
+        const labels = [...document.querySelectorAll('.wm-legend-items li span')]
+            .map(s => s.textContent);
         const features = [...document.querySelectorAll('.leaflet-overlay-pane [role=button]')]
             .map(el => el.getAttribute('aria-label'));
         const top = (sel) => document.querySelector(sel).getBoundingClientRect().top;

@@ -45,7 +45,8 @@ def test_a_line_by_keyboard_alone(chromium: Any, widget_site: Site) -> None:
     page.locator('[data-action="zoom-in"]').focus()
     for step in range(1, 4):
         page.keyboard.press("Enter")  # the widget's own zoom button
-        wait_until(page.main_frame, f"webmapMap.getZoom() >= Math.min({start + step}, webmapMap.getMaxZoom())")
+        wait_until(page.main_frame, f"webmapMap.getZoom() >= "
+                                    f"Math.min({start + step}, webmapMap.getMaxZoom())")
         page.wait_for_timeout(400)  # the zoom animation ends
     page.locator("#wm-draw-line").focus()
     page.keyboard.press("Enter")
@@ -89,7 +90,8 @@ def test_an_area_by_tapping(chromium: Any, widget_site: Site, width: int) -> Non
     start = page.evaluate("webmapMap.getZoom()")
     for step in range(1, 5):
         page.locator('[data-action="zoom-in"]').tap()
-        wait_until(page.main_frame, f"webmapMap.getZoom() >= Math.min({start + step}, webmapMap.getMaxZoom())")
+        wait_until(page.main_frame, f"webmapMap.getZoom() >= "
+                                    f"Math.min({start + step}, webmapMap.getMaxZoom())")
         page.wait_for_timeout(400)  # the zoom animation ends
     page.locator("#wm-draw-area").tap()
     page.locator(".wm-mapwrap .leaflet-container").scroll_into_view_if_needed()
@@ -119,7 +121,8 @@ def test_a_crossing_area_is_refused_with_the_edges_named(chromium: Any,
     start = page.evaluate("webmapMap.getZoom()")
     for step in range(1, 4):
         page.locator('[data-action="zoom-in"]').click()
-        wait_until(page.main_frame, f"webmapMap.getZoom() >= Math.min({start + step}, webmapMap.getMaxZoom())")
+        wait_until(page.main_frame, f"webmapMap.getZoom() >= "
+                                    f"Math.min({start + step}, webmapMap.getMaxZoom())")
         page.wait_for_timeout(400)  # the zoom animation ends
     page.locator("#wm-draw-area").click()
     page.locator(".wm-mapwrap .leaflet-container").scroll_into_view_if_needed()

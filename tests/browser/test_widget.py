@@ -382,3 +382,27 @@ def test_no_toggle_where_the_base_has_no_variant_offered(chromium: Any,
     # finland-contrast draws the municipalities too, so it is offered: the toggle shows
     assert page.locator("#wm-contrast").is_visible()
     context.close()
+
+
+def test_legend_at_320px_comes_before_the_list_and_names_only_classes_in_the_data(
+        chromium: Any, widget_server: str) -> None:
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{PLAN_MAP}?lang=fi",
+                                 width=320, height=640)
+    found = page.evaluate("""() => {
+        const config = JSON.parse(document.getElementById('wm-config').textContent);
+        const known = config.layers.reduce(
+            (n, l) => n + ((l.style && l.style.classes) || []).length, 0);
+        const labels = [...document.querySelectorAll('.wm-legend-items li span')]
+            .map(s => s.textContent);
+        const features = [...document.querySelectorAll('.leaflet-overlay-pane [role=button]')]
+            .map(el => el.getAttribute('aria-label'));
+        const top = (sel) => document.querySelector(sel).getBoundingClientRect().top;
+        return {known, labels, features, legend: top('.wm-legend'), list: top('#wm-features')};
+    }""")
+    assert found["labels"], "the legend is empty"
+    assert len(found["labels"]) < found["known"], "the legend lists classes no feature has"
+    for label in found["labels"]:
+        legend = label.split(" – ")[-1]
+        assert any(f.endswith(f", {legend}") for f in found["features"]), label
+    assert found["legend"] < found["list"], "the legend comes after the long feature list"
+    context.close()

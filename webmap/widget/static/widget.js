@@ -394,9 +394,13 @@ function renderLegend() {
     if (!style || !style.classes) continue;
     const heading = document.createElement("h3");
     heading.textContent = local(source.title);
+    // Only the classes the layer's features use: a plan style may know a hundred markings.
+    const used = new Set(source.entries.map((entry) => entry.classIndex));
+    if (!used.size) continue;
     const list = document.createElement("ul");
     list.className = "wm-legend-items";
     style.classes.forEach((cls, classIndex) => {
+      if (!used.has(classIndex)) return;
       const item = document.createElement("li");
       item.innerHTML = swatch(style, cls, classIndex, `l${source.index}`);
       const label = document.createElement("span");

@@ -14,7 +14,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .admin import api as admin_api
 from .admin import pages as admin_pages
-from .api import accepts, basemaps, comments, edit, features, landing, plans, search, tiles
+from .api import (
+    accepts,
+    basemaps,
+    comments,
+    edit,
+    features,
+    landing,
+    mapimage,
+    plans,
+    search,
+    tiles,
+)
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .services import EXTENSION, Services, build_services
 from .settings import Settings
@@ -40,7 +51,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
     for blueprint in (landing.bp, features.bp, edit.bp, tiles.bp, basemaps.bp, search.bp,
-                      plans.bp, widget.bp, admin_api.bp):
+                      plans.bp, widget.bp, admin_api.bp, mapimage.bp):
         app.register_blueprint(blueprint)
     accepts.init_app(app)
     comments.init_app(app, services.limits)

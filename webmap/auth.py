@@ -22,6 +22,8 @@ from .database import Database, time_text
 from .problems import Conflict, NotFound, Problem
 
 TABLE = "webmap_tokens"
+ENDED = "webmap_ended_sessions"
+SESSION_ID_BYTES = 18
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 256
 NAME_RE = re.compile(r"^[^\W_][\w .,@'()&+-]{0,63}$")
@@ -111,6 +113,24 @@ class TokenRepository:
         return any(t.name == name and t.created == created and t.revoked is None
                    for t in self.list())
 
+    def end_session(self, session_id: str, expires: float) -> None:
+        """Refuse the session ``session_id`` from now on, everywhere, until ``expires`` (epoch
+        seconds, when its cookie runs out anyway); rows past their expiry are removed."""
+        db = self.database
+        with db.transaction(write=True) as conn:
+            conn.execute(db.sql(f"DELETE FROM {ENDED} WHERE expires < ?"),  # noqa: S608
+                         (time.time(),))
+            conn.execute(db.sql(f"INSERT INTO {ENDED} (session_id, expires) VALUES (?, ?) "  # noqa: S608
+                                "ON CONFLICT (session_id) DO NOTHING"), (session_id, expires))
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether the session ``session_id`` was signed out."""
+        db = self.database
+        with db.transaction() as conn:
+            row = conn.execute(db.sql(f"SELECT 1 FROM {ENDED} WHERE session_id = ?"),  # noqa: S608
+                               (session_id,)).fetchone()
+        return row is not None
+
     def ping(self) -> None:
         """Raise ``ServiceUnavailable`` when the records cannot be read."""
         self.database.check_table(TABLE)
@@ -135,7 +155,8 @@ def session_values(tokens: TokenRepository, token: str) -> dict[str, Any] | None
     if name is None:
         return None
     created = next(t.created for t in tokens.list() if t.name == name)
-    return {"staff": name, "token_created": created, "signed_in": time.time()}
+    return {"staff": name, "token_created": created, "signed_in": time.time(),
+            "session_id": secrets.token_urlsafe(SESSION_ID_BYTES)}
 
 
 def session_staff(values: Mapping[str, Any], tokens: TokenRepository, *, lifetime_s: float
@@ -148,4 +169,7 @@ def session_staff(values: Mapping[str, Any], tokens: TokenRepository, *, lifetim
         return None
     if time.time() - started > lifetime_s or not isinstance(created, str):
         return None
+    session_id = values.get("session_id")
+    if not isinstance(session_id, str) or tokens.session_ended(session_id):
+        return None  # signed out: a copy of the cookie is refused too
     return name if tokens.active(name, created) else None

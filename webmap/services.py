@@ -23,6 +23,7 @@ from .comments.storage import CommentRepository
 from .database import Database, PostgresDatabase, SqliteDatabase, open_database
 from .layers import MapsOfLayer
 from .limits import RateLimits
+from .mapimage.service import MapImageService
 from .maps import MapDefinition, MapRegistry, MapRepository
 from .maps.checks import check_fields, check_layers, unnamed_count
 from .plans.service import PlanService
@@ -61,6 +62,7 @@ class Services:
     styles: StyleCatalogue
     plans: PlanService
     limits: RateLimits
+    map_images: MapImageService
 
     @property
     def backend(self) -> str:
@@ -158,7 +160,8 @@ def build_services(settings: Settings) -> Services:
             tile_cache=_tile_cache(cache_root / "tiles", settings),
             basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles),
-            limits=RateLimits(settings))
+            limits=RateLimits(settings),
+            map_images=MapImageService(layers, basemaps, styles))
     except BaseException:
         database.close()
         raise

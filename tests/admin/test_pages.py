@@ -164,6 +164,19 @@ def test_sign_out(client: Any, csrf: str) -> None:
     assert "You have signed out." in client.get("/admin/").text
 
 
+def test_sign_out_ends_the_session_on_the_server(app: Any, client: Any, csrf: str) -> None:
+    copied = client.get_cookie("webmap_staff", path="/admin")
+    assert copied is not None
+    thief = app.test_client()
+    thief.set_cookie("webmap_staff", copied.value, path="/admin")
+    assert thief.get("/admin/layers").status_code == 200  # the copy works while signed in
+    assert client.post("/admin/sign-out", data={"csrf_token": csrf}).status_code == 303
+    assert thief.get("/admin/layers").status_code == 303  # and not after the sign-out
+    other = app.test_client()  # a sign-in of its own is not affected by that sign-out
+    sign_in(other, services_of(app).tokens.create("bertil"))
+    assert other.get("/admin/layers").status_code == 200
+
+
 def test_secret_key_is_made_once_and_private(app: Any, tmp_path: Path) -> None:
     settings = services_of(app).settings
     path = settings.data_dir / "secret_key"

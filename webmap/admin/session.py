@@ -107,7 +107,11 @@ def sign_in(token: str) -> str | None:
 
 
 def sign_out() -> None:
-    """Forget the session."""
+    """End the session on the server (a copied cookie stops working too), then forget it."""
+    session_id = session.get("session_id")
+    started = session.get("signed_in")
+    if isinstance(session_id, str) and isinstance(started, int | float):
+        current().tokens.end_session(session_id, started + _lifetime_s())
     session.clear()
 
 

@@ -1,0 +1,1 @@
+"""Map images drawn server side (OGC API - Maps), for reports and case files."""

@@ -1,0 +1,7 @@
+-- Staff sessions ended by signing out: the session's random id and when its cookie would have
+-- expired anyway (after which the row is removed). A copied cookie of an ended session is
+-- refused on every worker and host.
+CREATE TABLE webmap_ended_sessions (
+    session_id TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+);

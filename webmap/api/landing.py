@@ -99,7 +99,7 @@ def _collections() -> Collections:
 
 
 @bp.get("/api.html")
-@accepts()
+@accepts("f")
 def api_html() -> Response:
     """A readable list of the API's operations."""
     return html_response("api.html", title="API", doc=openapi_document(url(""), _collections()),

@@ -338,3 +338,39 @@ def test_publish_sends_at_once_when_smtp_is_set(make_app: Any, settings: Setting
     finally:
         controller.stop()
     assert [m["To"] for m in inbox.messages] == ["asa.oberg@example.fi"]
+
+
+def test_a_title_with_line_breaks_gives_a_one_line_subject(app: Any, client: Any, token: str,
+                                                          three: dict[str, str]) -> None:
+    from webmap.comments.mail import compose_message
+
+    definition = services_of(app).maps.get("kaava")
+    titled = replace(definition, title={"fi": "Kaava\r\nBcc: kaikki@example.fi\x00 2026"})
+    storage = services_of(app).comments.storage
+    resident = next(c for c in storage.list("kaava") if c.id == three["fi"])
+    subject_line, _ = compose_message(resident, titled, "https://kunta.example.fi/maps/kaava")
+    assert subject_line == "Vastine mielipiteeseesi: Kaava Bcc: kaikki@example.fi 2026"
+
+
+def test_a_message_the_mail_library_refuses_does_not_stop_the_queue(
+        app: Any, client: Any, token: str, three: dict[str, str]) -> None:
+    """A message queued with a header that cannot be sent (say, before titles were made one
+    line) is marked failed; the others are still sent."""
+    _answer_all(client, token, three)
+    storage = services_of(app).comments.storage
+    storage.publish_responses(
+        "kaava", lambda c: (("Bad\r\nBcc: x@example.fi" if c.language == "fi" else "Hyvä"),
+                            "body\n"))
+    inbox = Inbox()
+    controller = smtp_server(inbox)
+    try:
+        settings = replace(services_of(app).settings,
+                           smtp_url=f"smtp://127.0.0.1:{controller.port}")
+        report = send_queued(storage, settings)
+    finally:
+        controller.stop()
+    assert (report.sent, report.failed) == (1, 1)
+    assert [m["To"] for m in inbox.messages] == ["asa@example.se"]
+    failed = storage.unsent()
+    assert [m.recipient for m in failed] == ["maija@example.fi"]
+    assert failed[0].last_error.startswith("message:")

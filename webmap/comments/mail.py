@@ -12,6 +12,7 @@ between the server's acceptance and the sent mark, a second copy carries the sam
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("webmap.comments.mail")
 
 SMTP_TIMEOUT_S = 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 WORDING = {
     "fi": {
         "subject": "Vastine mielipiteeseesi: {title}",
@@ -74,6 +76,12 @@ def wording(language: str) -> dict[str, str]:
     return WORDING.get(language.split("-")[0], WORDING["en"])
 
 
+def one_line(value: str) -> str:
+    """``value`` with line breaks and other control characters as single spaces: a header
+    such as Subject must stay one line whatever staff typed as the map's title."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
 def compose_message(comment: Comment, definition: MapDefinition, link: str) -> tuple[str, str]:
     """(subject, plain-text body) telling the resident of ``comment`` its response."""
     words = wording(comment.language)
@@ -88,7 +96,7 @@ def compose_message(comment: Comment, definition: MapDefinition, link: str) -> t
         words["link"] + "\n" + link,
         "-- \n" + words["why"],
     ])
-    return words["subject"].format(title=title), body + "\n"
+    return one_line(words["subject"].format(title=title)), body + "\n"
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,13 @@ def send_queued(storage: CommentStorage, settings: Settings, *, batch: int = 100
                 for message in waiting:
                     tried.add(message.comment_id)
                     try:
-                        client.send_message(email_of(message, sender))
+                        mail = email_of(message, sender)
+                    except ValueError as exc:  # a header the e-mail library refuses
+                        storage.mark_failed(message.comment_id, f"message: {exc}")
+                        failed += 1
+                        continue
+                    try:
+                        client.send_message(mail)
                     except (smtplib.SMTPException, OSError) as exc:
                         storage.mark_failed(message.comment_id, str(exc))
                         failed += 1

@@ -406,3 +406,31 @@ def test_legend_at_320px_comes_before_the_list_and_names_only_classes_in_the_dat
         assert any(f.endswith(f", {legend}") for f in found["features"]), label
     assert found["legend"] < found["list"], "the legend comes after the long feature list"
     context.close()
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_attribution_goes_under_the_map_on_narrow_screens(chromium: Any, widget_server: str,
+                                                         width: int) -> None:
+    """At 320 px the attribution would cover part of the map and its scale bar: it is a line
+    under the map there, and stays in the map's corner on wide screens."""
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=fi",
+                                 width=width, height=640)
+    found = page.evaluate("""() => {
+        const control = document.querySelector('.leaflet-control-attribution');
+        const map = document.getElementById('wm-map').getBoundingClientRect();
+        const box = control.getBoundingClientRect();
+        const scale = document.querySelector('.leaflet-control-scale-line')
+            .getBoundingClientRect();
+        return {inMap: document.getElementById('wm-map').contains(control),
+                text: control.textContent, mapBottom: map.bottom, top: box.top,
+                overlapsScale: !(box.right <= scale.left || box.left >= scale.right ||
+                                 box.bottom <= scale.top || box.top >= scale.bottom)};
+    }""")
+    assert "OpenStreetMap" in found["text"], found["text"]
+    if width == 320:
+        assert not found["inMap"] and found["top"] >= found["mapBottom"] - 1, found
+        screenshot(page, "widget-credits-320")
+    else:
+        assert found["inMap"], found
+    assert not found["overlapsScale"], found
+    context.close()

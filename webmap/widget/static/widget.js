@@ -784,6 +784,27 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !panel.hidden && !event.defaultPrevented) closePanel();
 });
 
+// ---------- credits under the map on narrow screens ----------
+// Below 30rem the attribution would cover a large part of the map and the scale bar: its
+// control moves into a line under the map (Leaflet keeps updating the same element).
+const credits = document.createElement("div");
+credits.className = "wm-credits";
+credits.id = "wm-credits";
+map.getContainer().insertAdjacentElement("afterend", credits);
+const narrow = window.matchMedia("(max-width: 30rem)");
+function placeCredits() {
+  const control = map.attributionControl.getContainer();
+  if (narrow.matches) {
+    credits.appendChild(control);
+  } else {
+    map.getContainer().querySelector(".leaflet-control-container .leaflet-bottom.leaflet-right")
+      .appendChild(control);
+  }
+  credits.hidden = !narrow.matches;
+}
+placeCredits();
+narrow.addEventListener("change", placeCredits);
+
 // ---------- start ----------
 map.fitBounds(homeBounds, { animate: false });
 lastZoom = map.getZoom();

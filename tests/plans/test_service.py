@@ -66,6 +66,21 @@ def test_ngp_plan_imports_areas_and_lines(services: Services, shared: Path) -> N
     assert definition["identifier"] == "DP225"
 
 
+def test_ngp_use_is_lettered_and_coloured_as_boverkets_catalogue_says(
+        services: Services, shared: Path) -> None:
+    """DP225's use provision (Gruppboende, kvartersmark, kategori bostäder) references a
+    catalogue entry webmap does not ship; the catalogue letters and colours every housing use
+    alike (B, yellow), and the areas are drawn with the Boverket style."""
+    services.plans.import_plan(shared / DP225, "mora-dp225")
+    areas = services.layers.items(services.layers.layer("mora-dp225-areas"), ItemQuery())
+    uses = [p for p in areas.properties if p["letter_code"]]
+    assert [(p["letter_code"], p["marking"], p["colour"], p["text_sv"]) for p in uses] == [
+        ("B", "B", "Gul", "B — Gruppboende")]
+    layers = services.plans.plan("mora-dp225").definition["layers"]
+    assert {la["id"]: la["style"] for la in layers} == {
+        "mora-dp225-areas": "detaljplan-omraden", "mora-dp225-lines": None}
+
+
 def test_reimport_replaces_and_removes_layers_it_no_longer_has(services: Services,
                                                                shared: Path) -> None:
     services.plans.import_plan(shared / DP225, "plan")

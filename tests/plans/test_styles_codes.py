@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.plans.conftest import CATALOGUE, PALETTE
+from webmap.plans.boverket_style import COLOURS, style_from_catalogue
 from webmap.plans.codes import boverket, ryhti_code
 from webmap.plans.palette import style_from_palette
 from webmap.styles import StyleCatalogue
@@ -37,6 +38,21 @@ def test_plan_style_passes_the_accessibility_check() -> None:
     assert style is not None
     assert style.property == "marking"
     assert catalogue.check(style) == []
+
+
+def test_swedish_plan_style_is_generated_from_the_catalogue_and_passes_the_check() -> None:
+    committed = json.loads((ROOT / "styles" / "detaljplan-omraden.json")
+                           .read_text(encoding="utf-8"))
+    assert style_from_catalogue() == committed
+    uses = {p["beteckning"].strip("#"): p["farg"] for p in boverket().values()
+            if p["bestammelsetyp"] == "Användningsbestämmelse"}
+    classes = {c["symbol"]: c for c in committed["classes"] if c.get("symbol")}
+    assert set(classes) == set(uses) == {"B", "E", "J", "R", "SKYDD"}
+    for code, colour in uses.items():
+        assert classes[code]["fill"] == COLOURS[colour], code
+    catalogue = StyleCatalogue(ROOT / "styles")
+    style = catalogue.get("detaljplan-omraden")
+    assert style is not None and catalogue.check(style) == []
 
 
 def test_shipped_catalogue_excerpt_is_boverkets(shared: Path) -> None:

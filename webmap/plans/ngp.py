@@ -168,7 +168,7 @@ def _group(key: str, props: Mapping[str, Any], codes: list[Code]) -> RegulationG
         category = optional_text(props, "kategori", where) or str(props.get("feature:typ"))
         kind = Code(uri=f"ngp:kategori:{category}", code=category, label={"sv": category})
     formulation = (optional_text(props, "bestammelseformulering", where) or "").strip()
-    catalogue = boverket().get((reference or "").strip(), {})
+    catalogue = boverket().get((reference or "").strip(), {}) or _use_of(props, where)
     letter = (optional_text(props, "beteckning", where) or catalogue.get("beteckning")
               or "").strip("#- ")
     raw_values = props.get("bestammelsevarde") or []
@@ -180,6 +180,27 @@ def _group(key: str, props: Mapping[str, Any], codes: list[Code]) -> RegulationG
     return RegulationGroup(key=key, letter_code=letter or None,
                            title={"sv": formulation} if formulation else dict(kind.label),
                            colour=catalogue.get("farg"), regulations=(regulation,))
+
+
+def _use_of(props: Mapping[str, Any], where: str) -> dict[str, str]:
+    """For a use provision whose catalogue reference webmap does not ship: the letter and
+    colour the catalogue gives every use of its ``anvandningsform`` and ``kategori`` (the
+    file spells them in lower case, the catalogue capitalised), when they agree."""
+    if props.get("feature:typ") != "användningsbestämmelse":
+        return {}
+    form = (optional_text(props, "anvandningsform", where) or "").strip().casefold()
+    category = (optional_text(props, "kategori", where) or "").strip().casefold()
+    if not form or not category:
+        return {}
+    found = {(p.get("beteckning", "").strip("#- "), p.get("farg", ""))
+             for p in boverket().values()
+             if p.get("bestammelsetyp") == "Användningsbestämmelse"
+             and p.get("anvandningsform", "").casefold() == form
+             and p.get("kategori", "").casefold() == category}
+    if len(found) != 1:
+        return {}
+    beteckning, farg = found.pop()
+    return {"beteckning": beteckning, "farg": farg}
 
 
 def _value(data: Any, where: str) -> Value:

@@ -28,8 +28,10 @@ from .read import load_document, read_document
 from .storage import PlanRepository, StoredPlan
 
 PLAN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,55}$")
-AREA_STYLES = {"ryhti": "kaava-alueet"}
-"""The style each model's plan areas are drawn with (generated from Kuntaliitto's palette)."""
+AREA_STYLES = {"ryhti": "kaava-alueet", "ngp": "detaljplan-omraden"}
+"""The style each model's plan areas are drawn with: Kuntaliitto's palette for Finnish plans
+(``webmap.plans.palette``), Boverket's catalogue colours for Swedish ones
+(``webmap.plans.boverket_style``)."""
 
 
 class PlanNotFound(NotFound):

@@ -122,3 +122,32 @@ def test_every_ryhti_plan_imports(services: Services, shared: Path) -> None:
         report = services.plans.import_plan(shared / name, f"p{number}")
         assert sum(r.feature_count for r in report.layers) == report.objects
     assert len(services.plans.plans()) == len(RYHTI_PLANS)
+
+
+def test_a_comment_on_a_plan_area_exports_its_letter_code(
+        settings: Settings, make_services: Callable[[Settings], Services], shared: Path,
+        tmp_path: Path) -> None:
+    """Even where the map shows only the area's name, the export names the letter code the
+    resident commented on."""
+    from dataclasses import replace
+
+    from webmap.comments.export import csv_bytes
+
+    definition = json.loads((settings.layers_dir / "maps" / "ryhti-testikaava.json")
+                            .read_text(encoding="utf-8"))
+    definition["layers"][0]["attributes"] = []
+    (tmp_path / "layers" / "maps").mkdir(parents=True)
+    (tmp_path / "layers" / "maps" / "ryhti-testikaava.json").write_text(
+        json.dumps(definition), encoding="utf-8")
+    services = make_services(replace(settings, layers_dir=tmp_path / "layers"))
+    services.plans.import_plan(shared / KOHDISTUS, "ryhti-testikaava")
+    areas = services.layers.items(services.layers.layer("ryhti-testikaava-areas"), ItemQuery())
+    lettered = next(i for i, p in enumerate(areas.properties) if p["letter_code"])
+    feature_id = str(areas.ids[lettered])
+    receipt = services.comments.submit("ryhti-testikaava", {
+        "text": "Liian korkea", "language": "fi",
+        "feature": {"collection": "ryhti-testikaava-areas", "id": feature_id}})
+    comment = services.comments.storage.get(receipt.id)
+    rows = csv_bytes([comment], delimiter=";").decode("utf-8-sig").splitlines()
+    header, row = rows[0].split(";"), rows[1].split(";")
+    assert row[header.index("feature_code")] == areas.properties[lettered]["letter_code"]

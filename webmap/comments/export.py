@@ -21,7 +21,7 @@ import pyogrio
 import shapely
 
 from ..types import MediaType
-from .service import RESPONSE_COLUMNS, SNAPSHOT_COLUMNS, Comment
+from .service import PLAN_CODE, RESPONSE_COLUMNS, SNAPSHOT_COLUMNS, Comment
 
 FORMATS: dict[str, str] = {
     "geojson": str(MediaType.GEOJSON),
@@ -31,7 +31,7 @@ FORMATS: dict[str, str] = {
 """Export formats and their media types; the format is also the file extension."""
 COLUMNS = ("id", "created", "status", "language", "text", "name", "email",
            "feature_collection", "feature_id", "feature_label", "feature_key",
-           "themes", "response", "changed_plan", "published_response", "notify")
+           "feature_code", "themes", "response", "changed_plan", "published_response", "notify")
 """Attribute columns of the CSV and GeoPackage exports (the CSV adds ``geometry`` as WKT)."""
 BACKUP_COLUMNS = (*COLUMNS[:9], "idempotency_key", *SNAPSHOT_COLUMNS, *RESPONSE_COLUMNS)
 """A backup's columns: every stored value, so a restore gives back the comment as it was."""
@@ -62,9 +62,13 @@ def feature_collection(comments: Sequence[Comment], *, personal: bool) -> bytes:
 
 
 def export_value(comment: Comment, column: str) -> Any:
-    """A column's value as staff read it: themes as ``a, b``."""
+    """A column's value as staff read it: themes as ``a, b``; ``feature_code`` the plan
+    area's letter code (``AK-1``) as the resident saw it."""
     if column == "themes":
         return comment.themes_text
+    if column == "feature_code":
+        code = comment.attributes().get(PLAN_CODE)
+        return None if code is None else str(code)
     return getattr(comment, column)
 
 

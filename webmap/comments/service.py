@@ -83,6 +83,8 @@ class Snapshot:
     """The map's key attributes of the feature, a JSON object."""
 
 
+PLAN_CODE = "letter_code"
+"""The attribute of plan layers (``webmap plans import``) that holds an area's letter code."""
 SNAPSHOT_COLUMNS = ("feature_version", "feature_key", "feature_label", "feature_geometry",
                     "feature_attributes")
 """Where a snapshot is stored, beside the comment."""
@@ -402,6 +404,8 @@ def snapshot_of(item: MapLayer, info: LayerInfo, page: ItemPage) -> Snapshot:
         wanted.insert(0, item.label_field)
     if info.id_field and info.id_field not in wanted:
         wanted.append(info.id_field)
+    if PLAN_CODE in props and PLAN_CODE not in wanted:  # a plan layer: the export names it
+        wanted.append(PLAN_CODE)
     attributes = {name: _plain(props.get(name)) for name in wanted if name in props}
     key = props.get(info.id_field) if info.id_field else None
     return Snapshot(version=info.version, key=None if key is None else str(key),

@@ -308,14 +308,16 @@ def read_comments(path: Path, map_id: str) -> list[Comment]:
                                "a known status or a time")
         created = pd.Timestamp(values["created"])
         created = created.tz_localize(UTC) if created.tzinfo is None else created.tz_convert(UTC)
+        texts: dict[str, Any] = {k: None if values.get(k) is None else str(values[k])
+                                 for k in ("feature_collection", "feature_id", "name", "email",
+                                           "idempotency_key", *SNAPSHOT_COLUMNS, "response",
+                                           "responded", "published_response")}
         found.append(Comment(
             id=str(values["id"]), map_id=map_id,
             created=created.to_pydatetime().isoformat(timespec="milliseconds"),
             status=str(values["status"]), text=str(values["text"] or ""),
             language=str(values["language"] or ""), geometry=_geojson(geometries[i]),
-            **{k: None if values.get(k) is None else str(values[k]) for k in (
-                "feature_collection", "feature_id", "name", "email", "idempotency_key",
-                *SNAPSHOT_COLUMNS, "response", "responded", "published_response")},
+            **texts,
             themes=str(values.get("themes") or "[]"),
             changed_plan=bool(values.get("changed_plan") or False),
             notify=bool(values.get("notify") or False)))

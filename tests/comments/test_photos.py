@@ -271,3 +271,28 @@ def test_the_moderation_page_shows_the_photos_with_their_descriptions(
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
     assert client.get(f"/admin/maps/vain-piste/comments/{comment_id}/photos/1"
                       ).status_code == 404
+
+
+def test_a_backup_carries_the_photos(app: Any, client: Any, tmp_path: Path,
+                                     make_services: Any) -> None:
+    from webmap.backup import export_all, import_all
+    from webmap.settings import Settings
+
+    response = send(client, comment(), [png(), gps_jpeg((100, 80))], ["Kyltti", "Katu"])
+    comment_id = response.get_json()["id"]
+    assert send(client, comment(text="Ilman kuvaa"), [], []).status_code == 201
+    source = services_of(app)
+    manifest = export_all(source.layers, tmp_path / "backup", comments=source.comments.storage)
+    assert [(e["map"], e["count"], e["photos"]) for e in manifest["comments"]] == [
+        ("kaava", 2, 2)]
+
+    other = make_services(Settings(data_dir=tmp_path / "other", layers_dir=tmp_path / "none"))
+    import_all(other.layers, tmp_path / "backup", comments=other.comments.storage)
+    restored = {c.id: c for c in other.comments.storage.list("kaava")}
+    assert [(p.n, p.alt, p.width) for p in restored[comment_id].photos] == [
+        (1, "Kyltti", 40), (2, "Katu", 100)]
+    assert (other.comments.storage.photo(comment_id, 2)[1]
+            == source.comments.storage.photo(comment_id, 2)[1])
+    import_all(other.layers, tmp_path / "backup", comments=other.comments.storage)  # again
+    assert len(other.comments.storage.list("kaava")[0].photos
+               + other.comments.storage.list("kaava")[1].photos) == 2

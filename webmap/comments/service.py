@@ -327,6 +327,9 @@ class CommentStorage(Protocol):
     def restore(self, comments: Sequence[Comment]) -> int:
         """Insert comments as they were (a backup); skip those already stored."""
 
+    def restore_photos(self, photos: Sequence[tuple[str, int, Photo]]) -> int:
+        """Insert (comment id, n, photo) as they were; skip those already stored."""
+
     def respond(self, comment_id: str, changes: Mapping[str, Any]) -> Comment:
         """Set some of ``themes`` (JSON text), ``response`` and ``changed_plan``."""
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..database import Database, SqliteDatabase, time_text
 from ..problems import NotFound, ServiceUnavailable
-from .photos import PhotoInfo
+from .photos import Photo, PhotoInfo
 from .service import (
     RESPONSE_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -253,6 +253,17 @@ class CommentRepository:
                     None if c.responded is None
                     else self._created(datetime.fromisoformat(c.responded)),
                     c.published_response, bool(c.notify))).rowcount
+        return added
+
+    def restore_photos(self, photos: Sequence[tuple[str, int, Photo]]) -> int:
+        """Insert photos of restored comments as they were, in one transaction; those already
+        stored are skipped. Returns how many were added."""
+        added = 0
+        with self.database.transaction(write=True) as conn:
+            for comment_id, n, photo in photos:
+                added += conn.execute(self._sql(f"{PHOTO_INSERT} ON CONFLICT DO NOTHING"), (
+                    comment_id, n, photo.alt, photo.width, photo.height, len(photo.data),
+                    photo.data)).rowcount
         return added
 
     # -- responses ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from PIL import ExifTags, Image
 from tests.admin.test_pages import sign_in
 from tests.comments.conftest import MAPS, auth, comment, map_file, new_key, write_maps
 from tests.conftest import assert_problem
-from webmap.comments.photos import MAX_SIDE, clean_photo
+from webmap.comments.photos import MAX_SIDE, accepted_formats, clean_photo
 from webmap.problems import Unprocessable
 from webmap.services import services_of
 
@@ -296,3 +296,25 @@ def test_a_backup_carries_the_photos(app: Any, client: Any, tmp_path: Path,
     import_all(other.layers, tmp_path / "backup", comments=other.comments.storage)  # again
     assert len(other.comments.storage.list("kaava")[0].photos
                + other.comments.storage.list("kaava")[1].photos) == 2
+
+
+@pytest.mark.parametrize("value", [4, -1, True, "3", 2.5])
+def test_a_map_allows_0_to_3_photos(value: Any) -> None:
+    from webmap.maps.schema import MapDefinitionError, parse_map
+
+    definition = map_file("kuvat")
+    definition["consultation"]["photos"] = value
+    with pytest.raises(MapDefinitionError, match=r"consultation\.photos: give a whole number "
+                                                 "from 0 to 3"):
+        parse_map(definition)
+
+
+def test_the_map_document_gives_the_photo_limits(client: Any) -> None:
+    limits = client.get("/maps/kaava?f=json").get_json()["consultation"]["photos"]
+    assert limits == {"max": 3, "maxMb": 10,
+                      "formats": accepted_formats().replace(" or ", ", ")}
+    none = client.get("/maps/ei-kuvia?f=json").get_json()["consultation"]["photos"]
+    assert none["max"] == 0
+    page = client.get("/embed/ei-kuvia").get_data(as_text=True)
+    assert 'id="wm-photo-input"' not in page
+    assert 'id="wm-photo-input"' in client.get("/embed/kaava").get_data(as_text=True)

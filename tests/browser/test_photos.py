@@ -121,6 +121,20 @@ def test_a_photo_attached_and_described_by_keyboard(chromium: Any, widget_site: 
     page.locator("#wm-another").focus()
     page.keyboard.press("Enter")
     assert page.locator(".wm-photo-item").count() == 0
+
+    # Once staff publish it, the widget's list of comments shows the photo with its description.
+    token = widget_site.cli("tokens", "create", "photo-test").strip().splitlines()[-1]
+    published = page.request.patch(f"{widget_site.url}/admin/api/comments/{reference}",
+                                   data=json.dumps({"status": "published"}),
+                                   headers={"Authorization": f"Bearer {token}",
+                                            "Content-Type": "application/json"})
+    assert published.ok, published.text()
+    page.reload()
+    page.wait_for_selector("html[data-ready]")
+    shown = page.locator("#wm-published img[alt='Red sign with a broken corner']")
+    shown.scroll_into_view_if_needed()
+    wait_until(page.main_frame, "[...document.querySelectorAll('#wm-published img')]"
+                                ".some(i => i.complete && i.naturalWidth === 320)")
     context.close()
 
 

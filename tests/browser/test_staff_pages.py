@@ -237,6 +237,8 @@ def test_hostile_comments_stay_text(chromium: Any, site: dict[str, Any]) -> None
     assert XSS_NAME in page.inner_text("main")
     photo = page.locator(".photos img")
     assert photo.get_attribute("alt") == XSS_ALT
+    photo.scroll_into_view_if_needed()  # loaded lazily
+    page.wait_for_function("document.querySelector('.photos img').naturalWidth > 0")
     assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 300
     assert XSS_ALT in page.inner_text(".photos figcaption")
     injected = page.evaluate("""() => ({

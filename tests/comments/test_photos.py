@@ -98,7 +98,7 @@ def test_gps_and_every_other_metadata_are_gone_from_what_is_served(
     listed = client.get("/maps/kaava/comments").get_json()["features"]
     (props,) = [f["properties"] for f in listed if f["id"] == comment_id]
     assert props["photos"] == [{
-        "href": f"/maps/kaava/comments/{comment_id}/photos/1",
+        "href": f"http://localhost/maps/kaava/comments/{comment_id}/photos/1",
         "alt": "Pysäköintialue puiston reunalla", "type": "image/jpeg",
         "width": MAX_SIDE, "height": MAX_SIDE // 2}]
     again = client.get(f"/maps/kaava/comments/{comment_id}/photos/1",

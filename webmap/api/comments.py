@@ -141,7 +141,7 @@ def _idempotency_key() -> str | None:
 @accepts()
 def published_comments(map_id: str) -> Response:
     """Published comments as GeoJSON: text, time, feature and language, no personal data."""
-    body = feature_collection(_service().published(map_id), personal=False)
+    body = feature_collection(_service().published(map_id), personal=False, base=base_url())
     return Response(body, mimetype=MediaType.GEOJSON, headers={"Cache-Control": "no-cache"})
 
 
@@ -248,7 +248,8 @@ def export_comments(map_id: str) -> Response:
     comments = service.for_staff(map_id, statuses=_statuses(request.args.get("status")))
     download = {"Content-Disposition": f'attachment; filename="{map_id}-comments.{fmt}"'}
     if fmt == "geojson":
-        return Response(feature_collection(comments, personal=True), mimetype=FORMATS[fmt],
+        return Response(feature_collection(comments, personal=True, base=base_url()),
+                        mimetype=FORMATS[fmt],
                         headers={**NO_STORE, **download})
     if fmt == "csv":
         return Response(csv_bytes(comments, delimiter=delimiter), content_type=FORMATS[fmt],

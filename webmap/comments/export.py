@@ -54,13 +54,15 @@ def default_delimiter(language: str | None) -> str:
     return ";" if (language or "").split("-")[0].lower() in SEMICOLON_LANGUAGES else ","
 
 
-def feature_collection(comments: Sequence[Comment], *, personal: bool) -> bytes:
+def feature_collection(comments: Sequence[Comment], *, personal: bool, base: str = "") -> bytes:
     """A GeoJSON FeatureCollection; ``personal`` adds status, names and e-mails (staff only).
-    A comment on a plan feature has the feature's geometry as it was."""
+    A comment on a plan feature has the feature's geometry as it was. ``base`` (the service's
+    address) goes before the photos' paths."""
     features = [{
         "type": "Feature", "id": c.id,
         "geometry": orjson.Fragment(c.place) if c.place else None,
-        "properties": c.staff_properties() if personal else c.public_properties(),
+        "properties": (c.staff_properties(base=base) if personal
+                       else c.public_properties(base=base)),
     } for c in comments]
     return orjson.dumps({"type": "FeatureCollection", "features": features,
                          "numberReturned": len(features)})

@@ -35,7 +35,8 @@ async function loadPublished() {
         for (const shot of shots) {
           const entry = document.createElement("li");
           const image = document.createElement("img");
-          image.src = new URL(shot.href.replace(/^\//, ""), new URL("../", window.location.href)).href;
+          // the same origin as the comments themselves (the CSP allows only 'self')
+          image.src = `${endpoint()}/${encodeURIComponent(feature.properties.id)}/photos/${shot.href.split("/").pop()}`;
           image.alt = shot.alt; // the resident's description, as text
           image.width = shot.width;
           image.height = shot.height;

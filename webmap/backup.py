@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import pyogrio
 import shapely
 
 from .comments.export import BACKUP_COLUMNS, GPKG_LAYER, write_gpkg
+from .comments.photos import Photo
 from .comments.service import SNAPSHOT_COLUMNS, STATUSES, Comment, CommentStorage
 from .layers import import_file
 from .maps import MAP_ID, MapRegistry
@@ -268,10 +271,54 @@ def _export_comments(comments: CommentStorage, target: Path, echo: Echo | None
         path = target / file_name
         path.parent.mkdir(exist_ok=True)
         write_gpkg(found, path, columns=BACKUP_COMMENT_COLUMNS, own_geometry=True)
-        entries.append({"map": map_id, "count": len(found), "file": file_name})
+        photos = _write_photos(comments, found, path)
+        entries.append({"map": map_id, "count": len(found), "file": file_name,
+                        "photos": photos})
         if echo is not None:
-            echo(f"exported {len(found)} comments on {map_id} to {file_name}")
+            with_photos = f" with {photos} photos" if photos else ""
+            echo(f"exported {len(found)} comments on {map_id} to {file_name}{with_photos}")
     return entries
+
+
+PHOTO_TABLE = "comment_photos"
+"""The attribute table of a comment backup GeoPackage that holds the photos' JPEGs."""
+
+
+def _write_photos(comments: CommentStorage, found: list[Comment], path: Path) -> int:
+    """Every photo of ``found`` into an attributes table of the GeoPackage (one at a time;
+    no table where no comment has a photo)."""
+    count = 0
+    if not any(comment.photos for comment in found):
+        return count
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(f"CREATE TABLE {PHOTO_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "comment_id TEXT NOT NULL, n INTEGER NOT NULL, alt TEXT NOT NULL, "
+                     "width INTEGER NOT NULL, height INTEGER NOT NULL, data BLOB NOT NULL)")
+        conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, "
+                     "description) VALUES (?, 'attributes', ?, ?)",
+                     (PHOTO_TABLE, PHOTO_TABLE, "Photos of the comments (JPEG)"))
+        for comment in found:
+            for info in comment.photos:
+                data = comments.photo(comment.id, info.n)[1]
+                conn.execute(f"INSERT INTO {PHOTO_TABLE} (comment_id, n, alt, width, "  # noqa: S608
+                             "height, data) VALUES (?, ?, ?, ?, ?, ?)",
+                             (comment.id, info.n, info.alt, info.width, info.height, data))
+                count += 1
+    return count
+
+
+def read_photos(path: Path) -> list[tuple[str, int, Photo]]:
+    """The photos of a backup GeoPackage (none in a backup of an older release)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        known = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                             (PHOTO_TABLE,)).fetchone()
+        if known is None:
+            return []
+        rows = conn.execute(f"SELECT comment_id, n, alt, width, height, data "  # noqa: S608
+                            f"FROM {PHOTO_TABLE} ORDER BY comment_id, n").fetchall()
+    return [(str(cid), int(n), Photo(alt=str(alt), data=bytes(data), width=int(width),
+                                     height=int(height)))
+            for cid, n, alt, width, height, data in rows]
 
 
 def _import_comments(comments: CommentStorage, source: Path, entries: list[dict[str, Any]],
@@ -282,9 +329,12 @@ def _import_comments(comments: CommentStorage, source: Path, entries: list[dict[
         path = _entry_file(source, entry, "comments", f"comments on {map_id!r}")
         found = read_comments(path, map_id)
         added = comments.restore(found)
+        ids = {c.id for c in found}
+        photos = comments.restore_photos([p for p in read_photos(path) if p[0] in ids])
         if echo is not None:
             kept = f" ({len(found) - added} were there already)" if added < len(found) else ""
-            echo(f"imported {added} comments on {map_id}{kept}")
+            with_photos = f" with {photos} photos" if photos else ""
+            echo(f"imported {added} comments on {map_id}{kept}{with_photos}")
 
 
 def read_comments(path: Path, map_id: str) -> list[Comment]:
@@ -308,14 +358,16 @@ def read_comments(path: Path, map_id: str) -> list[Comment]:
                                "a known status or a time")
         created = pd.Timestamp(values["created"])
         created = created.tz_localize(UTC) if created.tzinfo is None else created.tz_convert(UTC)
+        texts: dict[str, Any] = {k: None if values.get(k) is None else str(values[k])
+                                 for k in ("feature_collection", "feature_id", "name", "email",
+                                           "idempotency_key", *SNAPSHOT_COLUMNS, "response",
+                                           "responded", "published_response")}
         found.append(Comment(
             id=str(values["id"]), map_id=map_id,
             created=created.to_pydatetime().isoformat(timespec="milliseconds"),
             status=str(values["status"]), text=str(values["text"] or ""),
             language=str(values["language"] or ""), geometry=_geojson(geometries[i]),
-            **{k: None if values.get(k) is None else str(values[k]) for k in (
-                "feature_collection", "feature_id", "name", "email", "idempotency_key",
-                *SNAPSHOT_COLUMNS, "response", "responded", "published_response")},
+            **texts,
             themes=str(values.get("themes") or "[]"),
             changed_plan=bool(values.get("changed_plan") or False),
             notify=bool(values.get("notify") or False)))

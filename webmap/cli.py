@@ -562,10 +562,11 @@ def list_comments(map_id: str, statuses: tuple[str, ...]) -> None:
 
 @comments.command("export")
 @click.argument("map_id", metavar="MAP")
-@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]),
-              default="geojson", show_default=True, help="GeoJSON, CSV (Excel) or GeoPackage.")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg", "zip"]),
+              default="geojson", show_default=True,
+              help="GeoJSON, CSV (Excel), GeoPackage, or a zip of GeoJSON, CSV and photos.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: standard output; required for gpkg).")
+              help="File to write (default: standard output; required for gpkg and zip).")
 @click.option("--delimiter", type=click.Choice(["semicolon", "comma"]),
               help="CSV separator (default: semicolon when the map's first language is "
                    "Finnish or Swedish, as their Excel expects; else comma).")
@@ -575,11 +576,18 @@ def export_comments(map_id: str, fmt: str, output: Path | None, delimiter: str |
     """Export MAP's comments with names and e-mails, for staff."""
     import tempfile
 
-    from .comments.export import DELIMITERS, default_delimiter, feature_collection, write_gpkg
+    from .comments.export import (
+        DELIMITERS,
+        default_delimiter,
+        feature_collection,
+        write_gpkg,
+        write_zip,
+    )
     from .comments.export import csv_bytes as csv_of
 
-    if fmt == "gpkg" and output is None:
-        raise click.UsageError("a GeoPackage needs --output FILE")
+    if fmt in ("gpkg", "zip") and output is None:
+        raise click.UsageError(f"a {'GeoPackage' if fmt == 'gpkg' else 'zip'} needs "
+                               "--output FILE")
     with _services() as services:
         _known_map(services, map_id)
         found = services.comments.for_staff(map_id, statuses=statuses or STATUSES)
@@ -587,7 +595,18 @@ def export_comments(map_id: str, fmt: str, output: Path | None, delimiter: str |
             language = services.maps.get(map_id).default_language
         except NotFound:
             language = "en"
-    separator = DELIMITERS[delimiter] if delimiter else default_delimiter(language)
+        separator = DELIMITERS[delimiter] if delimiter else default_delimiter(language)
+        if fmt == "zip" and output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=".comments-", dir=output.parent) as scratch:
+                partial = Path(scratch) / "comments.zip"
+                photos = write_zip(found, partial, name=f"{map_id}-comments",
+                                   delimiter=separator,
+                                   photo=lambda cid, n: services.comments.staff_photo(cid, n)[1])
+                os.replace(partial, output)
+            click.echo(f"exported {len(found)} comments and {photos} photos on {map_id} to "
+                       f"{output}", err=True)
+            return
 
     def csv_bytes(comments: Any) -> bytes:
         return csv_of(comments, delimiter=separator)
@@ -612,11 +631,12 @@ def export_comments(map_id: str, fmt: str, output: Path | None, delimiter: str |
 @click.argument("map_id", metavar="MAP")
 @click.option("--force", is_flag=True, help="Purge even though the consultation is open.")
 def purge_personal_data(map_id: str, force: bool) -> None:
-    """Remove the names and e-mails of MAP's comments once its consultation has closed."""
+    """Remove the names, e-mails and photos of MAP's comments once its consultation has
+    closed."""
     with _services() as services:
         report = services.comments.purge_personal_data(map_id, force=force)
     click.echo(f"removed personal data from {report.comments} comments on {map_id} "
-               f"(names: {report.names}, e-mails: {report.emails})")
+               f"(names: {report.names}, e-mails: {report.emails}, photos: {report.photos})")
 
 
 @comments.command("publish-responses")

@@ -154,7 +154,8 @@ def build_services(settings: Settings) -> Services:
                            check=check)
         return Services(
             settings=settings, database=database, layers=layers, maps=maps,
-            comments=CommentService(CommentRepository(database), maps=maps, store=layers),
+            comments=CommentService(CommentRepository(database), maps=maps, store=layers,
+                                    photo_max_bytes=settings.photo_max_bytes),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=_tile_cache(cache_root / "tiles", settings),

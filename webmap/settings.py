@@ -179,6 +179,12 @@ class Settings:
         metadata={"help": "Comments one client address may post, e.g. 10/minute;100/hour, "
                           "or off.", "parse": _rate_limits},
     )
+    photo_max_mb: int = field(
+        default=10,
+        metadata={"help": "Largest photo a resident may attach to a comment, in MiB (each "
+                          "photo; at most 3 per comment). Photos are re-encoded as JPEG of at "
+                          "most 2048 px without metadata.", "parse": _positive_int},
+    )
     secret_key: str | None = field(
         default=None, repr=False,
         metadata={"help": "Signs staff session cookies and form tokens; every host behind one "
@@ -246,6 +252,11 @@ class Settings:
     def max_upload_bytes(self) -> int:
         """The upload limit in bytes."""
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def photo_max_bytes(self) -> int:
+        """The limit of one attached photo in bytes."""
+        return self.photo_max_mb * 1024 * 1024
 
 
 def env_name(field_name: str) -> str:

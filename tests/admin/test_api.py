@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def admin_routes(app: Any) -> list[tuple[str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/admin/api"):
-            path = rule.rule.replace("<layer_id>", "x")
+            path = re.sub(r"<int:\w+>", "1", rule.rule.replace("<layer_id>", "x"))
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 routes.append((method, path))
     return routes

@@ -404,6 +404,27 @@ def test_compose_sets_the_drawing_limits(client: Any, csrf: str, add_layer: Any)
                                                 "several": False}
 
 
+def test_compose_sets_how_many_photos_a_comment_may_have(client: Any, csrf: str,
+                                                         add_layer: Any) -> None:
+    add_layer("plan")
+    assert client.post("/admin/maps/new", data=_compose_form(csrf, photos="1")).status_code == 303
+    published = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert published["consultation"]["photos"]["max"] == 1
+    edit = client.get("/admin/maps/uusi-kaava/edit").text
+    assert 'id="f-photos" name="photos" type="text" value="1"' in edit
+    for wrong in ("4", "-1", "kolme"):
+        response = client.post("/admin/maps/uusi-kaava/edit",
+                               data=_compose_form(csrf, photos=wrong))
+        assert list(errors_of(response)) == ["f-photos"], wrong
+    assert client.post("/admin/maps/uusi-kaava/edit",
+                       data=_compose_form(csrf, photos="0")).status_code == 303
+    again = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert again["consultation"]["photos"]["max"] == 0
+    assert client.post("/admin/maps/uusi-kaava/edit", data=_compose_form(csrf)).status_code == 303
+    default = client.get("/maps/uusi-kaava", headers={"Accept": "application/json"}).get_json()
+    assert default["consultation"]["photos"]["max"] == 3
+
+
 def test_a_file_map_is_shown_not_edited(client: Any, csrf: str) -> None:
     page = client.get("/admin/maps/paimio-asemakaava/edit")
     assert page.status_code == 200 and "changed by editing that file" in page.text

@@ -31,13 +31,18 @@ from tests.builders import make_symlink_zip, make_vector
 from tests.conftest import LiveServer, assert_problem, open_app
 from webmap.services import services_of
 
-PLACEHOLDER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
+PLACEHOLDER = re.compile(r"<(?:([^:>]+):)?([^>]+)>")
+
+
+def _value(match: re.Match[str]) -> str:
+    if match.group(1) == "int":
+        return "1"
+    return "x1" if match.group(2) != "filename" else "staff.css"
 
 
 def _path(rule: Any) -> str:
     """A concrete path for a rule: every variable filled with a harmless value."""
-    return PLACEHOLDER.sub(lambda m: "x1" if m.group(1) != "filename" else "staff.css",
-                           rule.rule)
+    return PLACEHOLDER.sub(_value, rule.rule)
 
 
 def rules_under(app: Any, prefix: str) -> list[Any]:

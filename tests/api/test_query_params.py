@@ -27,6 +27,8 @@ OPERATIONS = [
     ("post", "/maps/m/comments"), ("get", "/embed/m"), ("get", "/embed/m/map.js"),
     ("get", "/basemaps"), ("get", "/basemaps/b"), ("get", "/admin/api/layers"),
     ("get", "/admin/api/maps/m/comments"), ("delete", "/admin/api/layers/x"),
+    ("get", "/maps/m/comments/abcdefghij/photos/1"),
+    ("get", "/admin/api/comments/abcdefghij/photos/1"),
 ]
 
 
@@ -73,7 +75,7 @@ def test_api_declares_exactly_what_each_operation_accepts(app: Any, client: Any,
     assert fields
     doc = client.get("/api").get_json()
     adapter = app.url_map.bind("localhost")
-    samples = {"tileMatrix": "3", "tileRow": "2", "tileCol": "1", "featureId": "1"}
+    samples = {"tileMatrix": "3", "tileRow": "2", "tileCol": "1", "featureId": "1", "n": "1"}
     checked = 0
     for path, operations in doc["paths"].items():
         concrete = re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "x"), path)

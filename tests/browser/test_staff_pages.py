@@ -4,6 +4,7 @@ without JavaScript, and hostile comment text on the moderation page."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image
 
 from tests.browser.conftest import axe_violations, screenshot
 from tests.builders import make_vector
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.browser
 MAP_ID = "kaava-2026"
 XSS_TEXT = "Puisto tähän <script>alert(1)</script> <img src=x onerror=alert(1)>"
 XSS_NAME = "<img src=x onerror=alert(2)>"
+XSS_ALT = '"><img src=x onerror=alert(3)> Puiston portti'
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +52,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "consultation": {"geometry": ["point", "feature"]},
         "origins": ["https://asiointi.example.fi"]})
     comments = services_of(app).comments
+    photo = io.BytesIO()
+    Image.new("RGB", (300, 200), "#2e7d32").save(photo, format="PNG")
     for name in (XSS_NAME, "Åsa Öberg"):
+        # the second comment has a photo whose description tries markup too
+        photos = [photo.getvalue()] if name != XSS_NAME else []
         comments.submit(MAP_ID, {"text": XSS_TEXT, "name": name, "email": "asa@example.fi",
                                  "language": "fi", "geometry": {"type": "Point",
-                                                                "coordinates": [24.95, 60.17]}})
+                                                                "coordinates": [24.95, 60.17]}},
+                        photos=photos, photo_alts=[XSS_ALT] * len(photos))
     token = services_of(app).tokens.create("anna")
     server = LiveServer(settings.data_dir, layers_dir=layers_dir)
     yield {"url": server.url, "token": token, "files": root / "files"}
@@ -227,8 +235,14 @@ def test_hostile_comments_stay_text(chromium: Any, site: dict[str, Any]) -> None
     texts = page.locator(".comment-text").all_inner_texts()
     assert texts == [XSS_TEXT, XSS_TEXT]
     assert XSS_NAME in page.inner_text("main")
+    photo = page.locator(".photos img")
+    assert photo.get_attribute("alt") == XSS_ALT
+    photo.scroll_into_view_if_needed()  # loaded lazily
+    page.wait_for_function("document.querySelector('.photos img').naturalWidth > 0")
+    assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 300
+    assert XSS_ALT in page.inner_text(".photos figcaption")
     injected = page.evaluate("""() => ({
-        images: document.querySelectorAll('img').length,
+        images: [...document.querySelectorAll('img')].filter(i => !i.closest('.photos')).length,
         scripts: [...document.scripts].filter(s => s.textContent.includes('alert')).length,
         handlers: document.querySelectorAll('[onerror]').length})""")
     assert injected == {"images": 0, "scripts": 0, "handlers": 0}

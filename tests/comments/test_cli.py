@@ -93,7 +93,7 @@ def test_purge_refuses_while_open_unless_forced(webmap: Run, three: list[str]) -
     forced = webmap("comments", "purge-personal-data", "kaava", "--force")
     assert forced.exit_code == 0
     assert forced.stdout.strip() == ("removed personal data from 2 comments on kaava "
-                                     "(names: 2, e-mails: 1)")
+                                     "(names: 2, e-mails: 1, photos: 0)")
     exported = webmap("comments", "export", "kaava").stdout
     assert "Åsa" not in exported and "bo@example.fi" not in exported
     assert "=2+2" in exported

@@ -91,7 +91,7 @@ def test_the_public_list_never_holds_personal_data(client: Any, token: str,
     assert len(body["features"]) == 5
     for feature in body["features"]:
         assert set(feature["properties"]) == {"id", "text", "created", "feature", "language",
-                                              "response"}
+                                              "response", "photos"}
     text = response.get_data(as_text=True)
     for secret in (*NAMES[:2], *EMAILS, "Meik", "@example.fi"):
         assert secret not in text

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..i18n import LANGUAGES
 from ..maps import GEOMETRY_KINDS, MAP_ID
-from ..maps.model import DEFAULT_MAX_POINTS, MAX_POINTS_CEILING
+from ..maps.model import DEFAULT_MAX_POINTS, DEFAULT_PHOTOS, MAX_PHOTOS, MAX_POINTS_CEILING
 from ..types import BBox
 from .wording import sentence
 
@@ -48,6 +48,7 @@ def empty_values() -> dict[str, Any]:
     return {"id": "", "tms": "WebMercatorQuad", "base": "", "languages": list(LANGUAGES),
             "consult": False, "kinds": ["point"], "show_comments": False,
             "max_points": str(DEFAULT_MAX_POINTS), "min_zoom": "", "several": False,
+            "photos": str(DEFAULT_PHOTOS),
             "tz": TIME_ZONES[0], "origins": "", "layers": [], "opens": "", "closes": "",
             **dict.fromkeys(EXTENT, ""),
             **{f"title_{lang}": "" for lang in LANGUAGES},
@@ -108,7 +109,8 @@ def map_to_form(document: Mapping[str, Any]) -> dict[str, Any]:
         values.update({"max_points": str(drawing.get("max_points", DEFAULT_MAX_POINTS)),
                        "min_zoom": "" if drawing.get("min_zoom") is None
                        else str(drawing["min_zoom"]),
-                       "several": bool(drawing.get("several"))})
+                       "several": bool(drawing.get("several")),
+                       "photos": str(consultation.get("photos", DEFAULT_PHOTOS))})
     searched = {source.get("layer") for source in document.get("search") or []
                 if isinstance(source, Mapping)}
     values["layers"] = padded_rows([
@@ -259,6 +261,7 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     values["max_points"] = form.get("max_points", "").strip() or str(DEFAULT_MAX_POINTS)
     values["min_zoom"] = form.get("min_zoom", "").strip()
     values["several"] = form.get("several") == "yes"
+    values["photos"] = form.get("photos", "").strip() or str(DEFAULT_PHOTOS)
     rows = _form_layers(form)
     values["layers"] = padded_rows(rows)
     errors: dict[str, str] = {}
@@ -285,6 +288,10 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     if values["consult"] and not values["kinds"]:
         errors["kinds"] = "Choose what a comment may point at."
     drawing = _drawing(values, errors)
+    photos = values["photos"]
+    if not (photos.isdigit() and int(photos) <= MAX_PHOTOS):
+        errors["photos"] = (f"Give the number of photos a comment may have, a whole number from "
+                            f"0 to {MAX_PHOTOS} (0: no photos).")
     if not values["base"]:
         errors["base"] = "Choose a base map."
     composition = Composition(values=values, errors=errors)
@@ -318,7 +325,8 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     if values["consult"]:
         document["consultation"] = {"opens": opens, "closes": closes, "geometry": values["kinds"],
                                     "show_comments": values["show_comments"],
-                                    "time_zone": values["tz"], "drawing": drawing}
+                                    "time_zone": values["tz"], "drawing": drawing,
+                                    "photos": int(values["photos"])}
     composition.document = document
     return composition
 
@@ -369,6 +377,8 @@ def _consultation_field(problem_field: str) -> str:
         return "max_points"
     if part.startswith("drawing.min_zoom"):
         return "min_zoom"
+    if part.startswith("photos"):
+        return "photos"
     return "consult"
 
 

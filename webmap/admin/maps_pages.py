@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..api.comments import export_comments
+from ..api.comments import export_comments, photo_response
 from ..comments.service import STATUSES, CommentNotFound, is_comment_id
 from ..i18n import LANGUAGES
 from ..maps import GEOMETRY_KINDS
@@ -27,7 +27,8 @@ LANGUAGE_NAMES = {"fi": "Finnish (suomi)", "sv": "Swedish (svenska)", "en": "Eng
 KIND_NAMES = {"point": "A point", "line": "A line", "area": "An area",
               "feature": "A plan feature"}
 STATUS_ACTIONS = {"published": "Publish", "hidden": "Hide", "pending": "Return to pending"}
-EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"))
+EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"),
+           ("zip", "Zip: GeoJSON, CSV and photos"))
 
 
 @bp.get("/maps")
@@ -169,6 +170,15 @@ def moderate(map_id: str, comment_id: str) -> ResponseReturnValue:
     back = request.form.get("back", "pending")
     return redirect(url_for("admin_maps.moderation", map_id=map_id,
                             status=back if back in (*STATUSES, "all") else "pending"), 303)
+
+
+@bp.get("/maps/<map_id>/comments/<comment_id>/photos/<int:n>")
+def photo(map_id: str, comment_id: str, n: int) -> Response:
+    """A comment's photo for the moderation page, whatever the comment's status."""
+    comment, data = current().comments.staff_photo(comment_id, n)
+    if comment.map_id != map_id:
+        raise CommentNotFound(comment_id)
+    return photo_response(data, f"{comment.id}-{n}.jpg", cache="private, no-store")
 
 
 # ---------- responses ----------

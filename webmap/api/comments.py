@@ -24,8 +24,10 @@ from ..comments.export import (
     default_delimiter,
     feature_collection,
     write_gpkg,
+    write_zip,
 )
 from ..comments.mail import start_sender
+from ..comments.photos import MAX_PHOTOS, MEDIA_TYPE
 from ..comments.service import MAX_BODY_BYTES, RESPONSE_FIELDS, STATUSES, CommentService
 from ..limits import RateLimits
 from ..problems import (
@@ -81,6 +83,49 @@ def _json_object() -> dict[str, Any]:
     return data
 
 
+MULTIPART_FIELDS = frozenset({"comment", "photo_alt"})
+MULTIPART_OVERHEAD = 64 * 1024
+"""Room for part headers and boundaries beside the comment and the photos."""
+
+
+def _multipart() -> tuple[dict[str, Any], list[bytes], list[str]]:
+    """A ``multipart/form-data`` comment: the part ``comment`` holds the same JSON object as
+    a JSON post; up to three file parts ``photo`` come with one text part ``photo_alt`` each,
+    in the same order."""
+    max_photo = current().settings.photo_max_bytes
+    request.max_content_length = MAX_BODY_BYTES + MAX_PHOTOS * max_photo + MULTIPART_OVERHEAD
+    request.max_form_memory_size = MAX_BODY_BYTES
+    request.max_form_parts = 2 * MAX_PHOTOS + 8
+    try:
+        form, files = request.form, request.files
+    except RequestEntityTooLarge:
+        raise Problem(f"the body is larger than {request.max_content_length // 1048576} MiB "
+                      f"(at most {MAX_PHOTOS} photos of {max_photo // 1048576} MiB each)",
+                      status=413, title="Content too large") from None
+    unknown = sorted((set(form) - MULTIPART_FIELDS) | (set(files) - {"photo"}))
+    if unknown:
+        raise Unprocessable(unknown[0], f"unknown part {unknown[0]!r}; a multipart comment "
+                                        "has comment (its JSON), photo files and one "
+                                        "photo_alt per photo")
+    raw = form.getlist("comment")
+    if len(raw) != 1:
+        raise Unprocessable("comment", "send the comment's JSON object in one part named "
+                                       "comment")
+    try:
+        data = orjson.loads(raw[0])
+    except orjson.JSONDecodeError:
+        raise Unprocessable("comment", "the comment part is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Unprocessable("comment", "the comment part must be a JSON object")
+    photos: list[bytes] = []
+    for upload in files.getlist("photo"):
+        content = upload.stream.read(max_photo + 1)
+        if not content and not upload.filename:
+            continue  # a file input left empty
+        photos.append(content)
+    return data, photos, form.getlist("photo_alt")
+
+
 def _idempotency_key() -> str | None:
     """The ``Idempotency-Key`` header, bare or as a quoted structured-field string."""
     value = request.headers.get("Idempotency-Key")
@@ -96,22 +141,56 @@ def _idempotency_key() -> str | None:
 @accepts()
 def published_comments(map_id: str) -> Response:
     """Published comments as GeoJSON: text, time, feature and language, no personal data."""
-    body = feature_collection(_service().published(map_id), personal=False)
+    body = feature_collection(_service().published(map_id), personal=False, base=base_url())
     return Response(body, mimetype=MediaType.GEOJSON, headers={"Cache-Control": "no-cache"})
 
 
 @public.post("/maps/<map_id>/comments", provide_automatic_options=False)
 @accepts()
 def post_comment(map_id: str) -> Response:
-    """Store a comment: 201 the first time, 200 with the same id for a retried key."""
+    """Store a comment: 201 the first time, 200 with the same id for a retried key. JSON, or
+    ``multipart/form-data`` with photos (see ``_multipart``)."""
     service = _service()
     service.maps.get(map_id)  # 404 before anything about the body
-    receipt = service.submit(map_id, _json_object(), idempotency_key=_idempotency_key())
+    if request.mimetype == "multipart/form-data":
+        data, photos, alts = _multipart()
+        receipt = service.submit(map_id, data, idempotency_key=_idempotency_key(),
+                                 photos=photos, photo_alts=alts)
+    else:
+        receipt = service.submit(map_id, _json_object(), idempotency_key=_idempotency_key())
     headers = dict(NO_STORE)
     if not receipt.created:
         headers["Idempotent-Replayed"] = "true"
     return json_response({"id": receipt.id, "status": receipt.status},
                          status=201 if receipt.created else 200, headers=headers)
+
+
+def photo_response(data: bytes, name: str, *, cache: str) -> Response:
+    """A stored JPEG, revalidated by its ETag."""
+    response = Response(data, mimetype=MEDIA_TYPE,
+                        headers={"Cache-Control": cache,
+                                 "Content-Disposition": f'inline; filename="{name}"',
+                                 "X-Content-Type-Options": "nosniff"})
+    response.add_etag()
+    response.make_conditional(request)
+    return response
+
+
+@public.get("/maps/<map_id>/comments/<comment_id>/photos/<int:n>",
+            provide_automatic_options=False)
+@accepts()
+def public_photo(map_id: str, comment_id: str, n: int) -> Response:
+    """A published comment's photo as JPEG (404 while it is pending or hidden)."""
+    data = _service().public_photo(map_id, comment_id, n)
+    return photo_response(data, f"{comment_id}-{n}.jpg", cache="no-cache")
+
+
+@staff.get("/comments/<comment_id>/photos/<int:n>")
+@accepts()
+def staff_photo(comment_id: str, n: int) -> Response:
+    """Any comment's photo, whatever its status, for moderation."""
+    comment, data = _service().staff_photo(comment_id, n)
+    return photo_response(data, f"{comment.id}-{n}.jpg", cache="private, no-store")
 
 
 @public.route("/maps/<map_id>/comments", methods=["OPTIONS"])
@@ -155,10 +234,10 @@ def _delimiter(value: str | None, language: str) -> str:
 @staff.get("/maps/<map_id>/comments")
 @accepts("format", "delimiter", "lang", "status")
 def export_comments(map_id: str) -> Response:
-    """Every comment with personal data: ``format=geojson`` (default), ``csv`` or ``gpkg``,
-    as a download. A CSV is separated by ``delimiter=semicolon|comma`` (default: a semicolon
-    where the map's first language, or ``lang``, is Finnish or Swedish, as their Excel
-    expects)."""
+    """Every comment with personal data: ``format=geojson`` (default), ``csv``, ``gpkg`` or
+    ``zip`` (the GeoJSON, the CSV and the photos), as a download. A CSV is separated by
+    ``delimiter=semicolon|comma`` (default: a semicolon where the map's first language, or
+    ``lang``, is Finnish or Swedish, as their Excel expects)."""
     fmt = request.args.get("format", "geojson")
     if fmt not in FORMATS:
         raise InvalidParameter("format", f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -169,7 +248,8 @@ def export_comments(map_id: str) -> Response:
     comments = service.for_staff(map_id, statuses=_statuses(request.args.get("status")))
     download = {"Content-Disposition": f'attachment; filename="{map_id}-comments.{fmt}"'}
     if fmt == "geojson":
-        return Response(feature_collection(comments, personal=True), mimetype=FORMATS[fmt],
+        return Response(feature_collection(comments, personal=True, base=base_url()),
+                        mimetype=FORMATS[fmt],
                         headers={**NO_STORE, **download})
     if fmt == "csv":
         return Response(csv_bytes(comments, delimiter=delimiter), content_type=FORMATS[fmt],
@@ -178,13 +258,17 @@ def export_comments(map_id: str) -> Response:
     (settings.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="comments-", dir=settings.data_dir / "tmp"))
     try:
-        target = scratch / "comments.gpkg"
-        write_gpkg(comments, target)
+        target = scratch / f"comments.{fmt}"
+        if fmt == "zip":
+            write_zip(comments, target, name=f"{map_id}-comments", delimiter=delimiter,
+                      photo=lambda comment_id, n: service.staff_photo(comment_id, n)[1])
+        else:
+            write_gpkg(comments, target)
         handle = target.open("rb")  # still readable after its folder is gone
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     response = send_file(handle, mimetype=FORMATS[fmt], as_attachment=True,
-                         download_name=f"{map_id}-comments.gpkg", max_age=0)
+                         download_name=f"{map_id}-comments.{fmt}", max_age=0)
     response.headers["Cache-Control"] = NO_STORE["Cache-Control"]
     return response
 

@@ -214,14 +214,37 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
                                     _param("Idempotency-Key", "header", {"type": "string"},
                                            "One per comment; a retry with the same key "
                                            "never stores it twice.")],
-                     "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": _ref("schemas/Comment")}}},
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": _ref("schemas/Comment")},
+                         "multipart/form-data": {"schema": {
+                             "type": "object", "required": ["comment"],
+                             "properties": {
+                                 "comment": {"type": "string", "description": "The comment's "
+                                             "JSON object, as in an application/json post."},
+                                 "photo": {"type": "array", "maxItems": 3, "items": {
+                                     "type": "string", "format": "binary"},
+                                     "description": "JPEG, PNG (HEIC where pillow-heif is "
+                                     "installed), at most WEBMAP_PHOTO_MAX_MB each; re-encoded "
+                                     "without metadata."},
+                                 "photo_alt": {"type": "array", "maxItems": 3, "items": {
+                                     "type": "string", "minLength": 1, "maxLength": 300},
+                                     "description": "One description (alt text) per photo, "
+                                     "in the same order."}}},
+                             "encoding": {"photo": {"contentType": "image/jpeg, image/png, "
+                                                                   "image/heic"}}}}},
                      "responses": {"201": _ok("Stored", "application/json"),
                                    "200": _ok("A retry of a stored comment",
                                               "application/json"),
                                    **{code: _ref("responses/Problem")
                                       for code in ("400", "404", "409", "413", "415", "422",
                                                    "429", "500")}}}},
+        "/maps/{mapId}/comments/{commentId}/photos/{n}": _operation(
+            "getCommentPhoto", "A photo of a published comment (JPEG without metadata)", "Maps",
+            [_ref("parameters/mapId"),
+             _param("commentId", "path", {"type": "string"}, "The comment's id."),
+             _param("n", "path", {"type": "integer", "minimum": 1, "maximum": 3},
+                    "The photo's place among the comment's photos.")],
+            {"200": _ok("The photo", "image/jpeg")}),
         "/basemaps": _operation("getBasemaps", "Base maps webmap draws itself", "Maps", [],
                                 {"200": _ok("The base maps", "application/json")}),
         "/healthz": _operation("getHealth", "The process answers", "Operations", [],

@@ -1,4 +1,6 @@
-"""Comment exports: GeoJSON, CSV that Excel opens as it should, and GeoPackage for QGIS.
+"""Comment exports: GeoJSON, CSV that Excel opens as it should, GeoPackage for QGIS, and a zip
+of the GeoJSON, the CSV and every photo (``photos/<comment id>-<n>.jpg``, the names the
+``photos`` column of the CSV and GeoPackage and the GeoJSON's ``photos[].file`` give).
 
 A comment on a plan feature is exported at the feature as the resident saw it (the snapshot
 stored with the comment), so every comment has a place in QGIS, even after the plan layer was
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +30,13 @@ FORMATS: dict[str, str] = {
     "geojson": str(MediaType.GEOJSON),
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
+    "zip": "application/zip",
 }
 """Export formats and their media types; the format is also the file extension."""
 COLUMNS = ("id", "created", "status", "language", "text", "name", "email",
            "feature_collection", "feature_id", "feature_label", "feature_key",
-           "feature_code", "themes", "response", "changed_plan", "published_response", "notify")
+           "feature_code", "themes", "response", "changed_plan", "published_response", "notify",
+           "photos", "photo_descriptions")
 """Attribute columns of the CSV and GeoPackage exports (the CSV adds ``geometry`` as WKT)."""
 BACKUP_COLUMNS = (*COLUMNS[:9], "idempotency_key", *SNAPSHOT_COLUMNS, *RESPONSE_COLUMNS)
 """A backup's columns: every stored value, so a restore gives back the comment as it was."""
@@ -49,13 +54,15 @@ def default_delimiter(language: str | None) -> str:
     return ";" if (language or "").split("-")[0].lower() in SEMICOLON_LANGUAGES else ","
 
 
-def feature_collection(comments: Sequence[Comment], *, personal: bool) -> bytes:
+def feature_collection(comments: Sequence[Comment], *, personal: bool, base: str = "") -> bytes:
     """A GeoJSON FeatureCollection; ``personal`` adds status, names and e-mails (staff only).
-    A comment on a plan feature has the feature's geometry as it was."""
+    A comment on a plan feature has the feature's geometry as it was. ``base`` (the service's
+    address) goes before the photos' paths."""
     features = [{
         "type": "Feature", "id": c.id,
         "geometry": orjson.Fragment(c.place) if c.place else None,
-        "properties": c.staff_properties() if personal else c.public_properties(),
+        "properties": (c.staff_properties(base=base) if personal
+                       else c.public_properties(base=base)),
     } for c in comments]
     return orjson.dumps({"type": "FeatureCollection", "features": features,
                          "numberReturned": len(features)})
@@ -69,6 +76,10 @@ def export_value(comment: Comment, column: str) -> Any:
     if column == "feature_code":
         code = comment.attributes().get(PLAN_CODE)
         return None if code is None else str(code)
+    if column == "photos":
+        return comment.photo_files
+    if column == "photo_descriptions":
+        return "\n".join(p.alt for p in comment.photos)
     return getattr(comment, column)
 
 
@@ -122,6 +133,27 @@ def write_gpkg(comments: Sequence[Comment], path: Path, *,
     types = {str(t) for t in frame.geom_type.dropna()}
     pyogrio.write_dataframe(frame, path, layer=GPKG_LAYER, driver="GPKG",
                             geometry_type=_one_type(types))
+
+
+PHOTO_FOLDER = "photos"
+
+
+def write_zip(comments: Sequence[Comment], path: Path, *, name: str,
+              photo: Callable[[str, int], bytes], delimiter: str = ",") -> int:
+    """``<name>.geojson``, ``<name>.csv`` and ``photos/<comment id>-<n>.jpg`` for every photo
+    (read one at a time through ``photo(comment_id, n)``); returns how many photos."""
+    count = 0
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}.geojson", feature_collection(comments, personal=True),
+                         compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(f"{name}.csv", csv_bytes(comments, delimiter=delimiter),
+                         compress_type=zipfile.ZIP_DEFLATED)
+        for comment in comments:
+            for info in comment.photos:
+                archive.writestr(f"{PHOTO_FOLDER}/{info.file_name(comment.id)}",
+                                 photo(comment.id, info.n), compress_type=zipfile.ZIP_STORED)
+                count += 1
+    return count
 
 
 def _one_type(types: set[str]) -> str:

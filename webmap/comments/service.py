@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from ..maps.model import MapLayer
 from ..problems import Conflict, FeatureNotFound, LayerNotFound, NotFound, Problem, Unprocessable
 from ..store.base import Store
 from ..types import ItemPage, LayerInfo
+from .photos import Photo, PhotoInfo, clean_photos
 from .shapes import check_geometry
 
 log = logging.getLogger("webmap.comments")
@@ -34,6 +35,7 @@ MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
 MAX_KEY_CHARS = 255
 MAX_BODY_BYTES = 64 * 1024
+DEFAULT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 FIELDS = frozenset({"text", "geometry", "feature", "name", "email", "language", "website",
                     "idempotency_key", "notify"})
 """Every member a submission may have; others are refused so a misspelt one is not lost."""
@@ -112,6 +114,8 @@ class Submission:
     idempotency_key: str | None = None
     snapshot: Snapshot | None = None
     notify: bool = False
+    photos: tuple[Photo, ...] = ()
+    """Checked, re-encoded photos, stored in the comment's transaction."""
 
     def snapshot_values(self) -> tuple[str | None, ...]:
         """The five snapshot columns (all None without a feature)."""
@@ -153,6 +157,8 @@ class Comment:
     """The response as published: what the public and the mail read."""
     notify: bool = False
     """The resident asked to be told by e-mail when the responses are published."""
+    photos: tuple[PhotoInfo, ...] = ()
+    """The attached photos (their bytes are read only when one is served)."""
 
     @property
     def place(self) -> str | None:
@@ -208,18 +214,36 @@ class Comment:
         return {"text": self.published_response, "changed_plan": self.changed_plan,
                 "themes": self.theme_list()}
 
-    def public_properties(self) -> dict[str, Any]:
-        """What anyone may read: never a name, an e-mail or an unpublished response."""
+    def photo_path(self, n: int) -> str:
+        """Where the public reads photo ``n`` once the comment is published."""
+        return f"/maps/{self.map_id}/comments/{self.id}/photos/{n}"
+
+    def public_properties(self, *, base: str = "") -> dict[str, Any]:
+        """What anyone may read: never a name, an e-mail or an unpublished response.
+        ``base`` is put before the photos' paths (the service's public address)."""
         return {"id": self.id, "text": self.text, "created": self.created,
                 "feature": self.feature_ref(), "language": self.language,
-                "response": self.public_response()}
+                "response": self.public_response(),
+                "photos": [{"href": base + self.photo_path(p.n), "alt": p.alt,
+                            "type": "image/jpeg", "width": p.width, "height": p.height}
+                           for p in self.photos]}
 
-    def staff_properties(self) -> dict[str, Any]:
-        """Everything, for moderation and export."""
+    def staff_properties(self, *, base: str = "") -> dict[str, Any]:
+        """Everything, for moderation and export; photos link to the staff API (which serves
+        them whatever the status) and name their file in a zip export."""
         return {**self.public_properties(), "map_id": self.map_id, "status": self.status,
                 "name": self.name, "email": self.email, "notify": self.notify,
                 "themes": self.theme_list(), "draft_response": self.response,
-                "responded": self.responded}
+                "responded": self.responded,
+                "photos": [{"href": f"{base}/admin/api/comments/{self.id}/photos/{p.n}",
+                            "alt": p.alt, "file": p.file_name(self.id), "type": "image/jpeg",
+                            "width": p.width, "height": p.height, "bytes": p.size}
+                           for p in self.photos]}
+
+    @property
+    def photo_files(self) -> str:
+        """The photos' file names in a zip export, separated by commas (CSV, GeoPackage)."""
+        return ", ".join(p.file_name(self.id) for p in self.photos)
 
 
 @dataclass(frozen=True)
@@ -238,6 +262,7 @@ class PurgeReport:
     comments: int
     names: int
     emails: int
+    photos: int = 0
 
 
 @dataclass(frozen=True)
@@ -292,13 +317,20 @@ class CommentStorage(Protocol):
         """Moderate a comment; raises ``CommentNotFound``."""
 
     def purge_personal_data(self, map_id: str) -> PurgeReport:
-        """Blank every name and e-mail of a map's comments in one transaction."""
+        """Blank every name and e-mail of a map's comments and delete their photos, in one
+        transaction."""
+
+    def photo(self, comment_id: str, n: int) -> tuple[Comment, bytes]:
+        """The comment and the JPEG of its photo ``n``; raises ``NotFound``."""
 
     def map_ids(self) -> tuple[str, ...]:
         """Every map that has stored comments, by id."""
 
     def restore(self, comments: Sequence[Comment]) -> int:
         """Insert comments as they were (a backup); skip those already stored."""
+
+    def restore_photos(self, photos: Sequence[tuple[str, int, Photo]]) -> int:
+        """Insert (comment id, n, photo) as they were; skip those already stored."""
 
     def respond(self, comment_id: str, changes: Mapping[str, Any]) -> Comment:
         """Set some of ``themes`` (JSON text), ``response`` and ``changed_plan``."""
@@ -532,14 +564,19 @@ def check_open(definition: MapDefinition, now: datetime) -> None:
 class CommentService:
     """The rules of a consultation over a storage: what the API and the CLI both call."""
 
-    def __init__(self, storage: CommentStorage, *, maps: MapRegistry, store: Store) -> None:
+    def __init__(self, storage: CommentStorage, *, maps: MapRegistry, store: Store,
+                 photo_max_bytes: int = DEFAULT_PHOTO_MAX_BYTES) -> None:
         self.storage = storage
         self.maps = maps
         self.store = store
+        self.photo_max_bytes = photo_max_bytes
 
     def submit(self, map_id: str, data: Any, *, idempotency_key: str | None = None,
-               now: datetime | None = None) -> Receipt:
-        """Check and store a comment once per key; a filled honeypot gets a receipt only."""
+               now: datetime | None = None, photos: Sequence[bytes] = (),
+               photo_alts: Sequence[object] = ()) -> Receipt:
+        """Check and store a comment once per key; a filled honeypot gets a receipt only.
+        ``photos`` (uploaded bytes) with one description each in ``photo_alts`` are checked
+        and re-encoded before anything is stored, and stored with the comment or not at all."""
         now = now or datetime.now(UTC)
         definition = self.maps.get(map_id)
         if not isinstance(data, Mapping):
@@ -556,12 +593,17 @@ class CommentService:
                 return self._replay(stored, data, definition, key)
         check_open(definition, now)
         submission = check_submission(data, definition, self.store, idempotency_key=key)
+        if photos or photo_alts:
+            allowed = definition.consultation.photos if definition.consultation else 0
+            submission = replace(submission, photos=clean_photos(
+                photos, photo_alts, allowed=allowed, max_bytes=self.photo_max_bytes))
         comment, created = self.storage.add(submission)
         if not created:
             if not comment.same_content(submission):
                 raise _key_reused()
             return Receipt(comment.id, comment.status, created=False)
-        log.info("comment %s stored for map %s", comment.id, map_id)
+        log.info("comment %s stored for map %s (%d photos)", comment.id, map_id,
+                 len(submission.photos))
         return Receipt(comment.id, comment.status, created=True)
 
     def _replay(self, stored: Comment, data: Mapping[str, Any], definition: MapDefinition,
@@ -570,6 +612,25 @@ class CommentService:
         if not stored.same_content(submission):
             raise _key_reused()
         return Receipt(stored.id, stored.status, created=False)
+
+    def public_photo(self, map_id: str, comment_id: str, n: int) -> bytes:
+        """A published comment's photo; 404 for any other (pending and hidden alike)."""
+        missing = NotFound(f"comment {comment_id!r} of map {map_id!r} has no public photo {n}")
+        if not is_comment_id(comment_id):
+            raise missing
+        try:
+            comment, data = self.storage.photo(comment_id, n)
+        except NotFound:
+            raise missing from None
+        if comment.map_id != map_id or comment.status != "published":
+            raise missing
+        return data
+
+    def staff_photo(self, comment_id: str, n: int) -> tuple[Comment, bytes]:
+        """Any comment's photo, for moderation."""
+        if not is_comment_id(comment_id):
+            raise CommentNotFound(comment_id)
+        return self.storage.photo(comment_id, n)
 
     def published(self, map_id: str) -> list[Comment]:
         """A map's published comments, oldest first (404 for an unknown map)."""
@@ -642,7 +703,8 @@ class CommentService:
 
     def purge_personal_data(self, map_id: str, *, force: bool = False,
                             now: datetime | None = None) -> PurgeReport:
-        """Blank names and e-mails once the consultation is over (``force``: at any time)."""
+        """Blank names and e-mails and delete the photos once the consultation is over
+        (``force``: at any time)."""
         now = now or datetime.now(UTC)
         try:
             definition: MapDefinition | None = self.maps.get(map_id)
@@ -655,7 +717,8 @@ class CommentService:
             raise Conflict(f"the consultation on map {map_id!r} is not over (closes: "
                            f"{closes}); purge after it closes, or use --force")
         report = self.storage.purge_personal_data(map_id)
-        log.info("personal data purged from %d comments on map %s", report.comments, map_id)
+        log.info("personal data purged from %d comments on map %s (%d photos deleted)",
+                 report.comments, map_id, report.photos)
         return report
 
 

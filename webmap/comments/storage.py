@@ -13,11 +13,13 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..database import Database, SqliteDatabase, time_text
-from ..problems import ServiceUnavailable
+from ..problems import NotFound, ServiceUnavailable
+from .photos import Photo, PhotoInfo
 from .service import (
     RESPONSE_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -48,6 +50,13 @@ PURGE_WHERE = "WHERE map_id = ? AND (name IS NOT NULL OR email IS NOT NULL)"
 RESTORE = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608 - constant names
            f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING")
 
+
+PHOTOS = "webmap_comment_photos"
+PHOTO_COLUMNS = ("comment_id", "n", "alt", "width", "height", "size")
+PHOTO_SELECT = f"SELECT {', '.join(PHOTO_COLUMNS)} FROM {PHOTOS}"  # noqa: S608 - constant names
+PHOTO_INSERT = (f"INSERT INTO {PHOTOS} (comment_id, n, alt, width, height, size, data) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+OF_MAP = f"comment_id IN (SELECT id FROM {TABLE} WHERE map_id = ?)"  # noqa: S608
 
 MAIL = "webmap_mail_queue"
 MAIL_COLUMNS = ("comment_id", "map_id", "recipient", "language", "subject", "body", "queued",
@@ -81,11 +90,39 @@ def _message(row: Sequence[Any]) -> Message:
     return Message(**values)
 
 
+def _photo(row: Sequence[Any]) -> tuple[str, PhotoInfo]:
+    comment_id, n, alt, width, height, size = row
+    return str(comment_id), PhotoInfo(n=int(n), alt=str(alt), width=int(width),
+                                      height=int(height), size=int(size))
+
+
 class CommentRepository:
     """Comments over the database; one short transaction per call."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    def _with_photos(self, conn: Any, comments: builtins.list[Comment], *,
+                     map_id: str | None = None) -> builtins.list[Comment]:
+        """The comments with their photos listed (one query: the map's, or the one's)."""
+        if not comments:
+            return comments
+        if map_id is not None:
+            rows = conn.execute(self._sql(f"{PHOTO_SELECT} WHERE {OF_MAP} ORDER BY comment_id, n"),
+                                (map_id,)).fetchall()
+        else:
+            marks = ", ".join("?" * len(comments))
+            rows = conn.execute(self._sql(f"{PHOTO_SELECT} WHERE comment_id IN ({marks}) "
+                                          "ORDER BY comment_id, n"),
+                                tuple(c.id for c in comments)).fetchall()
+        found: dict[str, builtins.list[PhotoInfo]] = {}
+        for comment_id, info in map(_photo, rows):
+            found.setdefault(comment_id, []).append(info)
+        return [replace(c, photos=tuple(found[c.id])) if c.id in found else c
+                for c in comments]
+
+    def _one(self, conn: Any, row: Sequence[Any]) -> Comment:
+        return self._with_photos(conn, [_comment(row)])[0]
 
     def _sql(self, query: str) -> str:
         return self.database.sql(query)
@@ -111,10 +148,14 @@ class CommentRepository:
                                                      "idempotency_key = ?"),
                                            (submission.map_id,
                                             submission.idempotency_key)).fetchone()
-                        return _comment(row), False
+                        return self._one(conn, row), False
+                    for n, photo in enumerate(submission.photos, start=1):
+                        conn.execute(self._sql(PHOTO_INSERT), (
+                            comment_id, n, photo.alt, photo.width, photo.height,
+                            len(photo.data), photo.data))
                     row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"),
                                        (comment_id,)).fetchone()
-                    return _comment(row), True
+                    return self._one(conn, row), True
             except self.database.integrity_errors:
                 continue  # the random id was taken: draw another
         raise ServiceUnavailable("no free comment id was found; try again",
@@ -125,15 +166,15 @@ class CommentRepository:
         with self.database.transaction() as conn:
             row = conn.execute(self._sql(f"{SELECT} WHERE map_id = ? AND idempotency_key = ?"),
                                (map_id, idempotency_key)).fetchone()
-        return None if row is None else _comment(row)
+            return None if row is None else self._one(conn, row)
 
     def get(self, comment_id: str) -> Comment:
         """One comment; raises ``CommentNotFound``."""
         with self.database.transaction() as conn:
             row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"), (comment_id,)).fetchone()
-        if row is None:
-            raise CommentNotFound(comment_id)
-        return _comment(row)
+            if row is None:
+                raise CommentNotFound(comment_id)
+            return self._one(conn, row)
 
     def list(self, map_id: str, *, statuses: Sequence[str] = STATUSES) -> list[Comment]:
         """A map's comments with these statuses, oldest first."""
@@ -144,7 +185,7 @@ class CommentRepository:
         query = f"{SELECT} WHERE map_id = ? AND status IN ({marks}) ORDER BY created, id"
         with self.database.transaction() as conn:
             rows = conn.execute(self._sql(query), (map_id, *wanted)).fetchall()
-        return [_comment(row) for row in rows]
+            return self._with_photos(conn, [_comment(row) for row in rows], map_id=map_id)
 
     def set_status(self, comment_id: str, status: str) -> Comment:
         """Moderate a comment; raises ``CommentNotFound``."""
@@ -152,16 +193,19 @@ class CommentRepository:
             changed = conn.execute(self._sql(f"UPDATE {TABLE} SET status = ? WHERE id = ?"),  # noqa: S608
                                    (status, comment_id)).rowcount
             row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"), (comment_id,)).fetchone()
-        if not changed or row is None:
-            raise CommentNotFound(comment_id)
-        return _comment(row)
+            if not changed or row is None:
+                raise CommentNotFound(comment_id)
+            return self._one(conn, row)
 
     def purge_personal_data(self, map_id: str) -> PurgeReport:
-        """Blank every name and e-mail of a map's comments in one transaction."""
+        """Blank every name and e-mail of a map's comments and delete their photos (people
+        and homes may be seen in them), in one transaction."""
         with self.database.transaction(write=True) as conn:
             comments, names, emails = conn.execute(
                 self._sql(f"SELECT COUNT(*), COUNT(name), COUNT(email) FROM {TABLE} "  # noqa: S608
                           f"{PURGE_WHERE}"), (map_id,)).fetchone()
+            photos = conn.execute(self._sql(f"DELETE FROM {PHOTOS} WHERE {OF_MAP}"),  # noqa: S608
+                                  (map_id,)).rowcount
             conn.execute(self._sql(f"UPDATE {TABLE} SET name = NULL, email = NULL, "  # noqa: S608
                                    f"notify = ? {PURGE_WHERE}"), (False, map_id))
             # the mail queue holds addresses too: sent ones are blanked, unsent ones dropped
@@ -171,7 +215,20 @@ class CommentRepository:
                                    "AND sent IS NULL"), (map_id,))
         if isinstance(self.database, SqliteDatabase):
             self.database.checkpoint()  # no old copy of a purged value stays in the WAL
-        return PurgeReport(int(comments), int(names), int(emails))
+        return PurgeReport(int(comments), int(names), int(emails), int(photos))
+
+    def photo(self, comment_id: str, n: int) -> tuple[Comment, bytes]:
+        """The comment and the JPEG of its photo ``n``; raises ``NotFound``."""
+        with self.database.transaction() as conn:
+            row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"), (comment_id,)).fetchone()
+            if row is None:
+                raise CommentNotFound(comment_id)
+            found = conn.execute(self._sql(f"SELECT data FROM {PHOTOS} "  # noqa: S608
+                                           "WHERE comment_id = ? AND n = ?"),
+                                 (comment_id, n)).fetchone()
+            if found is None:
+                raise NotFound(f"comment {comment_id!r} has no photo {n}")
+            return self._one(conn, row), bytes(found[0])
 
     def map_ids(self) -> tuple[str, ...]:
         """Every map that has stored comments, by id (maps taken down too)."""
@@ -198,6 +255,17 @@ class CommentRepository:
                     c.published_response, bool(c.notify))).rowcount
         return added
 
+    def restore_photos(self, photos: Sequence[tuple[str, int, Photo]]) -> int:
+        """Insert photos of restored comments as they were, in one transaction; those already
+        stored are skipped. Returns how many were added."""
+        added = 0
+        with self.database.transaction(write=True) as conn:
+            for comment_id, n, photo in photos:
+                added += conn.execute(self._sql(f"{PHOTO_INSERT} ON CONFLICT DO NOTHING"), (
+                    comment_id, n, photo.alt, photo.width, photo.height, len(photo.data),
+                    photo.data)).rowcount
+        return added
+
     # -- responses ---------------------------------------------------------------------------
 
     def respond(self, comment_id: str, changes: Mapping[str, Any]) -> Comment:
@@ -210,9 +278,9 @@ class CommentRepository:
                 f"UPDATE {TABLE} SET {assignments}, responded = ? WHERE id = ?"),  # noqa: S608
                 (*values, self._created(datetime.now(UTC)), comment_id)).rowcount
             row = conn.execute(self._sql(f"{SELECT} WHERE id = ?"), (comment_id,)).fetchone()
-        if not changed or row is None:
-            raise CommentNotFound(comment_id)
-        return _comment(row)
+            if not changed or row is None:
+                raise CommentNotFound(comment_id)
+            return self._one(conn, row)
 
     def set_theme_response(self, map_id: str, theme: str, response: str | None) -> int:
         """Give every comment of the map tagged ``theme`` (case-insensitive) the response."""

@@ -83,6 +83,9 @@ class BaseMap:
     """For ``xyz`` bases: the colours the base shows most, for the contrast check."""
 
 
+DEFAULT_PHOTOS = 3
+MAX_PHOTOS = 3
+"""Photos per comment a map may allow at most (SPEC §6)."""
 DEFAULT_MAX_POINTS = 200
 MAX_POINTS_CEILING = 1000
 """What a map may set as ``drawing.max_points`` at most (the body size bounds it anyway)."""
@@ -114,6 +117,8 @@ class Consultation:
     """Where the consultation is held: staff pages show its times in this zone."""
     drawing: Drawing = field(default_factory=Drawing)
     """Limits on drawn lines and areas."""
+    photos: int = DEFAULT_PHOTOS
+    """Photos a resident may attach to one comment (0: none; at most ``MAX_PHOTOS``)."""
 
     def is_open(self, now: datetime | None = None) -> bool:
         """True inside the open period (either end may be unset)."""

@@ -16,7 +16,9 @@ from ..problems import Unprocessable
 from ..tiles.grids import GRIDS
 from ..types import BBox
 from .model import (
+    DEFAULT_PHOTOS,
     GEOMETRY_KINDS,
+    MAX_PHOTOS,
     MAX_POINTS_CEILING,
     BaseMap,
     Consultation,
@@ -191,6 +193,14 @@ def _drawing(data: Any, where: str) -> Drawing:
     return Drawing(max_points=max_points, min_zoom=min_zoom, several=several)
 
 
+def _photos(value: Any, where: str) -> int:
+    """How many photos one comment may carry: 0 to ``MAX_PHOTOS``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PHOTOS:
+        raise MapDefinitionError(f"{where}: give a whole number from 0 to {MAX_PHOTOS} "
+                                 "(0: no photos)")
+    return value
+
+
 def _consultation(data: Any, where: str) -> Consultation | None:
     if data is None:
         return None
@@ -206,7 +216,9 @@ def _consultation(data: Any, where: str) -> Consultation | None:
                                 geometry=kinds, show_comments=bool(data.get("show_comments")),
                                 time_zone=_zone(data.get("time_zone", "Europe/Helsinki"),
                                                 f"{where}.time_zone"),
-                                drawing=_drawing(data.get("drawing"), f"{where}.drawing"))
+                                drawing=_drawing(data.get("drawing"), f"{where}.drawing"),
+                                photos=_photos(data.get("photos", DEFAULT_PHOTOS),
+                                               f"{where}.photos"))
     if consultation.opens and consultation.closes and consultation.closes <= consultation.opens:
         raise MapDefinitionError(f"{where}: 'closes' must come after 'opens'")
     return consultation

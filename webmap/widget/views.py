@@ -11,9 +11,10 @@ from flask import Blueprint, Response, render_template, request, send_file
 
 from ..api.accepts import accepts
 from ..api.render import base_url, json_response, link, respond, wants_html
+from ..comments.photos import accepted_formats
 from ..i18n import LANGUAGES, catalogue, t
 from ..maps import MapDefinition, text
-from ..maps.model import Drawing
+from ..maps.model import Consultation, Drawing
 from ..maps.safety import csp_source
 from ..problems import NotFound
 from ..services import current
@@ -53,7 +54,8 @@ def map_document(definition: MapDefinition) -> dict[str, Any]:
             "closes": consultation.closes.isoformat() if consultation.closes else None,
             "geometry": list(consultation.geometry),
             "showComments": consultation.show_comments,
-            "drawing": drawing_config(consultation.drawing)},
+            "drawing": drawing_config(consultation.drawing),
+            "photos": photos_config(consultation)},
         "origins": list(definition.origins),
         "version": definition.version,
         "links": links,
@@ -64,6 +66,12 @@ def drawing_config(drawing: Drawing) -> dict[str, Any]:
     """The drawing limits as the widget and ``GET /maps/{id}`` give them."""
     return {"maxPoints": drawing.max_points, "minZoom": drawing.min_zoom,
             "several": drawing.several}
+
+
+def photos_config(consultation: Consultation) -> dict[str, Any]:
+    """How many photos a comment may carry, how large each may be, and which formats."""
+    return {"max": consultation.photos, "maxMb": current().settings.photo_max_mb,
+            "formats": accepted_formats().replace(" or ", ", ")}
 
 
 def frame_ancestors(definition: MapDefinition) -> str:
@@ -151,7 +159,8 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
             "open": consultation.is_open(), "geometry": list(consultation.geometry),
             "closes": consultation.closes.isoformat() if consultation.closes else None,
             "showComments": consultation.show_comments,
-            "drawing": drawing_config(consultation.drawing)},
+            "drawing": drawing_config(consultation.drawing),
+            "photos": photos_config(consultation)},
     }
 
 

@@ -220,13 +220,14 @@ def add_layer(app: Any) -> LayerBuilder:
     store = services_of(app).layers
 
     def build(layer_id: str, frame: gpd.GeoDataFrame | None = None, *,
-              source_crs: str = "EPSG:3067", title: str | None = None) -> ImportReport:
+              source_crs: str = "EPSG:3067", title: str | None = None,
+              editable: bool = False) -> ImportReport:
         frame = make_buildings() if frame is None else frame
         report = ImportReport(
             layer_id=layer_id, kind=LayerKind.VECTOR, title=title or layer_id,
             feature_count=len(frame), source_crs=source_crs,
             bbox=tuple(float(v) for v in frame.total_bounds),  # type: ignore[arg-type]
-            geometry_type=str(frame.geom_type.iloc[0]))
+            geometry_type=str(frame.geom_type.iloc[0]), editable=editable)
         return store.import_layer(layer_id, lambda _: NormalisedLayer(report=report,
                                                                       frame=frame))
 

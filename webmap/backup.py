@@ -91,7 +91,7 @@ def export_all(store: Store, target: Path, *, maps: MapRegistry | None = None,
                         "description": info.description, "attribution": info.attribution,
                         "source_crs": info.source_crs, "feature_count": info.feature_count,
                         "geometry_type": info.geometry_type, "id_field": info.id_field,
-                        "file": f"layers/{file_name}"})
+                        "editable": info.editable, "file": f"layers/{file_name}"})
         if on_layer is not None:
             on_layer(summary)
     manifest: dict[str, Any] = {
@@ -120,7 +120,8 @@ def import_all(store: Store, source: Path, *, maps: MapRegistry | None = None,
                              attribution=entry.get("attribution") or "",
                              description=entry.get("description") or "",
                              source_crs=entry.get("source_crs") or None,
-                             id_field=entry.get("id_field") or "none", keep_fids=True)
+                             id_field=entry.get("id_field") or "none", keep_fids=True,
+                             editable=bool(entry.get("editable", False)))
         reports.append(report)
         if on_layer is not None:
             expected = entry.get("feature_count")

@@ -115,6 +115,8 @@ def _print_report(report: ImportReport) -> None:
                f"({report.geometry_type}) from {report.source_crs}")
     click.echo(f"  bbox (lon/lat): {minx:.5f}, {miny:.5f}, {maxx:.5f}, {maxy:.5f}")
     click.echo(f"  repaired: {report.repaired}, dropped: {report.dropped}")
+    if report.editable:
+        click.echo("  editable: staff may edit its features (OGC API - Features Part 4)")
     for warning in report.warnings:
         click.echo(f"  warning: {warning}")
 
@@ -139,6 +141,9 @@ def _print_report(report: ImportReport) -> None:
               help="Date or datetime attribute the API's datetime parameter filters on "
                    "(default: the previous version's, else the first date or datetime "
                    "attribute).")
+@click.option("--editable/--not-editable", default=None,
+              help="Let staff edit its features with a bearer token (OGC API - Features "
+                   "Part 4, e.g. from QGIS); default: as the replaced version, else not.")
 @click.option("--force", is_flag=True,
               help="Replace even when a map that uses the layer reads an attribute the new "
                    "file lacks.")

@@ -33,6 +33,21 @@ MAX_EDITABLE = 200_000
 """Features a layer may hold to be edited feature by feature (each edit rewrites it)."""
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class NotEditable(Problem):
+    """405: the layer was not made editable."""
+
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, layer_id: str, allowed: str) -> None:
+        super().__init__(f"layer {layer_id!r} is not editable; staff make it so with "
+                         f"`webmap layers import … --id {layer_id} --editable` or the staff "
+                         "API's editable=true", headers={"Allow": allowed})
+
+
 class PreconditionFailed(Problem):
     """412: the feature changed since the client read it."""
 
@@ -130,9 +145,13 @@ def apply(store: Store, layer_id: str, change: Change) -> tuple[int, str | None]
     """Apply ``change`` to ``layer_id``; the feature id and its new ETag (None after a
     delete). Raises 404, 400 or 412 problems; on any failure the layer is unchanged."""
     outcome: dict[str, Any] = {}
+    if not store.layer(layer_id).editable:
+        raise NotEditable(layer_id, "GET, HEAD, OPTIONS")
 
     def importer(workdir: Path) -> NormalisedLayer:
         info = store.layer(layer_id)
+        if not info.editable:
+            raise NotEditable(layer_id, "GET, HEAD, OPTIONS")
         if info.kind is not LayerKind.VECTOR:
             raise InvalidParameter("collectionId", f"{layer_id!r} is a raster: it has no "
                                    "features to edit")
@@ -187,7 +206,8 @@ def apply(store: Store, layer_id: str, change: Change) -> tuple[int, str | None]
             raise InvalidParameter("geometry", "the geometry could not be repaired")
         layer.fids = frame.index.to_numpy(dtype=np.int64)
         layer.report = dataclasses.replace(layer.report, time_field=info.time_field,
-                                           time_extent=_extent(layer.frame, info))
+                                           time_extent=_extent(layer.frame, info),
+                                           editable=info.editable)
         outcome["fid"] = fid
         return layer
 

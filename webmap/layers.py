@@ -71,7 +71,7 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                 on_progress: Callable[[int, int], None] | None = None,
                 attribution: str | None = None, description: str | None = None,
                 title: str | None = None, id_field: str | None = None,
-                time_field: str | None = None,
+                time_field: str | None = None, editable: bool | None = None,
                 maps: MapsOfLayer | None = None, force: bool = False,
                 keep_fids: bool = False, **options: Any) -> ImportReport:
     """Read ``path`` (any supported format, sniffed by content) and swap it in as ``layer_id``.
@@ -83,12 +83,16 @@ def import_file(store: Store, path: Path, layer_id: str, *,
     ``keep_fids``: the file's own feature ids are kept (a GeoPackage from a backup).
     ``time_field`` names the date or datetime attribute ``datetime`` filters on (default: the
     replaced version's, if the file still has it, else the first date or datetime attribute).
+    ``editable`` lets staff edit its features (Part 4); None keeps the replaced version's
+    choice (a new layer is not editable).
     """
     previous = _find(store, layer_id)
     if previous is not None:
         title = title or previous.title
         attribution = previous.attribution if attribution is None else attribution
         description = previous.description if description is None else description
+    if editable is None:
+        editable = previous.editable if previous is not None else False
     users = maps.using(layer_id) if maps is not None and previous is not None else []
 
     def importer(workdir: Path) -> NormalisedLayer:
@@ -101,7 +105,10 @@ def import_file(store: Store, path: Path, layer_id: str, *,
         if layer.report.kind is LayerKind.VECTOR:
             chosen = _time_field(layer, time_field, previous.time_field if previous else "")
             layer.report = dataclasses.replace(layer.report, time_field=chosen,
-                                               time_extent=_time_extent(layer.frame, chosen))
+                                               time_extent=_time_extent(layer.frame, chosen),
+                                               editable=bool(editable))
+        elif editable:
+            raise ImportFailed("only vector layers are editable; a raster is replaced whole")
         if not users or maps is None:
             return layer
         notes = [f"{describe(m)} uses this layer; check it after the replacement"

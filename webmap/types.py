@@ -68,6 +68,8 @@ class LayerInfo:
     """The temporal property ('' for the first date or datetime attribute)."""
     time_extent: tuple[str | None, str | None] = (None, None)
     """The first and last value of the temporal property (ISO 8601; None: unknown)."""
+    editable: bool = False
+    """Staff may create, replace, update and delete its features (Part 4)."""
     max_fid: int = 0
     """The greatest feature id of this version; ids run 1..N without gaps when it equals
     ``feature_count`` (0: not recorded, taken as dense)."""
@@ -241,6 +243,8 @@ class ImportReport:
     """The temporal property: named at import, else the first date or datetime attribute."""
     time_extent: tuple[str | None, str | None] = (None, None)
     """Its first and last value (ISO 8601)."""
+    editable: bool = False
+    """Staff may edit its features through OGC API - Features Part 4."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -249,7 +253,7 @@ class ImportReport:
                 "bbox": list(self.bbox), "geometry_type": self.geometry_type,
                 "repaired": self.repaired, "dropped": self.dropped,
                 "warnings": list(self.warnings), "id_field": self.id_field or None,
-                "time_field": self.time_field or None}
+                "time_field": self.time_field or None, "editable": self.editable}
 
 
 @dataclass(kw_only=True)

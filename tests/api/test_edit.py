@@ -24,7 +24,7 @@ def square(x: float, y: float, size: float = 10.0) -> dict[str, Any]:
 
 
 def test_qgis_edit_cycle(client: Any, add_layer: Any, staff: dict[str, str]) -> None:
-    add_layer("buildings", make_buildings(30))
+    add_layer("buildings", make_buildings(30), editable=True)
     base = "/collections/buildings/items"
     allowed = client.options(base).headers["Allow"]
     assert {"GET", "POST"} <= {m.strip() for m in allowed.split(",")}
@@ -81,7 +81,7 @@ def test_qgis_edit_cycle(client: Any, add_layer: Any, staff: dict[str, str]) -> 
 
 def test_edits_need_staff_and_valid_input(client: Any, add_layer: Any,
                                           staff: dict[str, str]) -> None:
-    add_layer("buildings", make_buildings(10))
+    add_layer("buildings", make_buildings(10), editable=True)
     base = "/collections/buildings/items"
     feature = {"type": "Feature", "geometry": square(24.95, 60.18, 0.0001),
                "properties": {"name": "x"}}
@@ -117,7 +117,7 @@ def test_writes_announced(client: Any) -> None:
 
 def test_geometry_checked_and_repaired_as_at_import(client: Any, add_layer: Any,
                                                     staff: dict[str, str]) -> None:
-    add_layer("buildings", make_buildings(10))
+    add_layer("buildings", make_buildings(10), editable=True)
     base = "/collections/buildings/items"
     point = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.95, 60.18]},
              "properties": {}}
@@ -135,3 +135,40 @@ def test_geometry_checked_and_repaired_as_at_import(client: Any, add_layer: Any,
     assert_problem(client.patch(f"{base}/1", json={"properties": {"floors": "many"}},
                                 headers=staff), 400)
     assert client.get(base).get_json()["numberMatched"] == 11
+
+
+def test_only_layers_made_editable_take_writes(client: Any, add_layer: Any,
+                                               staff: dict[str, str]) -> None:
+    """A layer is read-only unless staff chose --editable: OPTIONS names only the read
+    methods (QGIS then offers no editing) and a write with a valid token is 405."""
+    add_layer("buildings", make_buildings(5))
+    base = "/collections/buildings/items"
+    for path in (base, f"{base}/1"):
+        allowed = {m.strip() for m in client.options(path).headers["Allow"].split(",")}
+        assert "GET" in allowed and not allowed & {"POST", "PUT", "PATCH", "DELETE"}, path
+    feature = {"type": "Feature", "geometry": square(24.95, 60.18, 0.0001), "properties": {}}
+    refused = client.post(base, json=feature, headers=staff)
+    assert_problem(refused, 405)
+    assert "--editable" in refused.get_json()["detail"]
+    assert refused.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert_problem(client.delete(f"{base}/1", headers=staff), 405)
+    assert_problem(client.post(base, json=feature), 401), "the token is asked for first"
+    assert client.get(base).get_json()["numberMatched"] == 5
+
+
+def test_editable_is_chosen_at_import_and_kept_on_replacement(
+        app: Any, client: Any, staff: dict[str, str], tmp_path: Any) -> None:
+    from webmap.layers import import_file
+
+    store = services_of(app).layers
+    path = tmp_path / "talot.gpkg"
+    make_buildings(5).set_crs("EPSG:4326", allow_override=True).to_file(path, driver="GPKG")
+    assert import_file(store, path, "talot", editable=True).editable
+    assert store.layer("talot").editable
+    assert import_file(store, path, "talot").editable, "a replacement keeps the choice"
+    feature = {"type": "Feature", "geometry": square(24.95, 60.18, 0.0001), "properties": {}}
+    created = client.post("/collections/talot/items", json=feature, headers=staff)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert store.layer("talot").editable, "an edit keeps it editable"
+    assert not import_file(store, path, "talot", editable=False).editable
+    assert_problem(client.post("/collections/talot/items", json=feature, headers=staff), 405)

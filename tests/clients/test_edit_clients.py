@@ -40,7 +40,7 @@ def _tile_count(server: LiveServer, tile: Any, path: Path) -> int:
 
 def test_owslib_edits_and_gdal_sees_them(app: Any, settings: Any, add_layer: Any,
                                          live_server: LiveServer, tmp_path: Path) -> None:
-    add_layer("buildings", make_buildings(40))
+    add_layer("buildings", make_buildings(40), editable=True)
     token = services_of(app).tokens.create("qgis-user")
     other = LiveServer(settings.data_dir, layers_dir=settings.layers_dir,
                        database_url=settings.database_url, workers=1)

@@ -25,7 +25,7 @@ from webmap.types import ImportReport, LayerKind, NormalisedLayer
 
 LABELS = ["0001_catalogue", "0002_comments", "0003_search", "0004_tokens", "0005_maps",
           "0006_plans", "0007_comment_snapshots",
-          "0008_responses", "0009_ended_sessions", "0010_attachments"]
+          "0008_responses", "0009_ended_sessions", "0010_attachments", "0011_editable_layers"]
 TABLES = {"webmap_layers", "webmap_comments", "webmap_tokens", "webmap_maps",
           "webmap_maps_state", "webmap_plans", "webmap_response_publications",
           "webmap_mail_queue", "webmap_ended_sessions", "webmap_comment_photos"}

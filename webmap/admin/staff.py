@@ -126,6 +126,12 @@ def _import_saved(layer_id: str, target: Path) -> ImportReport:
     options: dict[str, Any] = {k: request.form[k].strip() for k in UPLOAD_OPTIONS
                                if request.form.get(k, "").strip()}
     meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
+    editable = request.values.get("editable")
+    if editable is not None:
+        value = editable.strip().lower()
+        if value not in ("yes", "true", "1", "on", "no", "false", "0", "off", ""):
+            raise InvalidParameter("editable", "editable is true or false")
+        meta["editable"] = value in ("yes", "true", "1", "on")
     services = current()
     return import_file(services.layers, target, layer_id, maps=services.layer_users(),
                        force=is_forced(), **meta, **options)

@@ -8,6 +8,7 @@ a GET makes the write conditional (412 when the feature changed meanwhile).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -15,12 +16,31 @@ from flask import Blueprint, Response, request
 
 from .. import crs, edits
 from ..auth import bearer_staff
-from ..problems import FeatureNotFound, InvalidParameter
+from ..problems import FeatureNotFound, InvalidParameter, NotFound
 from ..services import current
 from .accepts import accepts
 from .render import url
 
 bp = Blueprint("edit", __name__)
+ITEMS_PATH = re.compile(r"^/collections/([^/]+)/items(?:/[^/]+)?/?$")
+
+
+@bp.after_app_request
+def _allow_only_what_is_editable(response: Response) -> Response:
+    """``OPTIONS`` on the items of a layer that is not editable names only the read methods:
+    QGIS offers editing exactly where ``Allow`` lists the write methods."""
+    found = ITEMS_PATH.match(request.path) if request.method == "OPTIONS" else None
+    if found is None or "Allow" not in response.headers:
+        return response
+    try:
+        editable = current().layers.layer(found.group(1)).editable
+    except NotFound:
+        return response
+    if not editable:
+        allowed = [m.strip() for m in response.headers["Allow"].split(",")]
+        response.headers["Allow"] = ", ".join(m for m in allowed
+                                              if m and m not in edits.WRITE_METHODS)
+    return response
 
 
 def _staff() -> str:

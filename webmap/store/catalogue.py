@@ -22,7 +22,7 @@ from ..types import Field, ImportReport, LayerInfo, LayerKind
 TABLE = "webmap_layers"
 COLUMNS = ("id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy, "
            "feature_count, geometry_type, fields, version, location, updated, id_field, max_fid, "
-           "fid_high")
+           "fid_high, editable")
 # A third element of a ``fields`` entry marks the temporal property: {"extent": [first, last]}.
 SELECT = f"SELECT {COLUMNS} FROM {TABLE}"  # noqa: S608 - constant names
 UPSERT = (f"INSERT INTO {TABLE} ({COLUMNS}) VALUES "  # noqa: S608 - constant names
@@ -33,7 +33,8 @@ UPSERT = (f"INSERT INTO {TABLE} ({COLUMNS}) VALUES "  # noqa: S608 - constant na
 def layer_info(row: Sequence[Any]) -> LayerInfo:
     """A catalogue row as ``LayerInfo``."""
     (layer_id, kind, title, description, attribution, source_crs, minx, miny, maxx, maxy,
-     count, geometry_type, fields, version, location, updated, id_field, max_fid, _high) = row
+     count, geometry_type, fields, version, location, updated, id_field, max_fid, _high,
+     editable) = row
     entries = json.loads(str(fields))
     return LayerInfo(
         id=str(layer_id), kind=LayerKind(str(kind)), title=str(title),
@@ -45,7 +46,8 @@ def layer_info(row: Sequence[Any]) -> LayerInfo:
         time_extent=next((tuple(entry[2]["extent"]) for entry in entries if len(entry) > 2),
                          (None, None)),
         version=str(version), updated=time_text(updated, timespec="seconds"),
-        location=str(location), id_field=str(id_field or ""), max_fid=int(max_fid or 0))
+        location=str(location), id_field=str(id_field or ""), max_fid=int(max_fid or 0),
+        editable=bool(editable))
 
 
 class Catalogue:
@@ -111,7 +113,8 @@ class Catalogue:
             json.dumps([[f.name, f.type, *([{"extent": list(report.time_extent)}]
                                            if f.name == report.time_field else [])]
                         for f in fields]), version,
-            location, now, report.id_field, int(max_fid), int(max(fid_high, max_fid))))
+            location, now, report.id_field, int(max_fid), int(max(fid_high, max_fid)),
+            bool(report.editable)))
 
     def delete(self, conn: Any, layer_id: str) -> None:
         """Remove an entry in the caller's transaction."""

@@ -146,6 +146,8 @@ def _too_many_pixels(field: str, n: int) -> Unprocessable:
 def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
     """The picture upright, at most ``MAX_SIDE`` px, on a fresh image (no metadata), as JPEG."""
     upright = ImageOps.exif_transpose(image) or image
+    if upright.mode.startswith("I"):  # 16-bit grey: scale to 8 bits rather than clip
+        upright = upright.convert("I").point(lambda v: v / 256).convert("L")
     if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P"
                                                 and "transparency" in upright.info):
         rgba = upright.convert("RGBA")

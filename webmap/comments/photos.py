@@ -25,8 +25,6 @@ from ..problems import Unprocessable
 
 log = logging.getLogger("webmap.comments")
 
-MAX_PHOTOS = 3
-"""Photos one comment may carry at most (a map may allow fewer)."""
 MAX_PIXELS = 50_000_000
 """Pixels an upload may declare: a 48 MP phone photo passes; a JPEG is decoded at a reduced
 scale near ``MAX_SIDE`` (``draft``), so only a PNG or HEIC is ever decoded in full."""

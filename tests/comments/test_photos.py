@@ -318,3 +318,21 @@ def test_the_map_document_gives_the_photo_limits(client: Any) -> None:
     page = client.get("/embed/ei-kuvia").get_data(as_text=True)
     assert 'id="wm-photo-input"' not in page
     assert 'id="wm-photo-input"' in client.get("/embed/kaava").get_data(as_text=True)
+
+
+def test_a_photo_is_turned_upright_and_16_bit_grey_is_scaled_not_clipped() -> None:
+    image = Image.new("RGB", (60, 30), "#1565c0")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # the camera was held on its side
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    upright = clean_photo(out.getvalue(), alt="Sivuttain", n=1, max_bytes=1024 * 1024)
+    assert (upright.width, upright.height) == (30, 60)
+    stored = Image.open(io.BytesIO(upright.data))
+    assert stored.size == (30, 60) and len(stored.getexif()) == 0
+
+    grey = io.BytesIO()
+    Image.new("I;16", (20, 10), 30000).save(grey, format="PNG")
+    scaled = clean_photo(grey.getvalue(), alt="Harmaa", n=1, max_bytes=1024 * 1024)
+    red, _, _ = Image.open(io.BytesIO(scaled.data)).getpixel((5, 5))  # type: ignore[misc]
+    assert 110 <= red <= 124  # 30000 / 65535 of white, not clipped to 255

@@ -27,9 +27,10 @@ from ..comments.export import (
     write_zip,
 )
 from ..comments.mail import start_sender
-from ..comments.photos import MAX_PHOTOS, MEDIA_TYPE
+from ..comments.photos import MEDIA_TYPE
 from ..comments.service import MAX_BODY_BYTES, RESPONSE_FIELDS, STATUSES, CommentService
 from ..limits import RateLimits
+from ..maps.model import MAX_PHOTOS
 from ..problems import (
     PROBLEM_MEDIA_TYPE,
     InvalidParameter,

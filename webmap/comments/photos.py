@@ -25,8 +25,6 @@ from ..problems import Unprocessable
 
 log = logging.getLogger("webmap.comments")
 
-MAX_PHOTOS = 3
-"""Photos one comment may carry at most (a map may allow fewer)."""
 MAX_PIXELS = 50_000_000
 """Pixels an upload may declare: a 48 MP phone photo passes; a JPEG is decoded at a reduced
 scale near ``MAX_SIDE`` (``draft``), so only a PNG or HEIC is ever decoded in full."""
@@ -146,6 +144,8 @@ def _too_many_pixels(field: str, n: int) -> Unprocessable:
 def _reencode(image: Image.Image) -> tuple[bytes, int, int]:
     """The picture upright, at most ``MAX_SIDE`` px, on a fresh image (no metadata), as JPEG."""
     upright = ImageOps.exif_transpose(image) or image
+    if upright.mode.startswith("I"):  # 16-bit grey: scale to 8 bits rather than clip
+        upright = upright.convert("I").point(lambda v: v / 256).convert("L")
     if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P"
                                                 and "transparency" in upright.info):
         rgba = upright.convert("RGBA")

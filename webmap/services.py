@@ -29,6 +29,7 @@ from .maps.checks import check_fields, check_layers, unnamed_count
 from .plans.service import PlanService
 from .plans.storage import PlanRepository
 from .problems import ServiceUnavailable
+from .report.collect import ReportBuilder
 from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
 from .settings import Settings
@@ -63,6 +64,7 @@ class Services:
     plans: PlanService
     limits: RateLimits
     map_images: MapImageService
+    reports: ReportBuilder
 
     @property
     def backend(self) -> str:
@@ -152,16 +154,18 @@ def build_services(settings: Settings) -> Services:
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),
                            check=check)
+        comments = CommentService(CommentRepository(database), maps=maps, store=layers)
+        map_images = MapImageService(layers, basemaps, styles)
         return Services(
             settings=settings, database=database, layers=layers, maps=maps,
-            comments=CommentService(CommentRepository(database), maps=maps, store=layers),
+            comments=comments,
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=_tile_cache(cache_root / "tiles", settings),
             basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles),
             limits=RateLimits(settings),
-            map_images=MapImageService(layers, basemaps, styles))
+            map_images=map_images, reports=ReportBuilder(comments, map_images))
     except BaseException:
         database.close()
         raise

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..api.comments import export_comments
+from ..api.report import report as report_download
 from ..comments.service import STATUSES, CommentNotFound, is_comment_id
 from ..i18n import LANGUAGES
 from ..maps import GEOMETRY_KINDS
@@ -28,6 +29,11 @@ KIND_NAMES = {"point": "A point", "line": "A line", "area": "An area",
               "feature": "A plan feature"}
 STATUS_ACTIONS = {"published": "Publish", "hidden": "Hide", "pending": "Return to pending"}
 EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"))
+REPORTS = (("pdf", "PDF (tagged, to publish)"), ("docx", "Word (DOCX, to edit)"),
+           ("odt", "OpenDocument (ODT, to edit)"))
+REPORT_LANGUAGES = (("fi", "Finnish", "vastineraportti"), ("sv", "Swedish", "samrådsredogörelse"),
+                    ("en", "English", "response report"))
+"""(language, its English name, what the report is called in it)."""
 
 
 @bp.get("/maps")
@@ -197,7 +203,8 @@ def responses(map_id: str) -> Any:
     return page("staff_responses.html", definition=definition,
                 state=_responses_state(map_id), groups=_groups(everything),
                 place=wording.comment_place, language_names=LANGUAGE_NAMES,
-                when=wording.local_time, zone=_zone_of(definition))
+                when=wording.local_time, zone=_zone_of(definition), reports=REPORTS,
+                report_languages=REPORT_LANGUAGES)
 
 
 def _own_comment(map_id: str, comment_id: str) -> None:
@@ -254,3 +261,9 @@ def publish_responses_page(map_id: str) -> ResponseReturnValue:
 def export(map_id: str) -> Response:
     """The comments as GeoJSON, CSV or GeoPackage, through the staff API's own export."""
     return export_comments(map_id)
+
+
+@bp.get("/maps/<map_id>/report")
+def report(map_id: str) -> Response:
+    """The response report (``format``, ``lang``), through the staff API's own route."""
+    return report_download(map_id)

@@ -1,0 +1,44 @@
+"""The report as a tagged PDF (WeasyPrint, PDF/UA-1): the document to publish.
+
+The HTML carries what PDF/UA asks for and WeasyPrint tags it: the language on ``<html>``, a
+title, headings in order, tables with header cells, alt text on every map.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
+
+from .collect import Report
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _template() -> Template:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES),
+                              autoescape=select_autoescape(["html"]))
+    return environment.get_template("report.html")
+
+
+def _data_uri(png: bytes | None) -> str:
+    return "" if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def report_html(report: Report) -> str:
+    """The report as one HTML document (images inline), the PDF's source."""
+    return _template().render(report=report, w=report.words,
+                              overview=_data_uri(report.overview),
+                              images=[_data_uri(item.image) for item in report.comments])
+
+
+def write_pdf(report: Report) -> bytes:
+    """The report as tagged PDF bytes."""
+    from weasyprint import HTML  # loads pango: only when a PDF is asked for
+
+    pdf: bytes = HTML(string=report_html(report), base_url=str(TEMPLATES)).write_pdf(
+        pdf_variant="pdf/ua-1", pdf_tags=True, uncompressed_pdf=False)
+    return pdf

@@ -300,7 +300,6 @@ def test_the_report_downloads_by_keyboard(chromium: Any, site: dict[str, Any]) -
     """Each report link names its format and language; Enter on one downloads the tagged PDF
     in that language."""
     import io
-
     from pathlib import Path
 
     import pypdf

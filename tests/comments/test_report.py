@@ -305,3 +305,29 @@ def test_points_keep_their_place_in_words(client: Any, token: str, post: Poster,
                  json={"status": "published"}, headers=auth(token))
     body, _ = docx_text(download(client, token, "docx", "fi"))
     assert "Paikka: piste 60.17000° P, 24.94000° I" in body
+
+
+def test_dates_are_days_where_the_consultation_is(app: Any, client: Any, token: str,
+                                                  plan: str) -> None:
+    """22:30 UTC on 1 March is 2 March in Helsinki (the map's default time zone)."""
+    from webmap.comments.service import Comment
+    from webmap.services import services_of
+
+    late = Comment(id="myohainen1", map_id="kaava", created="2026-03-01T22:30:00+00:00",
+                   status="published", text="Myöhäinen-M: illalla kirjoitettu.",
+                   language="sv", geometry='{"type":"Point","coordinates":[24.94,60.17]}',
+                   feature_collection=None, feature_id=None, name="Yö Kirjoittaja",
+                   email="yo@example.fi", idempotency_key=None)
+    assert services_of(app).comments.storage.restore([late]) == 1
+    body, document = docx_text(download(client, token, "docx", "fi"))
+    assert "Saapunut: 2.3.2026" in body and "Yö Kirjoittaja" not in body
+    # the Swedish comment keeps its own language inside the Finnish report
+    text = next(p for p in document.paragraphs if p.text.startswith("Myöhäinen-M"))
+    assert text.runs[0]._r.rPr.xpath("./w:lang/@w:val") == ["sv-SE"]
+    sv, _ = docx_text(download(client, token, "docx", "sv"))
+    assert "Inkom: 2026-03-02" in sv
+    from webmap.report.pdf_file import report_html
+
+    html = report_html(services_of(app).reports.build("kaava", "fi", maps=False))
+    assert '<html lang="fi">' in html
+    assert '<p class="text" lang="sv">Myöhäinen-M: illalla kirjoitettu.</p>' in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -29,6 +30,12 @@ def _language(document: DocxDocument, locale: str) -> None:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
     lang.set(qn("w:val"), locale)
+
+
+def _run_language(run: Any, locale: str) -> None:
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), locale)
+    run._r.get_or_add_rPr().append(lang)
 
 
 def _picture(document: DocxDocument, png: bytes, alt: str, *, width_cm: float) -> None:
@@ -96,7 +103,10 @@ def write_docx(report: Report) -> bytes:
             _picture(document, item.image, item.alt, width_cm=IMAGE_WIDTH_CM * 0.75)
         document.add_heading(w["text"], level=3)
         for part in item.text.split("\n\n"):
-            document.add_paragraph(part)
+            paragraph = document.add_paragraph(part)
+            if item.language != report.lang:  # a Swedish comment in a Finnish report
+                for run in paragraph.runs:
+                    _run_language(run, LOCALES.get(item.language, item.language))
         document.add_heading(w["response"], level=3)
         for part in (item.response or w["no_response"]).split("\n\n"):
             document.add_paragraph(part)

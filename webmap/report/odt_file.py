@@ -11,7 +11,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from odf import dc, draw, meta, style, svg, table, text
+from odf import dc, draw, meta, style, svg, table, teletype, text
 from odf.opendocument import OpenDocumentText
 
 from .collect import Report
@@ -75,10 +75,7 @@ class _Writer:
     def paragraph(self, value: str, *, name: str = "body") -> None:
         for part in value.split("\n\n"):
             paragraph = text.P(stylename=self.styles[name])
-            for index, line in enumerate(part.split("\n")):
-                if index:
-                    paragraph.addElement(text.LineBreak())
-                paragraph.addText(line)
+            teletype.addTextToElement(paragraph, part)  # line breaks, tabs, runs of spaces
             self.document.text.addElement(paragraph)
 
     def table(self, header: tuple[str, str], rows: Sequence[tuple[str, int]]) -> None:

@@ -64,7 +64,11 @@ class Services:
     plans: PlanService
     limits: RateLimits
     map_images: MapImageService
-    reports: ReportBuilder
+
+    @property
+    def reports(self) -> ReportBuilder:
+        """The response reports, over the comments and the map images (keeps no state)."""
+        return ReportBuilder(self.comments, self.map_images)
 
     @property
     def backend(self) -> str:
@@ -154,18 +158,16 @@ def build_services(settings: Settings) -> Services:
 
         maps = MapRegistry(settings.layers_dir / "maps", storage=MapRepository(database),
                            check=check)
-        comments = CommentService(CommentRepository(database), maps=maps, store=layers)
-        map_images = MapImageService(layers, basemaps, styles)
         return Services(
             settings=settings, database=database, layers=layers, maps=maps,
-            comments=comments,
+            comments=CommentService(CommentRepository(database), maps=maps, store=layers),
             tokens=TokenRepository(database),
             search=SearchService(layers, _search_indexes(database, settings)),
             tile_cache=_tile_cache(cache_root / "tiles", settings),
             basemaps=basemaps, styles=styles,
             plans=PlanService(layers, PlanRepository(database), styles=styles),
             limits=RateLimits(settings),
-            map_images=map_images, reports=ReportBuilder(comments, map_images))
+            map_images=MapImageService(layers, basemaps, styles))
     except BaseException:
         database.close()
         raise

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ..api.comments import export_comments
-from ..api.report import report as report_download
 from ..comments.service import STATUSES, CommentNotFound, is_comment_id
 from ..i18n import LANGUAGES
 from ..maps import GEOMETRY_KINDS
@@ -29,11 +28,6 @@ KIND_NAMES = {"point": "A point", "line": "A line", "area": "An area",
               "feature": "A plan feature"}
 STATUS_ACTIONS = {"published": "Publish", "hidden": "Hide", "pending": "Return to pending"}
 EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"))
-REPORTS = (("pdf", "PDF (tagged, to publish)"), ("docx", "Word (DOCX, to edit)"),
-           ("odt", "OpenDocument (ODT, to edit)"))
-REPORT_LANGUAGES = (("fi", "Finnish", "vastineraportti"), ("sv", "Swedish", "samrådsredogörelse"),
-                    ("en", "English", "response report"))
-"""(language, its English name, what the report is called in it)."""
 
 
 @bp.get("/maps")
@@ -193,6 +187,13 @@ def _groups(comments: list[Any]) -> list[tuple[str, list[Any]]]:
     return [*groups, ("", loose)] if loose else groups
 
 
+REPORTS = (("pdf", "PDF (tagged, to publish)"), ("docx", "Word (DOCX, to edit)"),
+           ("odt", "OpenDocument (ODT, to edit)"))
+REPORT_LANGUAGES = (("fi", "Finnish", "vastineraportti"), ("sv", "Swedish", "samrådsredogörelse"),
+                    ("en", "English", "response report"))
+"""(language, its English name, what the report is called in it)."""
+
+
 @bp.get("/maps/<map_id>/responses")
 def responses(map_id: str) -> Any:
     """Every comment of a map by theme, each with a response box; publishing."""
@@ -266,4 +267,6 @@ def export(map_id: str) -> Response:
 @bp.get("/maps/<map_id>/report")
 def report(map_id: str) -> Response:
     """The response report (``format``, ``lang``), through the staff API's own route."""
+    from ..api.report import report as report_download
+
     return report_download(map_id)

@@ -331,3 +331,41 @@ def test_dates_are_days_where_the_consultation_is(app: Any, client: Any, token: 
     html = report_html(services_of(app).reports.build("kaava", "fi", maps=False))
     assert '<html lang="fi">' in html
     assert '<p class="text" lang="sv">Myöhäinen-M: illalla kirjoitettu.</p>' in html
+
+
+def test_photos_are_embedded_with_their_descriptions(app: Any,
+                                                     consultation: dict[str, str]) -> None:
+    """Each writer embeds a comment's photos after its text, the description as alt text."""
+    from dataclasses import replace
+
+    from odf import svg
+
+    from webmap.report.collect import ReportPhoto
+    from webmap.report.formats import REPORT_FORMATS
+    from webmap.services import services_of
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 60)).save(buffer, "JPEG")
+    photo = ReportPhoto(buffer.getvalue(), "image/jpeg", (640, 480), "Kuva-K: ranta keväällä")
+    built = services_of(app).reports.build("kaava", "fi", maps=False)
+    first = replace(built.comments[0], photos=(photo,))
+    report = replace(built, comments=(first, *built.comments[1:]))
+
+    document = docx.Document(io.BytesIO(REPORT_FORMATS["docx"].write(report)))
+    (shape,) = document.inline_shapes
+    assert shape._inline.docPr.get("descr") == "Kuva-K: ranta keväällä"
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert body.index("Mielipide-A") < body.index("Valokuvat") < body.index("Vastine-A")
+
+    odt = REPORT_FORMATS["odt"].write(report)
+    with zipfile.ZipFile(io.BytesIO(odt)) as archive:
+        assert [n for n in archive.namelist() if n.startswith("Pictures/")] == \
+            ["Pictures/image1.jpg"]
+    titles = [teletype.extractText(t)
+              for t in load_odt(io.BytesIO(odt)).getElementsByType(svg.Title)]
+    assert titles == ["Kuva-K: ranta keväällä"]
+
+    reader = pypdf.PdfReader(io.BytesIO(REPORT_FORMATS["pdf"].write(report)))
+    assert "Kuva-K: ranta keväällä" in struct_alts(reader.trailer["/Root"]["/StructTreeRoot"],
+                                                   [])
+    assert len({image.data for page in reader.pages for image in page.images}) == 1

@@ -34,6 +34,17 @@ KINDS = ("point", "line", "area", "feature", "none")
 
 
 @dataclass(frozen=True)
+class ReportPhoto:
+    """A resident's photo as the report embeds it, with the description they wrote."""
+
+    data: bytes
+    media_type: str
+    """``image/jpeg`` (webmap re-encodes every photo as JPEG) or ``image/png``."""
+    size_px: tuple[int, int]
+    alt: str
+
+
+@dataclass(frozen=True)
 class ReportComment:
     """One published comment as the report prints it (no name, no e-mail)."""
 
@@ -54,6 +65,8 @@ class ReportComment:
     image_px: tuple[int, int]
     alt: str
     """Alt text of its map image."""
+    photos: tuple[ReportPhoto, ...] = ()
+    """Its photos, after the text (the comment photo storage fills them)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .collect import Report
 
 LOCALES = {"fi": "fi-FI", "sv": "sv-SE", "en": "en-GB"}
 IMAGE_WIDTH_CM = 16.0
+PHOTO_WIDTH_CM = 8.0
 
 
 def _language(document: DocxDocument, locale: str) -> None:
@@ -107,6 +108,11 @@ def write_docx(report: Report) -> bytes:
             if item.language != report.lang:  # a Swedish comment in a Finnish report
                 for run in paragraph.runs:
                     _run_language(run, LOCALES.get(item.language, item.language))
+        if item.photos:
+            document.add_heading(w["photos"], level=3)
+            for photo in item.photos:
+                _picture(document, photo.data, photo.alt, width_cm=PHOTO_WIDTH_CM)
+                document.add_paragraph(photo.alt)
         document.add_heading(w["response"], level=3)
         for part in (item.response or w["no_response"]).split("\n\n"):
             document.add_paragraph(part)

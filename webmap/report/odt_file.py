@@ -18,6 +18,8 @@ from .collect import Report
 
 COUNTRIES = {"fi": "FI", "sv": "SE", "en": "GB"}
 IMAGE_WIDTH_CM = 16.0
+PHOTO_WIDTH_CM = 8.0
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 HEADING_PT = {1: "20pt", 2: "15pt", 3: "12pt"}
 
 
@@ -97,12 +99,13 @@ class _Writer:
             row.addElement(cell)
         return row
 
-    def picture(self, png: bytes, size_px: tuple[int, int], alt: str, *,
-                width_cm: float) -> None:
+    def picture(self, data: bytes, size_px: tuple[int, int], alt: str, *,
+                width_cm: float, media_type: str = "image/png") -> None:
         self.images += 1
-        href = self.document.addPicture(f"Pictures/map{self.images}.png", "image/png", png)
+        href = self.document.addPicture(
+            f"Pictures/image{self.images}.{EXTENSIONS[media_type]}", media_type, data)
         height_cm = width_cm * size_px[1] / size_px[0]
-        frame = draw.Frame(stylename=self.styles["frame"], name=f"map{self.images}",
+        frame = draw.Frame(stylename=self.styles["frame"], name=f"image{self.images}",
                            anchortype="as-char", width=f"{width_cm:.2f}cm",
                            height=f"{height_cm:.2f}cm")
         frame.addElement(draw.Image(href=href))
@@ -154,6 +157,12 @@ def write_odt(report: Report) -> bytes:
             out.picture(item.image, item.image_px, item.alt, width_cm=IMAGE_WIDTH_CM * 0.75)
         out.heading(w["text"], 3)
         out.paragraph(item.text)
+        if item.photos:
+            out.heading(w["photos"], 3)
+            for photo in item.photos:
+                out.picture(photo.data, photo.size_px, photo.alt, width_cm=PHOTO_WIDTH_CM,
+                            media_type=photo.media_type)
+                out.paragraph(photo.alt)
         out.heading(w["response"], 3)
         out.paragraph(item.response or w["no_response"])
         out.paragraph(w["changed"] if item.changed_plan else w["unchanged"])

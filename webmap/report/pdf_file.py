@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 
-from .collect import Report
+from .collect import Report, ReportPhoto
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -24,15 +24,21 @@ def _template() -> Template:
     return environment.get_template("report.html")
 
 
-def _data_uri(png: bytes | None) -> str:
-    return "" if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
+def _data_uri(data: bytes | None, media_type: str = "image/png") -> str:
+    return "" if data is None else \
+        f"data:{media_type};base64," + base64.b64encode(data).decode()
+
+
+def _photo_uri(photo: ReportPhoto) -> str:
+    return _data_uri(photo.data, photo.media_type)
 
 
 def report_html(report: Report) -> str:
     """The report as one HTML document (images inline), the PDF's source."""
     return _template().render(report=report, w=report.words,
                               overview=_data_uri(report.overview),
-                              images=[_data_uri(item.image) for item in report.comments])
+                              images=[_data_uri(item.image) for item in report.comments],
+                              photo_uri=_photo_uri)
 
 
 def write_pdf(report: Report) -> bytes:

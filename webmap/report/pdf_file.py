@@ -7,14 +7,17 @@ title, headings in order, tables with header cells, alt text on every map.
 from __future__ import annotations
 
 import base64
+import logging
 from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 
+from ..problems import ServiceUnavailable
 from .collect import Report, ReportPhoto
 
 TEMPLATES = Path(__file__).parent / "templates"
+log = logging.getLogger("webmap.report")
 
 
 @cache
@@ -43,7 +46,12 @@ def report_html(report: Report) -> str:
 
 def write_pdf(report: Report) -> bytes:
     """The report as tagged PDF bytes."""
-    from weasyprint import HTML  # loads pango: only when a PDF is asked for
+    try:
+        from weasyprint import HTML  # loads Pango: only when a PDF is asked for
+    except OSError:
+        log.exception("WeasyPrint cannot load its libraries")
+        raise ServiceUnavailable("the PDF report needs Pango (apt-get install libpango-1.0-0 "
+                                 "libpangoft2-1.0-0); DOCX and ODT work without it") from None
 
     pdf: bytes = HTML(string=report_html(report), base_url=str(TEMPLATES)).write_pdf(
         pdf_variant="pdf/ua-1", pdf_tags=True, uncompressed_pdf=False)

@@ -23,6 +23,7 @@ from .api import (
     landing,
     mapimage,
     plans,
+    report,
     search,
     tiles,
 )
@@ -51,7 +52,8 @@ def create_app(services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
     for blueprint in (landing.bp, features.bp, edit.bp, tiles.bp, basemaps.bp, search.bp,
-                      plans.bp, widget.bp, admin_api.bp, mapimage.bp):
+                      plans.bp, widget.bp, admin_api.bp, mapimage.bp,
+                      report.bp):
         app.register_blueprint(blueprint)
     accepts.init_app(app)
     comments.init_app(app, services.limits)

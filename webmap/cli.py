@@ -632,6 +632,35 @@ def export_comments(map_id: str, fmt: str, output: Path | None, delimiter: str |
     click.echo(f"exported {len(found)} comments on {map_id} to {output}", err=True)
 
 
+@comments.command("report")
+@click.argument("map_id", metavar="MAP")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "docx", "odt"]), default="pdf",
+              show_default=True, help="Tagged PDF to publish, or DOCX / ODT to edit.")
+@click.option("--lang", type=click.Choice(["fi", "sv", "en"]),
+              help="Language of the report (default: the map's first language).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write.")
+def report(map_id: str, fmt: str, lang: str | None, output: Path) -> None:
+    """Write MAP's response report (vastineraportti, samrådsredogörelse): the published
+    comments with their maps and responses, without names or e-mail addresses."""
+    import tempfile
+
+    from .report.formats import check_format
+
+    kind = check_format(fmt)
+    with _services() as services, _problems():
+        built = services.reports.build(map_id, lang or services.maps.get(map_id)
+                                       .default_language)
+        data = kind.write(built)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=output.parent, prefix=".report-",
+                                     delete=False) as partial:
+        partial.write(data)
+    os.replace(partial.name, output)  # readers see the old file or the whole new one
+    click.echo(f"wrote the {built.lang} report on {map_id} ({len(built.comments)} published "
+               f"comments, {fmt}) to {output}", err=True)
+
+
 @comments.command("purge-personal-data")
 @click.argument("map_id", metavar="MAP")
 @click.option("--force", is_flag=True, help="Purge even though the consultation is open.")

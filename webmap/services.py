@@ -29,6 +29,7 @@ from .maps.checks import check_fields, check_layers, unnamed_count
 from .plans.service import PlanService
 from .plans.storage import PlanRepository
 from .problems import ServiceUnavailable
+from .report.collect import ReportBuilder
 from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
 from .settings import Settings
@@ -63,6 +64,11 @@ class Services:
     plans: PlanService
     limits: RateLimits
     map_images: MapImageService
+
+    @property
+    def reports(self) -> ReportBuilder:
+        """The response reports, over the comments and the map images (keeps no state)."""
+        return ReportBuilder(self.comments, self.map_images)
 
     @property
     def backend(self) -> str:

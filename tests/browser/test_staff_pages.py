@@ -308,3 +308,29 @@ def test_a_response_by_keyboard_alone(chromium: Any, site: dict[str, Any]) -> No
     assert answered[comment_id] == {"text": "Kiitos, puisto säilyy.", "changed_plan": True,
                                     "themes": ["Puistot"]}
     context.close()
+
+
+def test_the_report_downloads_by_keyboard(chromium: Any, site: dict[str, Any]) -> None:
+    """Each report link names its format and language; Enter on one downloads the tagged PDF
+    in that language."""
+    import io
+    from pathlib import Path
+
+    import pypdf
+
+    context = _context(chromium, accept_downloads=True)
+    page = context.new_page()
+    _sign_in(page, site)
+    page.goto(site["url"] + f"/admin/maps/{MAP_ID}/responses")
+    link = page.get_by_role("link", name="PDF (tagged, to publish), Swedish report")
+    assert link.count() == 1
+    assert page.get_by_role("link", name="Word (DOCX, to edit), Finnish report").count() == 1
+    _tab_to(page, 'a[href$="format=pdf&lang=sv"]')
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    download = info.value
+    assert download.suggested_filename == f"samradsredogorelse-{MAP_ID}.pdf"
+    reader = pypdf.PdfReader(io.BytesIO(Path(download.path()).read_bytes()))
+    assert reader.trailer["/Root"]["/Lang"] == "sv"
+    assert reader.metadata.title == "Samrådsredogörelse: Detailed plan 2026"
+    context.close()

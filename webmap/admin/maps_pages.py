@@ -197,6 +197,13 @@ def _groups(comments: list[Any]) -> list[tuple[str, list[Any]]]:
     return [*groups, ("", loose)] if loose else groups
 
 
+REPORTS = (("pdf", "PDF (tagged, to publish)"), ("docx", "Word (DOCX, to edit)"),
+           ("odt", "OpenDocument (ODT, to edit)"))
+REPORT_LANGUAGES = (("fi", "Finnish", "vastineraportti"), ("sv", "Swedish", "samrådsredogörelse"),
+                    ("en", "English", "response report"))
+"""(language, its English name, what the report is called in it)."""
+
+
 @bp.get("/maps/<map_id>/responses")
 def responses(map_id: str) -> Any:
     """Every comment of a map by theme, each with a response box; publishing."""
@@ -207,7 +214,8 @@ def responses(map_id: str) -> Any:
     return page("staff_responses.html", definition=definition,
                 state=_responses_state(map_id), groups=_groups(everything),
                 place=wording.comment_place, language_names=LANGUAGE_NAMES,
-                when=wording.local_time, zone=_zone_of(definition))
+                when=wording.local_time, zone=_zone_of(definition), reports=REPORTS,
+                report_languages=REPORT_LANGUAGES)
 
 
 def _own_comment(map_id: str, comment_id: str) -> None:
@@ -264,3 +272,11 @@ def publish_responses_page(map_id: str) -> ResponseReturnValue:
 def export(map_id: str) -> Response:
     """The comments as GeoJSON, CSV or GeoPackage, through the staff API's own export."""
     return export_comments(map_id)
+
+
+@bp.get("/maps/<map_id>/report")
+def report(map_id: str) -> Response:
+    """The response report (``format``, ``lang``), through the staff API's own route."""
+    from ..api.report import report as report_download
+
+    return report_download(map_id)

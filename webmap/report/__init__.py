@@ -1,0 +1,1 @@
+"""The response report of a consultation (SPEC §11): one collection of its data, three writers."""

@@ -336,3 +336,24 @@ def test_a_photo_is_turned_upright_and_16_bit_grey_is_scaled_not_clipped() -> No
     scaled = clean_photo(grey.getvalue(), alt="Harmaa", n=1, max_bytes=1024 * 1024)
     red, _, _ = Image.open(io.BytesIO(scaled.data)).getpixel((5, 5))  # type: ignore[misc]
     assert 110 <= red <= 124  # 30000 / 65535 of white, not clipped to 255
+
+
+def test_the_response_report_carries_the_stored_photos(app: Any, client: Any, token: str,
+                                                       plan: str) -> None:
+    """The report embeds a published comment's photos (the stored, cleaned JPEG) with the
+    description the resident wrote."""
+    import docx
+
+    from webmap.report.formats import REPORT_FORMATS
+
+    posted = send(client, comment(text="Ranta kuvassa"), [gps_jpeg((800, 600))],
+                  ["Ranta keväällä"])
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    moderate(client, token, posted.get_json()["id"], "published")
+    report = services_of(app).reports.build("kaava", "fi", maps=False)
+    (row,) = report.comments
+    (photo,) = row.photos
+    assert photo.alt == "Ranta keväällä" and photo.size_px == (800, 600)
+    assert Image.open(io.BytesIO(photo.data)).getexif().get(ExifTags.Base.GPSInfo) is None
+    document = docx.Document(io.BytesIO(REPORT_FORMATS["docx"].write(report)))
+    assert [s._inline.docPr.get("descr") for s in document.inline_shapes] == ["Ranta keväällä"]

@@ -179,6 +179,15 @@ class ReportBuilder:
         self.comments = comments
         self.images = images
 
+    def _photos(self, comment: Any) -> tuple[ReportPhoto, ...]:
+        """The comment's photos as stored (re-encoded JPEGs), with their descriptions."""
+        found = []
+        for info in comment.photos:
+            _, data = self.comments.storage.photo(comment.id, info.n)
+            found.append(ReportPhoto(data=data, media_type="image/jpeg",
+                                     size_px=(info.width, info.height), alt=info.alt))
+        return tuple(found)
+
     def build(self, map_id: str, lang: str, *, now: datetime | None = None,
               maps: bool = True) -> Report:
         """The report of ``map_id`` in ``lang`` (``maps=False`` leaves the images out)."""
@@ -215,7 +224,8 @@ class ReportBuilder:
                 place=where, themes=tuple(comment.theme_list()),
                 response=comment.response, changed_plan=comment.changed_plan, image=image,
                 image_px=COMMENT_MAP_PX,
-                alt=words["comment_map_alt"].format(number=number, place=where)))
+                alt=words["comment_map_alt"].format(number=number, place=where),
+                photos=self._photos(comment)))
         overview = self._overview(definition, code, places) if maps else None
         return Report(
             lang=lang, map_id=map_id, title=text(definition.title, lang) or map_id,

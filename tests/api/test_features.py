@@ -122,6 +122,20 @@ def test_bbox_in_another_crs(client: Any, buildings: Any) -> None:
     assert {f["id"] for f in client.get(url).get_json()["features"]} == expected
 
 
+def test_a_bbox_of_no_width_is_a_line_or_point_not_an_error(client: Any,
+                                                             buildings: Any) -> None:
+    """bbox=x,y,x,y in a projected CRS (found by the fuzz test as a 500)."""
+    local = buildings.to_crs("EPSG:3067")
+    x, y = shapely.get_coordinates(local.geometry.values[0].centroid)[0]
+    url = (f"/collections/buildings/items?bbox={x},{y - 1000},{x},{y + 1000}"
+           f"&bbox-crs={EPSG.format(3067)}&limit=1000")
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert 1 in {f["id"] for f in response.get_json()["features"]}
+    zero = client.get(f"/collections/buildings/items?bbox=0,0,0,0&bbox-crs={EPSG.format(3857)}")
+    assert zero.status_code == 200 and zero.get_json()["features"] == []
+
+
 @pytest.mark.parametrize(("epsg", "northing_first"), [(3067, False), (3857, False),
                                                       (4326, True)])
 def test_output_crs_matches_pyproj(client: Any, buildings: Any, epsg: int,

@@ -88,6 +88,14 @@ def parse_bbox(args: Mapping[str, str], bbox_crs: str) -> tuple[BBox | None, Any
         raise InvalidParameter("bbox", "bbox's lower corner must come before its upper corner")
     if bbox_crs in {"CRS84", "EPSG:4326"}:
         return crs.bbox_to_crs84((minx, miny, maxx, maxy), bbox_crs), None
+    if minx == maxx or miny == maxy:  # a point or a line: no area to densify
+        try:
+            corners = crs.bbox_to_crs84((minx, miny, maxx, maxy), bbox_crs)
+        except Exception:  # noqa: BLE001 - PROJ raises several kinds outside a CRS's area
+            corners = (math.inf,) * 4
+        if not all(math.isfinite(v) for v in corners):
+            raise InvalidParameter("bbox", f"bbox lies outside {bbox_crs}'s area")
+        return corners, None
     try:
         area = crs.area_to_crs84((minx, miny, maxx, maxy), bbox_crs)
     except ValueError:

@@ -2,7 +2,11 @@
 // No dragging is needed (WCAG 2.5.7): each tap adds a point, and with the keyboard the
 // arrow keys pan the map under the crosshair and "A" (or the "Add point" button) adds a
 // point at the crosshair. Backspace undoes, Enter finishes, Escape cancels; every step is
-// announced. The finished shape becomes the chosen place that the comment form posts.
+// announced. Points are edited the same ways: "," / "." (or "[" / "]", or the Previous /
+// Next point buttons) step through them, the arrow keys move the selected one (they pan the
+// map while none is selected), "Move here" puts it at the crosshair, "Move by tapping" to the
+// next tap, Delete removes it. The finished shape becomes the chosen place that the comment
+// form posts, and can be edited again or deleted from there.
 const widget = window.webmapWidget;
 const { config, map, tr, announce } = widget;
 const consultation = config.consultation || { geometry: [] };
@@ -14,9 +18,11 @@ const statusText = document.getElementById("wm-draw-status");
 const startButtons = { line: document.getElementById("wm-draw-line"), area: document.getElementById("wm-draw-area") };
 const [west, south, east, north] = config.extent;
 
-let mode = null; // {kind, points: [L.LatLng]}
+let mode = null; // {kind, points: [L.LatLng], selected: index|null, tapMove, editing}
 let preview = null;
 const vertexMarkers = [];
+const MOVE_PX = 10; // one arrow press moves the selected point this far; with Shift, five times
+const button = (id) => document.getElementById(id);
 
 function formatLength(metres) {
   return metres >= 1000 ? `${(metres / 1000).toLocaleString(widget.lang, { maximumFractionDigits: 2 })} km`
@@ -75,121 +81,294 @@ function redraw() {
   preview = (mode.kind === "area" && mode.points.length > 2
     ? L.polygon(mode.points, { ...style, fillOpacity: 0.15 })
     : L.polyline(mode.points, style)).addTo(map);
-  mode.points.forEach((p) => {
+  mode.points.forEach((p, i) => {
+    if (i === mode.selected) return;
     vertexMarkers.push(L.circleMarker(p, { radius: 6, color: "#b3261e", fillColor: "#fff", fillOpacity: 1, weight: 3, interactive: false }).addTo(map));
   });
+  const at = mode.points[mode.selected];
+  if (at) {
+    // The selected point: larger, filled and ringed, so shape and size tell it apart, not colour.
+    vertexMarkers.push(L.circleMarker(at, { radius: 16, color: "#1a1a1a", weight: 2, dashArray: "5 4", fill: false, interactive: false, className: "wm-vertex-ring" }).addTo(map));
+    vertexMarkers.push(L.circleMarker(at, { radius: 9, color: "#ffffff", fillColor: "#b3261e", fillOpacity: 1, weight: 3, interactive: false, className: "wm-vertex-selected" }).addTo(map));
+  }
 }
+function setDisabled(id, off) {
+  // aria-disabled, never the disabled attribute: a focused button that is disabled drops focus.
+  const el = button(id);
+  if (el) el.setAttribute("aria-disabled", String(off));
+}
+const isDisabled = (id) => button(id).getAttribute("aria-disabled") === "true";
 function renderStatus() {
   if (!mode) { statusText.textContent = ""; return; }
   const count = mode.points.length;
-  statusText.textContent = `${tr("draw_points", { count, max: limits.maxPoints })} ${count > 1 ? measure() : ""}`.trim();
-  document.getElementById("wm-draw-undo").disabled = count === 0;
+  const selected = mode.selected === null ? "" : tr("draw_selected", { n: mode.selected + 1, count });
+  statusText.textContent = [tr("draw_points", { count, max: limits.maxPoints }), count > 1 ? `${measure()}.` : "", selected]
+    .filter(Boolean).join(" ");
+  setDisabled("wm-draw-undo", count === 0);
+  setDisabled("wm-draw-delete-shape", false);
+  setDisabled("wm-draw-previous", count === 0);
+  setDisabled("wm-draw-next", count === 0);
+  for (const id of ["wm-draw-move", "wm-draw-tap-move", "wm-draw-delete-point"]) setDisabled(id, mode.selected === null);
+  const tapMove = button("wm-draw-tap-move");
+  if (tapMove) tapMove.setAttribute("aria-pressed", String(Boolean(mode.tapMove && mode.selected !== null)));
 }
+const withMeasure = (message) => `${message}${mode && mode.points.length > 1 ? ` ${measure()}.` : ""}`;
 
-function start(kind) {
+function start(kind, points = [], editing = false) {
   if (mode) cancel(false);
-  mode = { kind, points: [] };
+  mode = { kind, points: points.slice(), selected: null, tapMove: false, editing };
   panel.hidden = false;
   panel.dataset.kind = kind;
-  document.getElementById("wm-draw-heading").textContent = tr(kind === "line" ? "draw_line" : "draw_area");
+  button("wm-draw-heading").textContent = tr(kind === "line" ? (editing ? "draw_edit_line" : "draw_line") : (editing ? "draw_edit_area" : "draw_area"));
+  redraw();
   renderStatus();
   widget.setDrawing(true);
   map.doubleClickZoom.disable(); // two quick taps are two points, not a zoom
-  announce(tr("draw_started", { shape: tr(kind === "line" ? "draw_shape_line" : "draw_shape_area") }));
-  document.getElementById("wm-draw-add").focus({ preventScroll: true }); // the map stays in view for taps
+  const shape = tr(kind === "line" ? "draw_shape_line" : "draw_shape_area");
+  announce(editing ? tr("draw_editing", { shape, count: points.length }) : tr("draw_started", { shape }));
+  button(editing ? "wm-draw-next" : "wm-draw-add").focus({ preventScroll: true }); // the map stays in view for taps
+}
+function refuse(latlng) {
+  // Why a point may not go there, or null.
+  if (limits.minZoom !== null && limits.minZoom !== undefined && map.getZoom() < limits.minZoom) {
+    return tr("draw_error_zoom", { zoom: limits.minZoom });
+  }
+  if (latlng.lng < west || latlng.lng > east || latlng.lat < south || latlng.lat > north) return tr("draw_error_outside");
+  return null;
 }
 function addPoint(latlng) {
   if (!mode) return;
-  if (limits.minZoom !== null && limits.minZoom !== undefined && map.getZoom() < limits.minZoom) {
-    announce(tr("draw_error_zoom", { zoom: limits.minZoom }));
-    return;
-  }
-  if (latlng.lng < west || latlng.lng > east || latlng.lat < south || latlng.lat > north) {
-    announce(tr("draw_error_outside"));
-    return;
-  }
+  const why = refuse(latlng);
+  if (why) { announce(why); return; }
   if (mode.points.length >= limits.maxPoints) {
     announce(tr("draw_error_max", { max: limits.maxPoints }));
     return;
   }
   mode.points.push(latlng);
+  mode.selected = null;
+  mode.tapMove = false;
   redraw();
   renderStatus();
-  const count = mode.points.length;
-  announce(`${tr("draw_point_added", { n: count })}${count > 1 ? ` ${measure()}.` : ""}`);
+  announce(withMeasure(tr("draw_point_added", { n: mode.points.length })));
 }
 function undo() {
   if (!mode || !mode.points.length) return;
   mode.points.pop();
+  if (mode.selected !== null && mode.selected >= mode.points.length) mode.selected = null;
   redraw();
   renderStatus();
   announce(tr("draw_point_removed", { count: mode.points.length }));
 }
+
+// ---------- editing points ----------
+function select(index) {
+  if (!mode || !mode.points.length) return;
+  const count = mode.points.length;
+  mode.selected = ((index % count) + count) % count;
+  mode.tapMove = false;
+  const at = mode.points[mode.selected];
+  if (!map.getBounds().contains(at)) map.panTo(at, { animate: false });
+  redraw();
+  renderStatus();
+  announce(tr("draw_selected", { n: mode.selected + 1, count }));
+}
+function step(delta) {
+  if (!mode || !mode.points.length) return;
+  if (mode.selected === null) select(delta > 0 ? 0 : mode.points.length - 1);
+  else select(mode.selected + delta);
+}
+function deselect() {
+  if (!mode || mode.selected === null) return false;
+  mode.selected = null;
+  mode.tapMove = false;
+  redraw();
+  renderStatus();
+  announce(tr("draw_deselected"));
+  return true;
+}
+function needSelection() {
+  if (mode && mode.selected !== null) return true;
+  if (mode) announce(tr("draw_error_select"));
+  return false;
+}
+function moveTo(latlng) {
+  if (!needSelection()) return;
+  const why = refuse(latlng);
+  if (why) { announce(why); return; }
+  mode.points[mode.selected] = latlng;
+  mode.tapMove = false;
+  redraw();
+  renderStatus();
+  announce(withMeasure(tr("draw_point_moved", { n: mode.selected + 1 })));
+}
+function nudge(dx, dy) {
+  if (!needSelection()) return;
+  const from = map.latLngToContainerPoint(mode.points[mode.selected]);
+  const to = map.containerPointToLatLng(from.add([dx, dy]));
+  moveTo(to);
+  if (!map.getBounds().pad(-0.1).contains(to)) map.panTo(to, { animate: false });
+}
+function toggleTapMove() {
+  if (!needSelection()) return;
+  mode.tapMove = !mode.tapMove;
+  renderStatus();
+  announce(tr(mode.tapMove ? "draw_tap_move_on" : "draw_tap_move_off", { n: mode.selected + 1 }));
+}
+function deletePoint() {
+  if (!needSelection()) return;
+  const n = mode.selected + 1;
+  mode.points.splice(mode.selected, 1);
+  mode.selected = mode.points.length ? Math.min(mode.selected, mode.points.length - 1) : null;
+  mode.tapMove = false;
+  redraw();
+  renderStatus();
+  const next = mode.selected === null ? "" : ` ${tr("draw_selected", { n: mode.selected + 1, count: mode.points.length })}`;
+  announce(withMeasure(tr("draw_point_deleted", { n, count: mode.points.length })) + next);
+}
+function deleteShape() {
+  const kind = mode ? mode.kind : widget.chosen && widget.chosen.kind;
+  const editing = mode ? mode.editing : true;
+  if (mode) cancel(false);
+  if (editing && widget.chosen && (widget.chosen.kind === "line" || widget.chosen.kind === "area")) widget.clearChoice();
+  announce(tr("draw_shape_deleted"));
+  const target = startButtons[kind];
+  (target && !target.hidden ? target : button("wm-chosen-heading")).focus();
+}
+
+// ---------- finishing ----------
+export function shapeProblem(kind, points) {
+  // What keeps these points from being a shape the server takes, or null.
+  const needed = kind === "line" ? 2 : 3;
+  if (points.length < needed) return tr("draw_error_few", { count: needed });
+  if (points.length > limits.maxPoints) return tr("draw_error_max", { max: limits.maxPoints });
+  if (kind === "area") {
+    const crossing = crossingSegments(points);
+    if (crossing) return tr("draw_error_crossing", { a: crossing[0], b: crossing[1] });
+  }
+  return null;
+}
+export function shapeGeometry(kind, points) {
+  const coords = points.map((p) => [Number(p.lng.toFixed(7)), Number(p.lat.toFixed(7))]);
+  return kind === "line" ? { type: "LineString", coordinates: coords }
+    : { type: "Polygon", coordinates: [[...coords, coords[0]]] };
+}
+export function shapeText(kind, points) {
+  return kind === "line" ? tr("chosen_line", { length: formatLength(lineLength(points)) })
+    : tr("chosen_area", { area: formatArea(ringArea(points)) });
+}
 function finish() {
   if (!mode) return;
   const { kind, points } = mode;
-  const needed = kind === "line" ? 2 : 3;
-  if (points.length < needed) {
-    announce(tr("draw_error_few", { count: needed }));
-    return;
-  }
-  if (kind === "area") {
-    const crossing = crossingSegments(points);
-    if (crossing) {
-      announce(tr("draw_error_crossing", { a: crossing[0], b: crossing[1] }));
-      return;
-    }
-  }
-  const coords = points.map((p) => [Number(p.lng.toFixed(7)), Number(p.lat.toFixed(7))]);
-  const geometry = kind === "line" ? { type: "LineString", coordinates: coords }
-    : { type: "Polygon", coordinates: [[...coords, coords[0]]] };
-  const text = kind === "line" ? tr("chosen_line", { length: formatLength(lineLength(points)) })
-    : tr("chosen_area", { area: formatArea(ringArea(points)) });
+  const problem = shapeProblem(kind, points);
+  if (problem) { announce(problem); return; }
+  const layer = preview;
+  preview = null;
   mode = null;
+  vertexMarkers.splice(0).forEach((m) => m.remove());
   panel.hidden = true;
   widget.setDrawing(false);
   map.doubleClickZoom.enable();
-  widget.chooseShape(kind, geometry, text, preview);
-  preview = null;
-  vertexMarkers.splice(0).forEach((m) => m.remove());
-  (startButtons[kind] || document.getElementById("wm-chosen-heading")).focus();
+  widget.chooseShape(kind, shapeGeometry(kind, points), shapeText(kind, points), layer);
+  (startButtons[kind] || button("wm-chosen-heading")).focus();
 }
 function cancel(say = true) {
   if (!mode) return;
-  const { kind } = mode;
+  const { kind, editing } = mode;
   mode = null;
   redraw();
   panel.hidden = true;
   widget.setDrawing(false);
   map.doubleClickZoom.enable();
+  if (editing && widget.chosenLayer) widget.chosenLayer.addTo(map); // the shape as it was
   if (say) {
-    announce(tr("draw_cancelled"));
-    startButtons[kind].focus();
+    announce(tr(editing ? "draw_edit_cancelled" : "draw_cancelled"));
+    (editing ? button("wm-edit-shape") : startButtons[kind]).focus();
   }
 }
 
-for (const kind of ["line", "area"]) {
-  const button = startButtons[kind];
-  if (!button) continue;
-  button.hidden = !allows(kind);
-  button.addEventListener("click", () => start(kind));
+// ---------- editing the chosen shape again ----------
+function editableShape() {
+  // The chosen line or area as points (a single LineString or a Polygon without holes), or null.
+  const chosen = widget.chosen;
+  if (!chosen || (chosen.kind !== "line" && chosen.kind !== "area") || !chosen.geometry) return null;
+  const { type, coordinates } = chosen.geometry;
+  if (type === "LineString") return { kind: "line", points: coordinates.map(([x, y]) => L.latLng(y, x)) };
+  if (type === "Polygon" && coordinates.length === 1) {
+    return { kind: "area", points: coordinates[0].slice(0, -1).map(([x, y]) => L.latLng(y, x)) };
+  }
+  return null;
 }
-document.getElementById("wm-draw-add").addEventListener("click", () => addPoint(map.getCenter()));
-document.getElementById("wm-draw-undo").addEventListener("click", undo);
-document.getElementById("wm-draw-finish").addEventListener("click", finish);
-document.getElementById("wm-draw-cancel").addEventListener("click", () => cancel(true));
-map.on("click", (event) => { if (mode) addPoint(event.latlng); });
+function editChosen() {
+  const shape = editableShape();
+  if (!shape) return;
+  if (widget.chosenLayer) widget.chosenLayer.remove(); // the editable copy is drawn instead
+  start(shape.kind, shape.points, true);
+}
+function renderChosenTools() {
+  const editable = Boolean(editableShape()) && !mode;
+  button("wm-edit-shape").hidden = !editable;
+  button("wm-delete-chosen-shape").hidden = !editable;
+}
+document.addEventListener("webmap:chosen", renderChosenTools);
 
+for (const kind of ["line", "area"]) {
+  const startButton = startButtons[kind];
+  if (!startButton) continue;
+  startButton.hidden = !allows(kind);
+  startButton.addEventListener("click", () => start(kind));
+}
+const clicks = {
+  "wm-draw-add": () => addPoint(map.getCenter()),
+  "wm-draw-undo": undo,
+  "wm-draw-finish": finish,
+  "wm-draw-cancel": () => cancel(true),
+  "wm-draw-previous": () => step(-1),
+  "wm-draw-next": () => step(1),
+  "wm-draw-move": () => moveTo(map.getCenter()),
+  "wm-draw-tap-move": toggleTapMove,
+  "wm-draw-delete-point": deletePoint,
+  "wm-draw-delete-shape": deleteShape,
+  "wm-edit-shape": editChosen,
+  "wm-delete-chosen-shape": deleteShape,
+};
+for (const [id, action] of Object.entries(clicks)) {
+  const el = button(id);
+  if (el) el.addEventListener("click", () => { if (!isDisabled(id)) action(); });
+}
+map.on("click", (event) => {
+  if (!mode) return;
+  if (mode.tapMove && mode.selected !== null) moveTo(event.latlng);
+  else addPoint(event.latlng);
+});
+
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 function keys(event) {
   if (!mode || event.altKey || event.ctrlKey || event.metaKey) return;
   const inText = event.target.closest && event.target.closest("input, textarea, select");
   if (inText) return;
-  if (event.key === "a" || event.key === "A") { event.preventDefault(); addPoint(map.getCenter()); }
-  else if (event.key === "Backspace") { event.preventDefault(); undo(); }
-  else if (event.key === "Enter" && event.target === map.getContainer()) { event.preventDefault(); finish(); }
-  else if (event.key === "Escape") { event.preventDefault(); cancel(true); }
+  const onMap = event.target === map.getContainer();
+  const handled = () => { event.preventDefault(); event.stopPropagation(); };
+  if (event.key === "a" || event.key === "A") { handled(); addPoint(map.getCenter()); }
+  else if (event.key === "Backspace") { handled(); undo(); }
+  else if (event.key === "," || event.key === "[") { handled(); step(-1); }
+  else if (event.key === "." || event.key === "]") { handled(); step(1); }
+  else if (event.key === "Delete") { handled(); deletePoint(); }
+  else if (event.key === "m" || event.key === "M") { handled(); moveTo(map.getCenter()); }
+  else if (ARROWS[event.key] && mode.selected !== null) {
+    // A selected point moves; Leaflet's own keyboard panning (on the document) is not reached.
+    handled();
+    const [dx, dy] = ARROWS[event.key];
+    const px = MOVE_PX * (event.shiftKey ? 5 : 1);
+    nudge(dx * px, dy * px);
+  } else if (event.key === "Enter" && onMap) { handled(); finish(); }
+  else if (event.key === "Escape") { handled(); if (!deselect()) cancel(true); }
 }
 map.getContainer().addEventListener("keydown", keys);
-panel.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.preventDefault(); cancel(true); } });
+panel.addEventListener("keydown", keys);
 
-window.webmapDraw = { start, addPoint, undo, finish, cancel, get points() { return mode ? mode.points.slice() : []; } };
+window.webmapDraw = {
+  start, addPoint, undo, finish, cancel, select, deletePoint, moveTo,
+  get points() { return mode ? mode.points.slice() : []; },
+  get selected() { return mode ? mode.selected : null; },
+};
+renderChosenTools();

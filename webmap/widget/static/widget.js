@@ -807,6 +807,7 @@ window.webmapWidget = {
   config, map, applyLanguage, choosePoint, clearChoice, post, announce, tr, local, featureName,
   chooseShape, setDrawing,
   get chosen() { return chosen; },
+  get chosenLayer() { return chosenShape; },
   get lang() { return lang; },
   chosenText,
 };

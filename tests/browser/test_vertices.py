@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
+from pyproj import Transformer
 
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_drawing import CHOSEN, STATUS, _send, _status, _stored
@@ -15,6 +17,32 @@ from tests.browser.widgets import PLAN_MAP, Site, open_page, wait_until
 pytestmark = pytest.mark.browser
 
 POINTS = "window.webmapDraw.points.map(p => [p.lng, p.lat])"
+TO_TM35 = Transformer.from_crs("OGC:CRS84", "EPSG:3067", always_xy=True)
+ERROR = "document.getElementById('wm-coords-error')"
+
+
+def _from_api(site: Site, reference: str) -> dict[str, Any]:
+    """The comment as the staff API exports it (GeoJSON, CRS84)."""
+    token = site.cli("tokens", "create", f"reader-{reference}").strip().split()[-1]
+    answer = requests.get(f"{site.url}/admin/api/maps/{PLAN_MAP}/comments",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    found = [f for f in answer.json()["features"] if f["properties"]["id"] == reference]
+    assert len(found) == 1
+    return found[0]
+
+
+def _open_coordinates(page: Any) -> None:
+    page.locator("#wm-coords summary").focus()
+    page.keyboard.press("Enter")  # the disclosure opens from the keyboard
+    wait_until(page.main_frame, "document.getElementById('wm-coords').open")
+
+
+def _type_points(page: Any, lines: list[str]) -> None:
+    page.locator("#wm-coords-text").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type("\n".join(lines))
 
 
 def _zoom_in(page: Any, steps: int = 3) -> None:
@@ -134,4 +162,86 @@ def test_a_finished_area_is_edited_again_and_deleted(chromium: Any, widget_site:
     assert page.evaluate("webmapWidget.chosen") is None
     assert page.evaluate("document.activeElement.id") == "wm-draw-area"
     assert page.is_hidden("#wm-edit-shape")
+    context.close()
+
+
+SQUARE_TM35 = [(262500.0, 6709800.0), (262700.0, 6709800.0), (262700.0, 6710000.0),
+               (262500.0, 6710000.0)]
+
+
+def test_typed_coordinates_in_the_national_crs(chromium: Any, widget_site: Site) -> None:
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/{PLAN_MAP}?lang=en")
+    _open_coordinates(page)
+    assert page.evaluate("document.getElementById('wm-coords-crs').value") == "national"
+    assert "EPSG:3067" in page.locator("#wm-coords-crs").inner_text()
+    page.locator("#wm-coords-kind").select_option("area")
+    # a bad line: the error names it, is tied to the field and is announced
+    _type_points(page, ["262500 6709800", "262700", "262700 6710000"])
+    page.locator("#wm-coords-preview").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, f"!{ERROR}.hidden")
+    error = page.locator("#wm-coords-error").inner_text()
+    assert error.startswith("Line 2:") and "east north" in error
+    assert error in _status(page)
+    assert page.evaluate("document.getElementById('wm-coords-text').getAttribute('aria-invalid')") == "true"
+    assert "wm-coords-error" in (page.get_attribute("#wm-coords-text", "aria-describedby") or "")
+    assert page.evaluate("document.activeElement.id") == "wm-coords-text"
+    assert axe_violations(page) == [], "typed coordinates with an error"
+    screenshot(page, "coordinates-error-en-1280")
+    # north and east the wrong way round: said so
+    _type_points(page, ["6709800 262500", "262700 6709800", "262700 6710000"])
+    page.locator("#wm-coords-preview").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, f"{ERROR}.textContent.includes('wrong way round')")
+    assert page.locator("#wm-coords-error").inner_text().startswith("Line 1:")
+    # a crossing area names the lines of both edges
+    bow = [SQUARE_TM35[0], SQUARE_TM35[2], SQUARE_TM35[1], SQUARE_TM35[3]]
+    _type_points(page, [f"{x:.0f} {y:.0f}" for x, y in bow])
+    page.locator("#wm-coords-use").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, f"{ERROR}.textContent.includes('crosses')")
+    assert "line 1 to line 2" in page.locator("#wm-coords-error").inner_text()
+    # the square, with a decimal comma and the closing point typed too: previewed, then used
+    _type_points(page, [f"{x:.0f},0 {y:.0f}" for x, y in SQUARE_TM35] + ["262500 6709800"])
+    page.locator("#wm-coords-preview").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, STATUS + ".includes('Shown on the map: an area of 4 points')")
+    assert "ha" in _status(page) or "m²" in _status(page)
+    assert page.is_hidden("#wm-coords-error")
+    assert page.get_attribute("#wm-coords-text", "aria-invalid") is None
+    page.locator("#wm-coords-use").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, CHOSEN + ".includes('area')")
+    assert page.evaluate("document.activeElement.id") == "wm-coords-use"
+    reference = _send(page, "Tämä kortteli puistoksi.")
+    stored = _from_api(widget_site, reference)["geometry"]
+    assert stored["type"] == "Polygon"
+    ring = stored["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    for (lon, lat), (x, y) in zip(ring[:4], SQUARE_TM35, strict=True):
+        ex, ey = TO_TM35.transform(lon, lat)
+        assert abs(ex - x) < 0.01 and abs(ey - y) < 0.01  # to 1 cm in EPSG:3067
+    context.close()
+
+
+def test_typed_lon_lat_at_320_px(chromium: Any, widget_site: Site) -> None:
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/{PLAN_MAP}?lang=fi",
+                                 width=320, height=900)
+    _open_coordinates(page)
+    page.locator("#wm-coords-crs").select_option("lonlat")
+    assert "pituus- ja leveysaste" in page.locator("#wm-coords-hint").inner_text()
+    line = [(22.680, 60.453), (22.685, 60.455), (22.690, 60.456)]
+    _type_points(page, [f"{x} {y}" for x, y in line])
+    page.locator("#wm-coords-preview").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, STATUS + ".includes('viiva, 3 pistettä')")
+    assert axe_violations(page) == [], "typed coordinates previewed at 320 px"
+    page.locator("#wm-coords").scroll_into_view_if_needed()
+    screenshot(page, "coordinates-fi-320")
+    page.locator("#wm-coords-use").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, CHOSEN + ".includes('viiva')")
+    reference = _send(page, "Polku tähän.")
+    stored = _from_api(widget_site, reference)["geometry"]
+    assert stored == {"type": "LineString", "coordinates": [list(p) for p in line]}
     context.close()

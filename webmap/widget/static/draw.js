@@ -366,6 +366,139 @@ function keys(event) {
 map.getContainer().addEventListener("keydown", keys);
 panel.addEventListener("keydown", keys);
 
+// ---------- typed coordinates: an equal path without the map ----------
+// One point a line, "x y" (a space, a semicolon or ", " between; a decimal comma is fine):
+// longitude and latitude in degrees, or east and north in metres in the map's national CRS.
+export function parsePoints(text) {
+  // [{line, x, y}] for the non-blank lines, or {error: line number} for the first bad one.
+  const points = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i += 1) {
+    const raw = lines[i].trim();
+    if (!raw) continue;
+    let parts = raw.split(/\s*;\s*|\s*,\s+|\s+/).filter(Boolean);
+    if (parts.length === 1 && (raw.match(/,/g) || []).length === 1) parts = raw.split(",");
+    const numbers = parts.map((part) => (/^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/.test(part) ? Number(part.replace(",", ".")) : NaN));
+    if (numbers.length !== 2 || !numbers.every(Number.isFinite)) return { error: i + 1 };
+    points.push({ line: i + 1, x: numbers[0], y: numbers[1] });
+  }
+  return points;
+}
+const crs = config.crs || null;
+const coords = {
+  box: document.getElementById("wm-coords"),
+  kind: document.getElementById("wm-coords-kind"),
+  system: document.getElementById("wm-coords-crs"),
+  text: document.getElementById("wm-coords-text"),
+  hint: document.getElementById("wm-coords-hint"),
+  error: document.getElementById("wm-coords-error"),
+};
+let typedPreview = null;
+const national = () => Boolean(crs && window.proj4 && coords.system.value === "national");
+function toLatLng(x, y) {
+  if (!national()) return L.latLng(y, x);
+  const [lon, lat] = window.proj4(crs.proj4, "WGS84", [x, y]);
+  return L.latLng(lat, lon);
+}
+const inside = (p) => p.lng >= west && p.lng <= east && p.lat >= south && p.lat <= north;
+function example() {
+  // Two sample points near the middle of the map, in the chosen system.
+  const [lonC, latC] = [(west + east) / 2, (south + north) / 2];
+  if (national()) {
+    const [x, y] = window.proj4("WGS84", crs.proj4, [lonC, latC]);
+    return `${Math.round(x)} ${Math.round(y)}`;
+  }
+  return `${lonC.toFixed(5)} ${latC.toFixed(5)}`;
+}
+function renderCoordsHint() {
+  if (!coords.box) return;
+  const option = document.getElementById("wm-coords-national");
+  if (option) option.textContent = tr("coords_crs_national", { crs: crs.name, code: crs.code });
+  coords.hint.textContent = tr(national() ? "coords_hint_national" : "coords_hint_lonlat", { example: example() });
+}
+function showCoordsError(message) {
+  const ids = new Set((coords.text.getAttribute("aria-describedby") || "").split(" ").filter(Boolean));
+  coords.error.textContent = message || "";
+  coords.error.hidden = !message;
+  if (message) {
+    coords.text.setAttribute("aria-invalid", "true");
+    ids.add(coords.error.id);
+  } else {
+    coords.text.removeAttribute("aria-invalid");
+    ids.delete(coords.error.id);
+  }
+  coords.text.setAttribute("aria-describedby", [...ids].join(" "));
+}
+function readTyped() {
+  // {kind, points: [L.LatLng]} from the field, or {error: message}.
+  const kind = coords.kind.value;
+  const parsed = parsePoints(coords.text.value);
+  const order = tr(national() ? "coords_order_national" : "coords_order_lonlat");
+  if (parsed.error) return { error: tr("coords_error_line", { line: parsed.error, order, example: example() }) };
+  const typed = parsed.slice();
+  if (kind === "area" && typed.length > 3) {
+    const [first, last] = [typed[0], typed[typed.length - 1]];
+    if (first.x === last.x && first.y === last.y) typed.pop(); // the closing point may be typed too
+  }
+  const points = [];
+  for (const { line, x, y } of typed) {
+    const p = toLatLng(x, y);
+    if (!Number.isFinite(p.lat) || !Number.isFinite(p.lng) || !inside(p)) {
+      const swapped = toLatLng(y, x);
+      const key = Number.isFinite(swapped.lat) && inside(swapped) ? "coords_error_swapped" : "coords_error_outside";
+      return { error: tr(key, { line, order }) };
+    }
+    points.push(p);
+  }
+  const problem = shapeProblem(kind, points);
+  if (problem && kind === "area" && crossingSegments(points) && points.length <= limits.maxPoints) {
+    const [a, b] = crossingSegments(points);
+    const lineOf = (edge) => [typed[edge - 1].line, typed[edge % typed.length].line];
+    const [a1, a2] = lineOf(a);
+    const [b1, b2] = lineOf(b);
+    return { error: tr("coords_error_crossing", { a1, a2, b1, b2 }) };
+  }
+  if (problem) return { error: problem };
+  return { kind, points };
+}
+function clearTypedPreview() {
+  if (typedPreview) { typedPreview.remove(); typedPreview = null; }
+}
+function previewTyped(use) {
+  const typed = readTyped();
+  clearTypedPreview();
+  if (typed.error) {
+    showCoordsError(typed.error);
+    announce(typed.error);
+    coords.text.focus();
+    return;
+  }
+  showCoordsError(null);
+  const { kind, points } = typed;
+  const style = { color: "#b3261e", weight: 4, interactive: false };
+  const layer = (kind === "area" ? L.polygon(points, { ...style, fillOpacity: 0.15 }) : L.polyline(points, style)).addTo(map);
+  if (use) {
+    if (mode) cancel(false);
+    widget.chooseShape(kind, shapeGeometry(kind, points), shapeText(kind, points), layer);
+    return;
+  }
+  layer.setStyle({ dashArray: "8 6" });
+  typedPreview = layer;
+  map.fitBounds(layer.getBounds(), { animate: false, padding: [24, 24], maxZoom: map.getMaxZoom() });
+  announce(tr(`coords_previewed_${kind}`, { count: points.length, measure: kind === "line"
+    ? formatLength(lineLength(points)) : formatArea(ringArea(points)) }));
+}
+if (coords.box) {
+  coords.box.hidden = !allows("line") && !allows("area");
+  coords.system.addEventListener("change", () => { renderCoordsHint(); showCoordsError(null); });
+  coords.kind.addEventListener("change", () => showCoordsError(null));
+  button("wm-coords-preview").addEventListener("click", () => previewTyped(false));
+  button("wm-coords-use").addEventListener("click", () => previewTyped(true));
+  document.addEventListener("webmap:language", renderCoordsHint);
+  document.addEventListener("webmap:chosen", clearTypedPreview);
+  renderCoordsHint();
+}
+
 window.webmapDraw = {
   start, addPoint, undo, finish, cancel, select, deletePoint, moveTo,
   get points() { return mode ? mode.points.slice() : []; },

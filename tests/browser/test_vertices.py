@@ -183,7 +183,7 @@ def test_typed_coordinates_in_the_national_crs(chromium: Any, widget_site: Site)
     error = page.locator("#wm-coords-error").inner_text()
     assert error.startswith("Line 2:") and "east north" in error
     assert error in _status(page)
-    assert page.evaluate("document.getElementById('wm-coords-text').getAttribute('aria-invalid')") == "true"
+    assert page.get_attribute("#wm-coords-text", "aria-invalid") == "true"
     assert "wm-coords-error" in (page.get_attribute("#wm-coords-text", "aria-describedby") or "")
     assert page.evaluate("document.activeElement.id") == "wm-coords-text"
     assert axe_violations(page) == [], "typed coordinates with an error"

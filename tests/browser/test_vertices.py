@@ -245,3 +245,96 @@ def test_typed_lon_lat_at_320_px(chromium: Any, widget_site: Site) -> None:
     stored = _from_api(widget_site, reference)["geometry"]
     assert stored == {"type": "LineString", "coordinates": [list(p) for p in line]}
     context.close()
+
+
+def _feature(site: Site, layer: str, feature_id: Any) -> dict[str, Any]:
+    answer = requests.get(f"{site.url}/collections/{layer}/items/{feature_id}",
+                          headers={"Accept": "application/geo+json"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_close, a, b))
+    return bool(abs(a - b) < 1e-6)
+
+
+def test_use_a_listed_plan_areas_shape(chromium: Any, widget_site: Site) -> None:
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/{PLAN_MAP}?lang=en")
+    item = page.locator(".wm-item", has_text="Asuinkerrostalojen korttelialue").first
+    key = item.get_attribute("data-key")
+    item.focus()
+    page.keyboard.press("Enter")  # opens the feature's panel
+    page.wait_for_selector("#wm-use-shape:not([hidden])")
+    assert page.locator("#wm-use-shape").inner_text() == "Use this area's shape"
+    page.locator("#wm-use-shape").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, CHOSEN + ".includes('The shape of Asuinkerrostalojen')")
+    assert page.evaluate("document.activeElement.id") == "wm-use-shape"
+    assert page.evaluate("webmapWidget.chosen.kind") == "area"
+    assert axe_violations(page) == [], "a plan area's shape chosen"
+    page.keyboard.press("Escape")  # close the panel
+    reference = _send(page, "Tähän korttelialueeseen puisto.")
+    stored = _from_api(widget_site, reference)
+    layer, feature_id = str(key).split("/", 1)
+    original = _feature(widget_site, layer, feature_id)["geometry"]
+    if original["type"] == "MultiPolygon" and len(original["coordinates"]) == 1:
+        original = {"type": "Polygon", "coordinates": original["coordinates"][0]}
+    assert stored["geometry"]["type"] == original["type"]
+    assert _close(stored["geometry"]["coordinates"], original["coordinates"])
+    context.close()
+
+
+def test_a_searched_place_shape_is_simplified_to_the_point_limit(
+        chromium: Any, widget_site: Site) -> None:
+    """A map that takes at most 6 points: a plan area with more is simplified, and said so;
+    a municipality that reaches outside the map is refused with the reason."""
+    import json
+
+    few = json.loads((widget_site.layers_dir / "maps" / f"{PLAN_MAP}.json").read_text())
+    few["id"] = "kaava-few"
+    few["consultation"]["geometry"] = ["area"]
+    few["consultation"]["drawing"] = {"max_points": 6}
+    (widget_site.layers_dir / "maps" / "kaava-few.json").write_text(json.dumps(few))
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/kaava-few?lang=en")
+    page.locator("#wm-search-input").focus()
+    page.keyboard.type("Paimio")
+    wait_until(page.main_frame, "!document.getElementById('wm-search-list').hidden")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-search-shape:not([hidden])")
+    page.locator("#wm-search-shape").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-search-shape-error:not([hidden])")
+    assert "reaches outside the map's area" in page.locator("#wm-search-shape-error").inner_text()
+    assert page.get_attribute("#wm-search-shape", "aria-describedby") == "wm-search-shape-error"
+    assert page.evaluate("webmapWidget.chosen") is None
+    # a plan area with more than 6 points, from the feature list
+    many = page.evaluate("""[...document.querySelectorAll('.wm-item')].map(b => b.dataset.key)""")
+    chosen = None
+    for key in many:
+        layer, fid = key.split("/", 1)
+        geometry = _feature(widget_site, layer, fid)["geometry"]
+        rings = geometry["coordinates"] if geometry["type"] == "Polygon" else \
+            [r for p in geometry["coordinates"] for r in p]
+        if len(geometry["coordinates"]) == 1 and sum(len(r) - 1 for r in rings) > 10:
+            chosen = key
+            break
+    assert chosen, "the demo plan has an area with more than 10 points"
+    page.locator(f'.wm-item[data-key="{chosen}"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#wm-use-shape:not([hidden])")
+    page.locator("#wm-use-shape").focus()
+    page.keyboard.press("Enter")
+    wait_until(page.main_frame, CHOSEN + ".includes('simplified to')")
+    text = page.evaluate(CHOSEN)
+    assert "more than the 6 allowed" in text
+    assert text in _status(page)
+    geometry = page.evaluate("webmapWidget.chosen.geometry")
+    ring = geometry["coordinates"][0]
+    assert 4 <= len(ring) <= 7 and ring[0] == ring[-1]
+    page.keyboard.press("Escape")
+    reference = _send(page, "Yksinkertaistettu alue.")
+    assert reference
+    context.close()

@@ -499,6 +499,219 @@ if (coords.box) {
   renderCoordsHint();
 }
 
+// ---------- "use its shape": a plan feature's or a searched place's line or area ----------
+const SHAPE_KINDS = { LineString: "line", MultiLineString: "line", Polygon: "area", MultiPolygon: "area" };
+export function pointCount(geometry) {
+  // As the server counts: every position, an area's closing ones not.
+  const rings = geometry.type === "Polygon" ? geometry.coordinates
+    : geometry.type === "MultiPolygon" ? geometry.coordinates.flat() : null;
+  if (rings) return rings.reduce((n, ring) => n + ring.length - 1, 0);
+  if (geometry.type === "MultiLineString") return geometry.coordinates.reduce((n, part) => n + part.length, 0);
+  return geometry.coordinates.length;
+}
+function planar(lat0) {
+  const k = (Math.PI / 180) * 6371008.8;
+  const c = Math.cos((lat0 * Math.PI) / 180);
+  return ([lon, lat]) => [lon * k * c, lat * k];
+}
+function douglasPeucker(coords, xy, tolerance) {
+  // Keeps the ends and every position farther than tolerance (metres) from the simplified line.
+  const keep = new Array(coords.length).fill(false);
+  keep[0] = true;
+  keep[coords.length - 1] = true;
+  const stack = [[0, coords.length - 1]];
+  while (stack.length) {
+    const [a, b] = stack.pop();
+    const [ax, ay] = xy[a];
+    const [bx, by] = xy[b];
+    const dx = bx - ax;
+    const dy = by - ay;
+    const length2 = dx * dx + dy * dy;
+    let worst = -1;
+    let far = 0;
+    for (let i = a + 1; i < b; i += 1) {
+      const [px, py] = xy[i];
+      const t = length2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / length2)) : 0;
+      const d = Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+      if (d > far) { far = d; worst = i; }
+    }
+    if (worst >= 0 && far > tolerance) {
+      keep[worst] = true;
+      stack.push([a, worst], [worst, b]);
+    }
+  }
+  return coords.filter((_, i) => keep[i]);
+}
+export function simplifyShape(geometry, maxPoints) {
+  // {geometry, tolerance} with at most maxPoints points and no crossing ring, or null.
+  const all = geometry.type.startsWith("Multi") ? geometry.coordinates.flat(2) : geometry.coordinates.flat();
+  const toXY = planar(all.reduce((s, p) => s + p[1], 0) / all.length);
+  const line = (coords, tolerance) => douglasPeucker(coords, coords.map(toXY), tolerance);
+  const ring = (coords, tolerance) => {
+    const simple = line(coords, tolerance);
+    return simple.length >= 4 ? simple : null;
+  };
+  const polygon = (rings, tolerance) => {
+    const out = [];
+    for (const [i, r] of rings.entries()) {
+      const simple = ring(r, tolerance);
+      if (!simple && i === 0) return null;
+      if (simple) out.push(simple); // a hole simplified away is dropped
+    }
+    return out;
+  };
+  const apply = {
+    LineString: (c, t) => line(c, t),
+    MultiLineString: (c, t) => c.map((part) => line(part, t)),
+    Polygon: (c, t) => polygon(c, t),
+    MultiPolygon: (c, t) => c.map((p) => polygon(p, t)),
+  }[geometry.type];
+  const rings = (g) => (g.type === "Polygon" ? g.coordinates : g.type === "MultiPolygon" ? g.coordinates.flat() : []);
+  for (let tolerance = 0.05; tolerance < 5000; tolerance *= 1.4) {
+    const coordinates = apply(geometry.coordinates, tolerance);
+    if (!coordinates || coordinates.some((part) => part === null)) return null;
+    const simple = { type: geometry.type, coordinates };
+    if (pointCount(simple) > maxPoints) continue;
+    const crossing = rings(simple).some((r) => crossingSegments(r.slice(0, -1).map(([x, y]) => L.latLng(y, x))));
+    return crossing ? null : { geometry: simple, tolerance };
+  }
+  return null;
+}
+function largestPart(geometry) {
+  // The longest line or the largest area of a Multi geometry.
+  const size = geometry.type === "MultiPolygon"
+    ? (p) => ringArea(p[0].slice(0, -1).map(([x, y]) => L.latLng(y, x)))
+    : (p) => lineLength(p.map(([x, y]) => L.latLng(y, x)));
+  const best = geometry.coordinates.reduce((a, b) => (size(b) > size(a) ? b : a));
+  return { type: geometry.type.slice(5), coordinates: best };
+}
+function shapeMeasure(geometry) {
+  if (geometry.type === "LineString") return formatLength(lineLength(geometry.coordinates.map(([x, y]) => L.latLng(y, x))));
+  if (geometry.type === "MultiLineString") {
+    return formatLength(geometry.coordinates.reduce((s, p) => s + lineLength(p.map(([x, y]) => L.latLng(y, x))), 0));
+  }
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  const area = polygons.reduce((s, rings) => s + rings.reduce((t, r, i) => {
+    const a = ringArea(r.slice(0, -1).map(([x, y]) => L.latLng(y, x)));
+    return i === 0 ? t + a : t - a;
+  }, 0), 0);
+  return formatArea(area);
+}
+const round = (geometry) => JSON.parse(JSON.stringify(geometry, (key, value) => (typeof value === "number" ? Number(value.toFixed(7)) : value)));
+export function usableShape(geometry) {
+  // The kind of shape the consultation takes from this geometry, or null.
+  const kind = geometry && SHAPE_KINDS[geometry.type];
+  return kind && allows(kind) ? kind : null;
+}
+function shapeError(near, message) {
+  // A visible message right after the button, tied to it, and announced.
+  if (!near) { if (message) announce(message); return; }
+  const id = `${near.id}-error`;
+  let el = document.getElementById(id);
+  if (!el) {
+    el = document.createElement("p");
+    el.id = id;
+    el.className = "wm-error";
+    near.after(el);
+  }
+  el.textContent = message || "";
+  el.hidden = !message;
+  if (message) { near.setAttribute("aria-describedby", id); announce(message); }
+  else near.removeAttribute("aria-describedby");
+}
+function useShape(geometry, name, entry, returnTo) {
+  const kind = usableShape(geometry);
+  if (!kind) return;
+  shapeError(returnTo, null);
+  const notes = [];
+  let shape = geometry;
+  if (shape.type.startsWith("Multi") && !limits.several) {
+    if (shape.coordinates.length > 1) notes.push(tr("shape_largest_part", { count: shape.coordinates.length }));
+    shape = largestPart(shape);
+  }
+  const all = shape.type.startsWith("Multi") ? shape.coordinates.flat(2) : shape.coordinates.flat();
+  if (all.some(([x, y]) => x < west || x > east || y < south || y > north)) {
+    shapeError(returnTo, tr("shape_error_outside", { name }));
+    return;
+  }
+  const count = pointCount(shape);
+  if (count > limits.maxPoints) {
+    const simple = simplifyShape(shape, limits.maxPoints);
+    if (!simple) {
+      shapeError(returnTo, tr("shape_error_points", { name, count, max: limits.maxPoints }));
+      return;
+    }
+    shape = simple.geometry;
+    notes.push(tr("shape_simplified", { count, max: limits.maxPoints, now: pointCount(shape), tolerance: Math.max(1, Math.round(simple.tolerance)) }));
+  }
+  shape = round(shape);
+  if (mode) cancel(false);
+  const style = { color: "#b3261e", weight: 4, interactive: false };
+  const layer = L.geoJSON(shape, { style: () => (kind === "area" ? { ...style, fillOpacity: 0.15 } : style), interactive: false }).addTo(map);
+  const text = [tr("chosen_shape_of", { name, measure: shapeMeasure(shape) }), ...notes].join(" ");
+  widget.chooseShape(kind, shape, text, layer, entry || null); // shows and announces the text
+  if (returnTo) returnTo.focus();
+}
+
+const useShapeButton = button("wm-use-shape");
+let panelEntry = null;
+function renderUseShape() {
+  if (!useShapeButton) return;
+  const kind = panelEntry && usableShape(panelEntry.feature.geometry);
+  useShapeButton.hidden = !kind;
+  if (kind) useShapeButton.textContent = tr(kind === "area" ? "use_shape_area" : "use_shape_line");
+}
+document.addEventListener("webmap:panel", (event) => {
+  if (panelEntry !== event.detail) shapeError(useShapeButton, null);
+  panelEntry = event.detail;
+  renderUseShape();
+});
+if (useShapeButton) {
+  useShapeButton.addEventListener("click", () => {
+    if (!panelEntry) return;
+    useShape(panelEntry.feature.geometry, widget.featureName(panelEntry.source, panelEntry.feature), panelEntry, useShapeButton);
+  });
+}
+
+const searchShapeButton = button("wm-search-shape");
+let picked = null; // {label, layer, id, geometry?}
+function renderSearchShape() {
+  if (!searchShapeButton) return;
+  searchShapeButton.hidden = !picked || (picked.geometry !== undefined && !usableShape(picked.geometry));
+  if (picked) searchShapeButton.textContent = tr("use_shape_of", { name: picked.label });
+}
+document.addEventListener("webmap:picked", (event) => {
+  const { properties } = event.detail;
+  // A searched street, plan area or place that is a line or an area carries its bbox.
+  picked = properties.bbox && (allows("line") || allows("area"))
+    ? { label: properties.label, layer: properties.layer, id: properties.feature_id } : null;
+  shapeError(searchShapeButton, null);
+  renderSearchShape();
+});
+document.addEventListener("webmap:language", () => { renderUseShape(); renderSearchShape(); });
+if (searchShapeButton) {
+  searchShapeButton.addEventListener("click", async () => {
+    if (!picked) return;
+    const mine = picked;
+    if (mine.geometry === undefined) {
+      try {
+        const response = await fetch(`../collections/${encodeURIComponent(mine.layer)}/items/${encodeURIComponent(mine.id)}`,
+          { headers: { Accept: "application/geo+json" } });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        mine.geometry = (await response.json()).geometry || null;
+      } catch (_) {
+        shapeError(searchShapeButton, tr("shape_error_fetch", { name: mine.label }));
+        return;
+      }
+    }
+    if (!usableShape(mine.geometry)) {
+      shapeError(searchShapeButton, tr("shape_error_kind", { name: mine.label }));
+      return;
+    }
+    useShape(mine.geometry, mine.label, null, searchShapeButton);
+  });
+}
+
 window.webmapDraw = {
   start, addPoint, undo, finish, cancel, select, deletePoint, moveTo,
   get points() { return mode ? mode.points.slice() : []; },

@@ -441,6 +441,7 @@ function showPanel(entry, latlng, opener) {
   panel.querySelector('[data-action="choose-feature"]').hidden = !allows("feature");
   panel.querySelector('[data-action="choose-point"]').hidden = !(latlng && allows("point"));
   panel.hidden = false;
+  document.dispatchEvent(new CustomEvent("webmap:panel", { detail: entry })); // draw.js: "use its shape"
 }
 // A plan object's regulation groups (the JSON its layer carries in "regulations"), each as
 // "letter code — title" and a list of regulations in the page's language; text in another
@@ -603,14 +604,14 @@ function chooseFeature(entry) {
 let drawing = false; // while a line or an area is drawn, a tap adds a point (draw.js)
 let chosenShape = null;
 function setDrawing(on) { drawing = on; }
-function chooseShape(kind, geometry, text, layer) {
-  chosen = { kind, geometry, entry: null, text };
+function chooseShape(kind, geometry, text, layer, entry = null) {
+  chosen = { kind, geometry, entry, text };
   chosenMarker.remove();
   if (chosenShape) chosenShape.remove();
   chosenShape = layer || null;
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry, feature: null });
+  post({ type: "location", geometry, feature: featureRef(entry) });
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 function clearChoice() {
@@ -726,6 +727,7 @@ if (input) {
     map.setView(latlng, Math.max(map.getZoom(), Math.min(map.getMaxZoom(), 16)), motion);
     announce(tr("announce_search_place", { name: result.properties.label }));
     if (allows("point")) setTimeout(() => choosePoint(latlng), 0);
+    document.dispatchEvent(new CustomEvent("webmap:picked", { detail: result })); // draw.js: "use its shape"
   };
   const show = () => {
     listbox.replaceChildren(...results.map((result, i) => {

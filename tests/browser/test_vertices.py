@@ -338,3 +338,49 @@ def test_a_searched_place_shape_is_simplified_to_the_point_limit(
     reference = _send(page, "Yksinkertaistettu alue.")
     assert reference
     context.close()
+
+
+def test_the_host_receives_the_shape_in_the_national_crs(chromium: Any, widget_site: Site,
+                                                         origins: dict[str, Any]) -> None:
+    from tests.browser.test_widget import _host_page
+
+    origins["host_pages"]["/vertices.html"] = _host_page(
+        f"{widget_site.url}/embed/{PLAN_MAP}?lang=en", widget_site.url,
+        origins["third"] + "/third.html")
+    origins["third_pages"]["/third.html"] = "<!doctype html><title>Third</title>"
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(origins["host"] + "/vertices.html")
+    page.wait_for_function("window.received.some(m => m.type === 'ready')")
+    frame = next(f for f in page.frames if f.url.startswith(widget_site.url))
+    frame.evaluate("document.getElementById('wm-coords').open = true")
+    frame.locator("#wm-coords-kind").select_option("area")
+    frame.locator("#wm-coords-text").fill("\n".join(f"{x:.0f} {y:.0f}" for x, y in SQUARE_TM35))
+    frame.locator("#wm-coords-use").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.received.some(m => m.type === 'location')")
+    location = page.evaluate("window.received.find(m => m.type === 'location')")
+    assert location["kind"] == "area" and location["crs"] == "EPSG:3067"
+    assert location["feature"] is None
+    national = location["nationalGeometry"]
+    assert national["type"] == "Polygon"
+    for (x, y), (ex, ey) in zip(national["coordinates"][0][:4], SQUARE_TM35, strict=True):
+        assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01
+    assert location["wkt"].startswith("POLYGON ((262500")
+    assert location["wkt"].count(",") == 4
+    extent = location["extent"]
+    config = frame.evaluate("JSON.parse(document.getElementById('wm-config').textContent).crs")
+    assert extent == config["extent"]
+    minx, miny, maxx, maxy = extent
+    assert minx < 262500 < maxx and miny < 6709800 < maxy
+    # a point: kind, national CRS and WKT too
+    frame.locator("#wm-choose-centre").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.received.filter(m => m.type === 'location').length === 2")
+    point = page.evaluate("window.received.filter(m => m.type === 'location')[1]")
+    assert point["kind"] == "point" and point["wkt"].startswith("POINT (")
+    lon, lat = point["geometry"]["coordinates"]
+    x, y = TO_TM35.transform(lon, lat)
+    px, py = point["nationalGeometry"]["coordinates"]
+    assert abs(px - x) < 0.01 and abs(py - y) < 0.01
+    context.close()

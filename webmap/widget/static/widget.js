@@ -60,6 +60,35 @@ const hostOrigin = (() => {
   }
   return candidates.find((origin) => allowedOrigins.has(origin)) || null;
 })();
+// The location as a form platform stores it: CRS84 GeoJSON, and where the map has a national
+// CRS the same geometry in it as GeoJSON and WKT, with the CRS and the map's extent in it.
+function mapCoordinates(coordinates, fn) {
+  return typeof coordinates[0] === "number" ? fn(coordinates) : coordinates.map((c) => mapCoordinates(c, fn));
+}
+function wkt(geometry) {
+  const pos = (p) => p.join(" ");
+  const list = (ps) => `(${ps.map(pos).join(", ")})`;
+  const rings = (rs) => `(${rs.map(list).join(", ")})`;
+  const c = geometry.coordinates;
+  switch (geometry.type) {
+    case "Point": return `POINT (${pos(c)})`;
+    case "LineString": return `LINESTRING ${list(c)}`;
+    case "Polygon": return `POLYGON ${rings(c)}`;
+    case "MultiPoint": return `MULTIPOINT ${list(c)}`;
+    case "MultiLineString": return `MULTILINESTRING ${rings(c)}`;
+    case "MultiPolygon": return `MULTIPOLYGON (${c.map(rings).join(", ")})`;
+    default: return null;
+  }
+}
+function locationMessage(kind, geometry, entry) {
+  const message = { type: "location", kind, geometry, feature: featureRef(entry) };
+  if (config.crs && window.proj4 && geometry) {
+    const toNational = (p) => window.proj4("WGS84", config.crs.proj4, [p[0], p[1]]).map((v) => Math.round(v * 1000) / 1000);
+    const national = { type: geometry.type, coordinates: mapCoordinates(geometry.coordinates, toNational) };
+    Object.assign(message, { crs: config.crs.code, nationalGeometry: national, wkt: wkt(national), extent: config.crs.extent });
+  }
+  return message;
+}
 function post(message) {
   if (hostOrigin) window.parent.postMessage({ source: "webmap", ...message }, hostOrigin);
 }
@@ -590,7 +619,7 @@ function choosePoint(latlng) {
   chosenMarker.setLatLng(latlng).addTo(map);
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry: chosen.geometry, feature: featureRef(entry) });
+  post(locationMessage("point", chosen.geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 function chooseFeature(entry) {
@@ -598,7 +627,7 @@ function chooseFeature(entry) {
   chosenMarker.remove();
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry: entry.feature.geometry, feature: featureRef(entry) });
+  post(locationMessage("feature", entry.feature.geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 let drawing = false; // while a line or an area is drawn, a tap adds a point (draw.js)
@@ -611,7 +640,7 @@ function chooseShape(kind, geometry, text, layer, entry = null) {
   chosenShape = layer || null;
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry, feature: featureRef(entry) });
+  post(locationMessage(kind, geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 function clearChoice() {

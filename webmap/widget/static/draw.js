@@ -114,14 +114,21 @@ function renderStatus() {
 }
 const withMeasure = (message) => `${message}${mode && mode.points.length > 1 ? ` ${measure()}.` : ""}`;
 
+function renderHeading() {
+  if (!mode) return;
+  const { kind, editing } = mode;
+  button("wm-draw-heading").textContent = tr(kind === "line" ? (editing ? "draw_edit_line" : "draw_line") : (editing ? "draw_edit_area" : "draw_area"));
+}
+document.addEventListener("webmap:language", () => { renderHeading(); renderStatus(); });
 function start(kind, points = [], editing = false) {
   if (mode) cancel(false);
   mode = { kind, points: points.slice(), selected: null, tapMove: false, editing };
   panel.hidden = false;
   panel.dataset.kind = kind;
-  button("wm-draw-heading").textContent = tr(kind === "line" ? (editing ? "draw_edit_line" : "draw_line") : (editing ? "draw_edit_area" : "draw_area"));
+  renderHeading();
   redraw();
   renderStatus();
+  renderChosenTools();
   widget.setDrawing(true);
   map.doubleClickZoom.disable(); // two quick taps are two points, not a zoom
   const shape = tr(kind === "line" ? "draw_shape_line" : "draw_shape_area");
@@ -280,6 +287,7 @@ function cancel(say = true) {
   widget.setDrawing(false);
   map.doubleClickZoom.enable();
   if (editing && widget.chosenLayer) widget.chosenLayer.addTo(map); // the shape as it was
+  renderChosenTools();
   if (say) {
     announce(tr(editing ? "draw_edit_cancelled" : "draw_cancelled"));
     (editing ? button("wm-edit-shape") : startButtons[kind]).focus();

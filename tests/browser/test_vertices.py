@@ -384,3 +384,79 @@ def test_the_host_receives_the_shape_in_the_national_crs(chromium: Any, widget_s
     px, py = point["nationalGeometry"]["coordinates"]
     assert abs(px - x) < 0.01 and abs(py - y) < 0.01
     context.close()
+
+
+TARGETS = ("#wm-draw button, #wm-coords summary, #wm-coords select, #wm-coords button, "
+           "#wm-coords textarea, .wm-chosen button, #wm-use-shape, #wm-search-shape")
+SMALL = f"""[...document.querySelectorAll('{TARGETS}')]
+  .filter(el => el.offsetParent !== null)
+  .map(el => [el.id || el.tagName, el.getBoundingClientRect().width, el.getBoundingClientRect().height])
+  .filter(([, w, h]) => w < 44 || h < 44)"""
+
+
+def test_move_a_point_by_tapping_on_a_phone(chromium: Any, widget_site: Site) -> None:
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/{PLAN_MAP}?lang=sv",
+                                 width=320, height=900, has_touch=True, is_mobile=True)
+    start = page.evaluate("webmapMap.getZoom()")
+    for step in range(1, 5):
+        page.locator('[data-action="zoom-in"]').tap()
+        wait_until(page.main_frame, f"webmapMap.getZoom() >= "
+                                    f"Math.min({start + step}, webmapMap.getMaxZoom())")
+        page.wait_for_timeout(400)  # the zoom animation ends
+    page.locator("#wm-draw-line").tap()
+    container = page.locator(".wm-mapwrap .leaflet-container")
+    container.scroll_into_view_if_needed()
+    box = container.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    d = min(box["width"], box["height"]) / 5
+    for n, (dx, dy) in enumerate([(-d, -d), (d, -d), (d, d)], start=1):
+        page.touchscreen.tap(cx + dx, cy + dy)
+        wait_until(page.main_frame, f"window.webmapDraw.points.length === {n}")
+    drawn = page.evaluate(POINTS)
+    assert page.get_attribute("#wm-draw-tap-move", "aria-disabled") == "true"
+    page.locator("#wm-draw-tap-move").tap(force=True)  # nothing selected yet: said so
+    wait_until(page.main_frame, STATUS + ".includes('Välj först en punkt')")
+    page.locator("#wm-draw-next").tap()
+    page.locator("#wm-draw-next").tap()
+    wait_until(page.main_frame, STATUS + ".includes('Punkt 2 av 3 vald')")
+    page.locator("#wm-draw-tap-move").tap()
+    assert page.get_attribute("#wm-draw-tap-move", "aria-pressed") == "true"
+    assert page.evaluate(SMALL) == [], "every drawing control is a 44 px target"
+    container.scroll_into_view_if_needed()
+    box = container.bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2 + d / 2)
+    wait_until(page.main_frame, STATUS + ".includes('Punkt 2 flyttad')")
+    assert page.get_attribute("#wm-draw-tap-move", "aria-pressed") == "false"
+    moved = page.evaluate(POINTS)
+    assert len(moved) == 3 and moved[0] == drawn[0] and moved[2] == drawn[2]
+    assert moved[1] != drawn[1]
+    assert moved[1][1] < drawn[1][1]  # tapped lower on the screen: further south
+    # Forced colours, light (a dark theme fails on the whole page, header first: issue 14's
+    # audit item, not this panel's).
+    page.emulate_media(forced_colors="active", color_scheme="light")
+    assert axe_violations(page) == [], "editing in forced colours"
+    page.emulate_media(forced_colors="none", color_scheme="light")
+    # the whole shape goes; focus returns to where drawing starts
+    page.locator("#wm-draw-delete-shape").tap()
+    wait_until(page.main_frame, STATUS + ".includes('Figuren borttagen')")
+    assert page.is_hidden("#wm-draw")
+    assert page.evaluate("document.activeElement.id") == "wm-draw-line"
+    context.close()
+
+
+def test_the_coordinate_field_follows_a_language_switch(chromium: Any, widget_site: Site) -> None:
+    context, page, _ = open_page(chromium, f"{widget_site.url}/embed/{PLAN_MAP}?lang=fi")
+    _open_coordinates(page)
+    assert "metreinä" in page.locator("#wm-coords-hint").inner_text()
+    _type_points(page, ["1 2 3"])
+    page.locator("#wm-coords-use").click()
+    wait_until(page.main_frame, f"{ERROR}.textContent.startsWith('Rivi 1:')")
+    page.locator('button.wm-lang[data-lang="sv"]').click()
+    wait_until(page.main_frame, "document.documentElement.lang === 'sv'")
+    assert "i meter" in page.locator("#wm-coords-hint").inner_text()
+    assert page.locator("#wm-coords summary").inner_text() == "Ange koordinater"
+    assert page.locator("#wm-coords-national").inner_text() == "ETRS-TM35FIN (EPSG:3067)"
+    page.locator("#wm-coords-use").click()  # the error again, now in Swedish
+    wait_until(page.main_frame, f"{ERROR}.textContent.startsWith('Rad 1:')")
+    assert page.evaluate(SMALL) == []
+    context.close()

@@ -97,7 +97,6 @@ function setDisabled(id, off) {
   const el = button(id);
   if (el) el.setAttribute("aria-disabled", String(off));
 }
-const isDisabled = (id) => button(id).getAttribute("aria-disabled") === "true";
 function renderStatus() {
   if (!mode) { statusText.textContent = ""; return; }
   const count = mode.points.length;
@@ -341,7 +340,8 @@ const clicks = {
 };
 for (const [id, action] of Object.entries(clicks)) {
   const el = button(id);
-  if (el) el.addEventListener("click", () => { if (!isDisabled(id)) action(); });
+  // A button that cannot act now (aria-disabled) still answers: the action says why.
+  if (el) el.addEventListener("click", () => action());
 }
 map.on("click", (event) => {
   if (!mode) return;

@@ -390,7 +390,8 @@ TARGETS = ("#wm-draw button, #wm-coords summary, #wm-coords select, #wm-coords b
            "#wm-coords textarea, .wm-chosen button, #wm-use-shape, #wm-search-shape")
 SMALL = f"""[...document.querySelectorAll('{TARGETS}')]
   .filter(el => el.offsetParent !== null)
-  .map(el => [el.id || el.tagName, el.getBoundingClientRect().width, el.getBoundingClientRect().height])
+  .map(el => [el.id || el.tagName, el.getBoundingClientRect()])
+  .map(([id, box]) => [id, box.width, box.height])
   .filter(([, w, h]) => w < 44 || h < 44)"""
 
 

@@ -1,5 +1,6 @@
 // webmap widget: plan features, list, panel, search, choosing a place, host messages.
 // The Leaflet map itself is created by the folium-built map.js (window.webmapMap).
+import { mapCoordinates, wkt } from "./shapes.js";
 
 const config = JSON.parse(document.getElementById("wm-config").textContent);
 const map = window.webmapMap;
@@ -62,24 +63,6 @@ const hostOrigin = (() => {
 })();
 // The location as a form platform stores it: CRS84 GeoJSON, and where the map has a national
 // CRS the same geometry in it as GeoJSON and WKT, with the CRS and the map's extent in it.
-function mapCoordinates(coordinates, fn) {
-  return typeof coordinates[0] === "number" ? fn(coordinates) : coordinates.map((c) => mapCoordinates(c, fn));
-}
-function wkt(geometry) {
-  const pos = (p) => p.join(" ");
-  const list = (ps) => `(${ps.map(pos).join(", ")})`;
-  const rings = (rs) => `(${rs.map(list).join(", ")})`;
-  const c = geometry.coordinates;
-  switch (geometry.type) {
-    case "Point": return `POINT (${pos(c)})`;
-    case "LineString": return `LINESTRING ${list(c)}`;
-    case "Polygon": return `POLYGON ${rings(c)}`;
-    case "MultiPoint": return `MULTIPOINT ${list(c)}`;
-    case "MultiLineString": return `MULTILINESTRING ${rings(c)}`;
-    case "MultiPolygon": return `MULTIPOLYGON (${c.map(rings).join(", ")})`;
-    default: return null;
-  }
-}
 function locationMessage(kind, geometry, entry) {
   const message = { type: "location", kind, geometry, feature: featureRef(entry) };
   if (config.crs && window.proj4 && geometry) {

@@ -4,6 +4,7 @@ the stored geometry is exactly the edited one."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -297,6 +298,10 @@ def test_a_searched_place_shape_is_simplified_to_the_point_limit(
     few["consultation"]["geometry"] = ["area"]
     few["consultation"]["drawing"] = {"max_points": 6}
     (widget_site.layers_dir / "maps" / "kaava-few.json").write_text(json.dumps(few))
+    for _ in range(100):  # the server looks at the map files at most once a second
+        if requests.get(f"{widget_site.url}/maps/kaava-few", timeout=30).status_code == 200:
+            break
+        time.sleep(0.1)
     context, page, _ = open_page(chromium, f"{widget_site.url}/embed/kaava-few?lang=en")
     page.locator("#wm-search-input").focus()
     page.keyboard.type("Paimio")

@@ -140,6 +140,7 @@ def test_a_finished_area_is_edited_again_and_deleted(chromium: Any, widget_site:
     page.keyboard.press("Enter")
     wait_until(page.main_frame, CHOSEN + ".includes('area')")
     first = page.evaluate("JSON.stringify(webmapWidget.chosen.geometry)")
+    page.locator(".wm-chosen").screenshot(path=str(screenshot(page, "drawing-chosen-en-320")))
     page.locator("#wm-edit-shape").focus()
     page.keyboard.press("Enter")
     wait_until(page.main_frame, STATUS + ".includes('Editing an area, 4 points')")

@@ -248,6 +248,8 @@ def test_the_example_host_page_in_the_repository_works(chromium: Any, widget_ser
     wait_until(frame, "document.documentElement.lang === 'sv'")
     frame.evaluate("webmapWidget.choosePoint(webmapMap.getCenter())")
     page.wait_for_function("document.getElementById('location').textContent.includes('Point')")
+    page.wait_for_function("document.getElementById('national').textContent"
+                           ".startsWith('EPSG:3067 POINT (')")
     context.close()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import folium
 from branca.element import Figure
 from folium.template import Template
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from ..i18n import t
 from ..maps import MapDefinition, text
@@ -66,16 +66,35 @@ class WidgetMap(folium.Map):
         self.aria_label = aria_label
 
 
+def proj4_definition(code: str) -> str:
+    """The PROJ string of ``code`` (``EPSG:n``) for proj4js."""
+    with warnings.catch_warnings():
+        # PROJ warns that a PROJ string loses metadata; proj4js needs only the maths.
+        warnings.simplefilter("ignore", UserWarning)
+        return str(CRS.from_user_input(code).to_proj4())
+
+
+def national_crs(definition: MapDefinition) -> dict[str, Any] | None:
+    """The map's national CRS as the widget uses it: code, name, PROJ string and the map's
+    extent in it; None for a map on the web-mercator grid (lon/lat only)."""
+    tms_id = definition.tile_matrix_set
+    if tms_id == "WebMercatorQuad" or tms_id not in GRID_EPSG:
+        return None
+    code = GRID_EPSG[tms_id]
+    transformer = Transformer.from_crs("OGC:CRS84", code, always_xy=True)
+    extent = transformer.transform_bounds(*definition.extent, densify_pts=21)
+    names = {"ETRS-TM35FIN": "ETRS-TM35FIN", "SWEREF99TM": "SWEREF 99 TM"}
+    return {"code": code, "name": names.get(tms_id, CRS.from_user_input(code).name),
+            "proj4": proj4_definition(code), "extent": [round(v, 2) for v in extent]}
+
+
 def proj_crs_js(tms_id: str) -> str:
     """JavaScript creating the Leaflet CRS of a grid (Proj4Leaflet for the national ones)."""
     if tms_id == "WebMercatorQuad":
         return "L.CRS.EPSG3857"
     tms = GRIDS[tms_id]
     code = GRID_EPSG[tms_id]
-    with warnings.catch_warnings():
-        # PROJ warns that a PROJ string loses metadata; Proj4Leaflet needs only the maths.
-        warnings.simplefilter("ignore", UserWarning)
-        proj4 = CRS.from_user_input(code).to_proj4()
+    proj4 = proj4_definition(code)
     matrices = tms.tileMatrices
     origin = list(matrices[0].pointOfOrigin)
     resolutions = [m.cellSize for m in matrices]

@@ -19,7 +19,7 @@ from ..maps.safety import csp_source
 from ..problems import NotFound
 from ..services import current
 from . import assets
-from .build import build_map
+from .build import build_map, national_crs
 
 log = logging.getLogger("webmap.widget")
 bp = Blueprint("widget", __name__, template_folder="templates")
@@ -151,6 +151,7 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
         "map": definition.id, "lang": lang, "languages": list(definition.languages),
         "title": {lang_: text(definition.title, lang_) for lang_ in definition.languages},
         "extent": list(definition.extent), "tileMatrixSet": definition.tile_matrix_set,
+        "crs": national_crs(definition),
         "origins": allowed_origins(definition),
         "strings": {lang_: catalogue(lang_) for lang_ in definition.languages},
         "layers": layers, "search": bool(definition.search),

@@ -1,5 +1,6 @@
 // webmap widget: plan features, list, panel, search, choosing a place, host messages.
 // The Leaflet map itself is created by the folium-built map.js (window.webmapMap).
+import { mapCoordinates, wkt } from "./shapes.js";
 
 const config = JSON.parse(document.getElementById("wm-config").textContent);
 const map = window.webmapMap;
@@ -60,6 +61,17 @@ const hostOrigin = (() => {
   }
   return candidates.find((origin) => allowedOrigins.has(origin)) || null;
 })();
+// The location as a form platform stores it: CRS84 GeoJSON, and where the map has a national
+// CRS the same geometry in it as GeoJSON and WKT, with the CRS and the map's extent in it.
+function locationMessage(kind, geometry, entry) {
+  const message = { type: "location", kind, geometry, feature: featureRef(entry) };
+  if (config.crs && window.proj4 && geometry) {
+    const toNational = (p) => window.proj4("WGS84", config.crs.proj4, [p[0], p[1]]).map((v) => Math.round(v * 1000) / 1000);
+    const national = { type: geometry.type, coordinates: mapCoordinates(geometry.coordinates, toNational) };
+    Object.assign(message, { crs: config.crs.code, nationalGeometry: national, wkt: wkt(national), extent: config.crs.extent });
+  }
+  return message;
+}
 function post(message) {
   if (hostOrigin) window.parent.postMessage({ source: "webmap", ...message }, hostOrigin);
 }
@@ -441,6 +453,7 @@ function showPanel(entry, latlng, opener) {
   panel.querySelector('[data-action="choose-feature"]').hidden = !allows("feature");
   panel.querySelector('[data-action="choose-point"]').hidden = !(latlng && allows("point"));
   panel.hidden = false;
+  document.dispatchEvent(new CustomEvent("webmap:panel", { detail: entry })); // draw.js: "use its shape"
 }
 // A plan object's regulation groups (the JSON its layer carries in "regulations"), each as
 // "letter code — title" and a list of regulations in the page's language; text in another
@@ -589,7 +602,7 @@ function choosePoint(latlng) {
   chosenMarker.setLatLng(latlng).addTo(map);
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry: chosen.geometry, feature: featureRef(entry) });
+  post(locationMessage("point", chosen.geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 function chooseFeature(entry) {
@@ -597,20 +610,20 @@ function chooseFeature(entry) {
   chosenMarker.remove();
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry: entry.feature.geometry, feature: featureRef(entry) });
+  post(locationMessage("feature", entry.feature.geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 let drawing = false; // while a line or an area is drawn, a tap adds a point (draw.js)
 let chosenShape = null;
 function setDrawing(on) { drawing = on; }
-function chooseShape(kind, geometry, text, layer) {
-  chosen = { kind, geometry, entry: null, text };
+function chooseShape(kind, geometry, text, layer, entry = null) {
+  chosen = { kind, geometry, entry, text };
   chosenMarker.remove();
   if (chosenShape) chosenShape.remove();
   chosenShape = layer || null;
   renderChosen();
   announce(chosenText());
-  post({ type: "location", geometry, feature: null });
+  post(locationMessage(kind, geometry, entry));
   document.dispatchEvent(new CustomEvent("webmap:chosen", { detail: chosen }));
 }
 function clearChoice() {
@@ -726,6 +739,7 @@ if (input) {
     map.setView(latlng, Math.max(map.getZoom(), Math.min(map.getMaxZoom(), 16)), motion);
     announce(tr("announce_search_place", { name: result.properties.label }));
     if (allows("point")) setTimeout(() => choosePoint(latlng), 0);
+    document.dispatchEvent(new CustomEvent("webmap:picked", { detail: result })); // draw.js: "use its shape"
   };
   const show = () => {
     listbox.replaceChildren(...results.map((result, i) => {
@@ -828,6 +842,7 @@ window.webmapWidget = {
   config, map, applyLanguage, choosePoint, clearChoice, post, announce, tr, local, featureName,
   chooseShape, setDrawing,
   get chosen() { return chosen; },
+  get chosenLayer() { return chosenShape; },
   get lang() { return lang; },
   chosenText,
 };

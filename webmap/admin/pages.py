@@ -32,6 +32,7 @@ from ..widget import assets
 from ..widget.build import build_map
 from . import maps_pages, wording
 from . import session as staff_session
+from .language import language_links, staff_language, tr
 from .staff import STAFF_BLUEPRINTS, import_upload, page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
@@ -73,15 +74,13 @@ def sign_in() -> Any:
     if not staff_session.sign_in_allowed():
         wait_s = staff_session.retry_after_s()
         body, _ = page("staff_sign_in.html", 429, next=target or "",
-                       error=f"Too many wrong tokens from your address. Try again in "
-                             f"{wait_s} seconds.")
+                       error=tr("sign_in.too_many", n=wait_s))
         return Response(body, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
     if staff_session.sign_in(request.form.get("token", "")) is None:
         staff_session.count_failed_sign_in()
         log.warning("failed staff sign-in")
         return page("staff_sign_in.html", 401, next=target or "",
-                    error="That token is not valid or has been revoked. Check it and try "
-                          "again.")
+                    error=tr("sign_in.wrong"))
     return redirect(_safe_next(target), 303)
 
 
@@ -89,7 +88,7 @@ def sign_in() -> Any:
 def sign_out() -> ResponseReturnValue:
     """End the session."""
     staff_session.sign_out()
-    session["flash"] = "You have signed out."
+    session["flash"] = tr("sign_in.signed_out")
     return redirect(url_for("admin_pages.sign_in"), 303)
 
 
@@ -133,16 +132,14 @@ def _check_upload(values: dict[str, str], replace: bool, kept: dict[str, str] | 
     errors = {}
     layer_id = values["id"]
     if not layer_id:
-        errors["id"] = "Enter an id for the layer, for example kaava-2026."
+        errors["id"] = tr("upload.no_id")
     elif not LAYER_ID_RE.match(layer_id):
-        errors["id"] = ("Use 1–64 lower-case letters a–z, digits, - or _, starting with a "
-                        "letter or digit.")
+        errors["id"] = tr("upload.bad_id")
     upload = request.files.get("file")
     if (upload is None or not upload.filename) and kept is None:
-        errors["file"] = "Choose the file to upload."
+        errors["file"] = tr("upload.no_file")
     if not errors and not replace and _exists(layer_id):
-        errors["id"] = (f"A layer {layer_id} exists already. Tick “Replace the layer” to "
-                        "upload a new version, or choose another id.")
+        errors["id"] = tr("upload.exists", id=layer_id)
     return errors
 
 
@@ -215,7 +212,8 @@ def upload() -> Any:
         try:
             report = import_upload(values["id"], Path(kept["path"]) if kept else None)
         except Problem as exc:
-            errors[_field_of(exc)] = wording.sentence(wording.staff_words(exc.detail))
+            errors[_field_of(exc)] = wording.sentence(
+                wording.staff_words(exc.detail, staff_language()))
             found = exc.extra.get("choices")
             choices = [str(c) for c in found] if isinstance(found, list) else []
         else:
@@ -238,7 +236,7 @@ def report(layer_id: str) -> Any:
     if not isinstance(kept, dict) or kept.get("layer_id") != layer_id:
         return redirect(url_for("admin_pages.preview", layer_id=layer_id), 303)
     return page("staff_report.html", info=info, report=kept,
-                sentences=wording.report_sentences(kept),
+                sentences=wording.report_sentences(kept, staff_language()),
                 warnings=wording.other_warnings(kept))
 
 
@@ -339,7 +337,7 @@ def remove(layer_id: str) -> Any:
     remove_layer(services.layers, layer_id, maps=services.layer_users(),
                  force=request.form.get("force") == "yes")
     log.info("staff %s removed layer %s", g.staff, layer_id)
-    session["flash"] = f"Layer {layer_id} was removed."
+    session["flash"] = tr("remove.done", id=layer_id)
     return redirect(url_for("admin_pages.layers"), 303)
 
 
@@ -380,10 +378,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_blueprint(maps_pages.bp)
     app.add_template_filter(wording.sentence, "staff_sentence")
     app.add_template_global(staff_session.csrf_token, "staff_csrf_token")
+    app.add_template_global(tr, "t")  # imported macros see globals, not the context
 
     @app.context_processor
     def staff_globals() -> dict[str, Any]:
         if request.blueprint not in STAFF_BLUEPRINTS:
             return {}
-        return {"staff": g.get("staff"),
-                "NO_BASE": NO_BASE, "crs_name": wording.crs_name, "degrees": wording.degrees}
+        lang = staff_language()
+        return {"staff": g.get("staff"), "staff_lang": lang,
+                "language_links": language_links, "NO_BASE": NO_BASE,
+                "crs_name": wording.crs_name,
+                "degrees": lambda bbox: wording.degrees(bbox, lang)}

@@ -1,0 +1,58 @@
+"""The staff pages' language: ``?lang=fi|sv|en`` (kept in the staff session), else the one
+chosen before, else the browser's Accept-Language, else English."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import g, request, session
+
+from ..i18n import FALLBACK, LANGUAGES, staff_t
+
+SESSION_KEY = "lang"
+NATIVE_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
+"""Each language in its own words, as the language switcher names it."""
+
+
+def choose_language() -> None:
+    """Set ``g.staff_lang`` for this request; a ``lang`` asked for is kept for the next ones."""
+    asked = request.args.get("lang", "")
+    if asked in LANGUAGES:
+        if session.get(SESSION_KEY) != asked:
+            session[SESSION_KEY] = asked
+        g.staff_lang = asked
+        return
+    kept = session.get(SESSION_KEY)
+    if kept in LANGUAGES:
+        g.staff_lang = kept
+        return
+    g.staff_lang = request.accept_languages.best_match(LANGUAGES) or FALLBACK
+
+
+def staff_language() -> str:
+    """The language of the page being made (English outside a request that chose one)."""
+    lang = g.get("staff_lang") if g else None
+    return lang if lang in LANGUAGES else FALLBACK
+
+
+def kept_language() -> str | None:
+    """The language chosen in this session, to carry over when the session starts anew."""
+    lang = session.get(SESSION_KEY)
+    return lang if lang in LANGUAGES else None
+
+
+def tr(key: str, /, **values: object) -> str:
+    """A staff string in the page's language."""
+    return staff_t(key, staff_language(), **values)
+
+
+def language_links() -> list[dict[str, str | bool]]:
+    """The switcher's links: this page (its query kept) in each language."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    here = staff_language()
+    links: list[dict[str, str | bool]] = []
+    for lang in LANGUAGES:
+        query = urlencode([*kept, ("lang", lang)])
+        links.append({"lang": lang, "name": NATIVE_NAMES[lang], "current": lang == here,
+                      "href": f"{request.script_root}{request.path}?{query}"})
+    return links

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import g, request, session
+from flask import g, has_request_context, request, session
 
-from ..i18n import FALLBACK, LANGUAGES, staff_t
+from ..i18n import FALLBACK, LANGUAGES, staff_catalogue, staff_t
 
 SESSION_KEY = "lang"
 NATIVE_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
@@ -31,7 +31,7 @@ def choose_language() -> None:
 
 def staff_language() -> str:
     """The language of the page being made (English outside a request that chose one)."""
-    lang = g.get("staff_lang") if g else None
+    lang = g.get("staff_lang") if has_request_context() else None
     return lang if lang in LANGUAGES else FALLBACK
 
 
@@ -56,3 +56,8 @@ def language_links() -> list[dict[str, str | bool]]:
         links.append({"lang": lang, "name": NATIVE_NAMES[lang], "current": lang == here,
                       "href": f"{request.script_root}{request.path}?{query}"})
     return links
+
+
+def script_strings() -> dict[str, str]:
+    """The strings the staff scripts show (``js.*``), in the page's language."""
+    return {key: tr(key) for key in staff_catalogue(FALLBACK) if key.startswith("js.")}

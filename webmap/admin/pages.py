@@ -32,7 +32,7 @@ from ..widget import assets
 from ..widget.build import build_map
 from . import maps_pages, wording
 from . import session as staff_session
-from .language import language_links, staff_language, tr
+from .language import language_links, script_strings, staff_language, tr
 from .staff import STAFF_BLUEPRINTS, import_upload, page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
@@ -261,7 +261,8 @@ def _base_attribution(base_id: str) -> str:
 
 
 def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
-    """A one-layer map for the widget's folium builder, in Web Mercator over a chosen base."""
+    """A one-layer map for the widget's folium builder, in Web Mercator over a chosen base, in
+    the page's language."""
     root = request.script_root
     if info.kind == LayerKind.RASTER:
         base = BaseMap(kind="xyz", attribution=info.attribution or " ",
@@ -275,8 +276,9 @@ def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
     pad = 0.001
     extent = (max(west - pad, -180), max(south - pad, -85), min(east + pad, 180),
               min(north + pad, 85))
-    return MapDefinition(id=f"staff-preview-{info.id}", title={"en": info.title or info.id},
-                         extent=extent, languages=("en",), base=base,
+    lang = staff_language()
+    return MapDefinition(id=f"staff-preview-{info.id}", title={lang: info.title or info.id},
+                         extent=extent, languages=(lang,), base=base,
                          version=f"{info.version}-{base_id}-{root}")
 
 
@@ -287,7 +289,7 @@ def _style_data(style_id: str | None) -> dict[str, Any] | None:
 
 def preview_context(info: LayerInfo, base_id: str, style_id: str | None) -> dict[str, Any]:
     """What the preview map needs: the vendor files, folium's map element and the config."""
-    built = build_map(preview_definition(info, base_id), "en", "")
+    built = build_map(preview_definition(info, base_id), staff_language(), "")
     vendor = [(name, assets.PACKAGES[name].version)
               for name in ("leaflet", "leaflet-gesture-handling")]
     return {
@@ -322,7 +324,7 @@ def preview_script(layer_id: str) -> Response:
     """folium's script creating the preview map (a file: the CSP allows no inline script)."""
     info = current().layers.layer(layer_id)
     base_id = _chosen_base(request.args.get("base"))
-    built = build_map(preview_definition(info, base_id), "en", "")
+    built = build_map(preview_definition(info, base_id), staff_language(), "")
     return Response(built.script, mimetype="text/javascript")
 
 
@@ -386,6 +388,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             return {}
         lang = staff_language()
         return {"staff": g.get("staff"), "staff_lang": lang,
-                "language_links": language_links, "NO_BASE": NO_BASE,
+                "language_links": language_links, "script_strings": script_strings,
+                "NO_BASE": NO_BASE,
                 "crs_name": wording.crs_name,
                 "degrees": lambda bbox: wording.degrees(bbox, lang)}

@@ -318,3 +318,19 @@ def csrf(client: Any, token: str) -> str:
 def plan_file(tmp_path: Path) -> Path:
     """A GeoJSON of 30 polygons in EPSG:3067, two of them self-intersecting."""
     return make_vector(tmp_path / "kaava.geojson", fmt="geojson", n=30, invalid=2)
+
+
+def test_a_title_in_another_language_carries_its_lang(app: Any) -> None:
+    from webmap.admin.language import choose_language, localised, tr
+
+    with app.test_request_context("/admin/maps?lang=sv"):
+        choose_language()
+        assert localised({"sv": "Ny plan", "en": "New plan"}) == "Ny plan"
+        assert localised({"fi": "Uusi <b>", "en": "New <b>"}) == \
+            '<span lang="en">New &lt;b&gt;</span>'
+        assert localised({"fi": "Uusi"}) == '<span lang="fi">Uusi</span>'
+        assert localised({}, "kaava-<1>") == "kaava-&lt;1&gt;"
+        title = localised({"en": "A & B"})
+        assert tr("moderation.title", title=title) == \
+            'Synpunkter på <span lang="en">A &amp; B</span>'
+        assert tr("moderation.title", title="<i>") == "Synpunkter på <i>"  # escaped by Jinja

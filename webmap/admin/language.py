@@ -3,9 +3,11 @@ chosen before, else the browser's Accept-Language, else English."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from flask import g, has_request_context, request, session
+from markupsafe import Markup, escape
 
 from ..i18n import FALLBACK, LANGUAGES, staff_catalogue, staff_t
 
@@ -42,8 +44,23 @@ def kept_language() -> str | None:
 
 
 def tr(key: str, /, **values: object) -> str:
-    """A staff string in the page's language."""
+    """A staff string in the page's language (markup when a value is markup: the rest of the
+    text is escaped then)."""
+    if any(isinstance(value, Markup) for value in values.values()):
+        return escape(staff_t(key, staff_language())).format(**values)
     return staff_t(key, staff_language(), **values)
+
+
+def localised(texts: Mapping[str, str], default: str = "") -> Markup:
+    """A title given per language, in the page's language where it has one, else in English or
+    the first given; text in another language is marked with its own ``lang``."""
+    here = staff_language()
+    lang = next((code for code in (here, FALLBACK, *texts) if texts.get(code)), None)
+    if lang is None:
+        return escape(default)
+    if lang == here:
+        return escape(texts[lang])
+    return Markup('<span lang="{}">{}</span>').format(lang, texts[lang])
 
 
 def language_links() -> list[dict[str, str | bool]]:

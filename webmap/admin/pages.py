@@ -32,7 +32,7 @@ from ..widget import assets
 from ..widget.build import build_map
 from . import maps_pages, wording
 from . import session as staff_session
-from .language import language_links, script_strings, staff_language, tr
+from .language import language_links, localised, script_strings, staff_language, tr
 from .staff import STAFF_BLUEPRINTS, import_upload, page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
@@ -381,6 +381,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(wording.sentence, "staff_sentence")
     app.add_template_global(staff_session.csrf_token, "staff_csrf_token")
     app.add_template_global(tr, "t")  # imported macros see globals, not the context
+    app.add_template_global(localised, "localised")
 
     @app.context_processor
     def staff_globals() -> dict[str, Any]:

@@ -334,3 +334,16 @@ def test_a_title_in_another_language_carries_its_lang(app: Any) -> None:
         assert tr("moderation.title", title=title) == \
             'Synpunkter på <span lang="en">A &amp; B</span>'
         assert tr("moderation.title", title="<i>") == "Synpunkter på <i>"  # escaped by Jinja
+
+
+def test_problem_pages_speak_the_language(client: Any, csrf: str, add_layer: Any) -> None:
+    add_layer("plan")
+    missing = client.get("/admin/layers/nope?lang=fi")
+    assert missing.status_code == 404
+    assert "<h1>Ei löytynyt</h1>" in missing.text and "Tasoa &#39;nope&#39; ei ole." in missing.text
+    assert "Takaisin tasoihin" in missing.text
+    style = client.get("/admin/layers/plan/style?style=../x&lang=sv")
+    assert style.status_code == 400 and "<h1>Ogiltig parameter</h1>" in style.text
+    assert "Det finns ingen användbar stil &#39;../x&#39;." in style.text
+    expired = client.post("/admin/maps/new", data={"csrf_token": "stale"})
+    assert expired.status_code == 400 and "<h1>Formuläret har gått ut</h1>" in expired.text

@@ -358,7 +358,7 @@ def style(layer_id: str) -> Any:
     geometry = GEOMETRY_OF.get(info.geometry_type)
     style_id = request.args.get("style") or ""
     if style_id and style_id not in styles:
-        raise InvalidParameter("style", f"there is no usable style {style_id!r}")
+        raise InvalidParameter("style", tr("problem.no_style", id=repr(style_id)))
     base_id = _chosen_base(request.args.get("base"))
     chosen = styles.get(style_id)
     issues = None

@@ -3,6 +3,7 @@ the upload path that the staff API and the upload page both take."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -68,6 +69,8 @@ def no_store(response: Response) -> Response:
     return response
 
 
+MISSING = re.compile(r"^there is no (collection|map|comment) ('[^']*')$")
+"""The not-found problems of a staff page's own address, said in the page's language."""
 _TITLES = {text.casefold(): key for key, text in staff_catalogue(FALLBACK).items()
            if key.startswith("title.")} | {"request entity too large": "title.content_too_large",
                                             "internal server error": "title.internal"}
@@ -86,7 +89,10 @@ def problem_page(exc: Exception) -> ResponseReturnValue:
         raise exc
     key = _TITLES.get(title.casefold())
     if key is not None:
-        title = tr(key)  # the detail may come from the API, in English
+        title = tr(key)  # the detail may come from the API, in English, but for:
+    missing = MISSING.match(detail)
+    if missing:
+        detail = tr(f"missing.{missing.group(1)}", id=missing.group(2))
     return render_template("staff_error.html", title=title, detail=detail), status, headers
 
 

@@ -157,7 +157,8 @@ def test_the_switcher_links_this_page_in_each_language(client: Any, csrf: str) -
 # ---------- every page in fi and sv ----------
 
 class _VisibleText(HTMLParser):
-    """What a reader gets from a page: text outside scripts, and the text attributes."""
+    """What a reader gets from a page: text outside scripts and code (commands, ids), and the
+    text attributes."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -165,12 +166,12 @@ class _VisibleText(HTMLParser):
         self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self.hidden += 1
         self.parts += [value for name, value in attrs if name in TEXT_ATTRIBUTES and value]
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
@@ -347,3 +348,44 @@ def test_problem_pages_speak_the_language(client: Any, csrf: str, add_layer: Any
     assert "Det finns ingen användbar stil &#39;../x&#39;." in style.text
     expired = client.post("/admin/maps/new", data={"csrf_token": "stale"})
     assert expired.status_code == 400 and "<h1>Formuläret har gått ut</h1>" in expired.text
+
+
+def test_common_upload_errors_are_said_whole_in_the_language(client: Any, csrf: str,
+                                                             tmp_path: Path) -> None:
+    import pyogrio
+
+    lone = make_vector(tmp_path / "talot.shp", fmt="shp", n=3)
+    shp = errors_of(client.post("/admin/layers/new?lang=fi", data=upload(
+        lone, csrf_token=csrf, id="talot")))["f-file"]
+    assert shp.startswith("talot.shp on vain yksi Shapefile-aineiston osa: sen .shx ja .dbf")
+    table = tmp_path / "pisteet.csv"
+    table.write_text("nimi;paikka_a;paikka_b\nTori;385000;6672000\n", "utf-8")
+    csv = " ".join(errors_of(client.post("/admin/layers/new?lang=sv", data=upload(
+        table, csrf_token=csrf, id="pisteet"))).values())
+    assert csv.startswith("Hittade inga koordinatkolumner bland nimi, paikka_a, paikka_b")
+    assert "”X-kolumn”" in csv and "--x" not in csv
+    two = tmp_path / "kaava.gpkg"
+    make_vector(tmp_path / "a.gpkg", fmt="gpkg", n=8)
+    for name, n in (("alueet", 4), ("rajat", 6)):
+        frame = pyogrio.read_dataframe(tmp_path / "a.gpkg").head(n)
+        pyogrio.write_dataframe(frame, two, layer=name, driver="GPKG")
+    layers = errors_of(client.post("/admin/layers/new?lang=fi", data=upload(
+        two, csrf_token=csrf, id="kaava")))["f-layer"]
+    assert layers == ("Tiedostossa kaava.gpkg on 2 tasoa: alueet, rajat; valitse yksi "
+                      "kohdassa ”Taso tiedostossa”.")
+
+
+def test_import_errors_in_english_keep_the_imports_words() -> None:
+    from webmap.admin.wording import import_error
+
+    assert import_error("t.shp is only one part of a Shapefile: its .shx and .dbf files are "
+                        "missing. Put the .shp, .shx, .dbf and .prj (and .cpg) files in one "
+                        "ZIP archive and upload that") == (
+        "t.shp is only one part of a Shapefile: its .shx and .dbf files are missing. Put the "
+        ".shp, .shx, .dbf and .prj (and .cpg) files in one ZIP archive and upload that.")
+    assert import_error("x.gpkg has no coordinate reference system; add --crs EPSG:n (the "
+                        "'crs' field when uploading); the coordinates look like EPSG:3067",
+                        "sv") == (
+        "x.gpkg har inget koordinatsystem; ange det under ”Koordinatsystem”, till exempel "
+        "EPSG:3006. Koordinaterna ser ut att vara EPSG:3067.")
+    assert import_error("something else went wrong", "fi") == "Something else went wrong."

@@ -212,8 +212,7 @@ def upload() -> Any:
         try:
             report = import_upload(values["id"], Path(kept["path"]) if kept else None)
         except Problem as exc:
-            errors[_field_of(exc)] = wording.sentence(
-                wording.staff_words(exc.detail, staff_language()))
+            errors[_field_of(exc)] = wording.import_error(exc.detail, staff_language())
             found = exc.extra.get("choices")
             choices = [str(c) for c in found] if isinstance(found, list) else []
         else:

@@ -12,6 +12,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..i18n import FALLBACK, staff_t
+from ..ingest.read import NOT_A_FORMAT
+from ..ingest.table import NO_COLUMNS
 from ..styles import StyleIssue
 
 SHAPES = {"Point": "point", "MultiPoint": "point", "LineString": "line",
@@ -168,6 +170,62 @@ STAFF_WORDS = (
 )
 """The command-line words of an import error, and the staff string for them on the upload
 page (the form's field names in the page's language)."""
+
+
+_CHOOSE_LAYER = re.escape(" choose one with --layer NAME (the 'layer' field when uploading)")
+IMPORT_ERRORS = tuple((re.compile(pattern), key) for pattern, key in (
+    (r"^(?P<what>.+) has (?P<n>\d+) layers: (?P<names>.+);" + _CHOOSE_LAYER + "$",
+     "upload.error.layers"),
+    (r"^the ZIP archive holds (?P<n>\d+) data sets: (?P<names>.+);" + _CHOOSE_LAYER + "$",
+     "upload.error.data_sets"),
+    (r"^(?P<what>.+) has no layer (?P<layer>'.*'); its layers are: (?P<names>.+)$",
+     "upload.error.no_layer"),
+    (r"^(?P<name>.+) is only one part of a Shapefile: its (?P<parts>\.\w+(?: and \.\w+)*) "
+     r"(?:file is|files are) missing\. Put the \.shp, \.shx, \.dbf and \.prj \(and \.cpg\) "
+     r"files in one ZIP archive and upload that$", "upload.error.shapefile"),
+    (r"^(?P<what>.+) has no coordinate reference system(?P<prj> \(its \.prj is missing or "
+     r"empty\))?; add --crs EPSG:n \(the 'crs' field when uploading\)"
+     r"(?:; the coordinates look like (?P<hint>.+))?$", "upload.error.no_crs"),
+    (r"^found no coordinate columns among (?P<names>.+); " + re.escape(NO_COLUMNS) + "$",
+     "upload.error.no_columns"),
+    (r"^no row of the table has usable coordinates; " + re.escape(NO_COLUMNS) + "$",
+     "upload.error.no_coordinates"),
+    (r"^(?P<what>.+) has no features with a geometry(?: \((?P<n>\d+) empty or missing were "
+     r"dropped\))?$", "upload.error.no_geometry"),
+    (r"^the new file lacks attributes that maps use: (?P<names>.+)\. Rename them in the file, "
+     r"change the maps first, or replace anyway \(force\)$", "upload.error.lacks"),
+    (r"^(?P<name>.+) is empty; " + re.escape(NOT_A_FORMAT) + "$", "upload.error.empty"),
+    (r"^(?P<name>.+) is binary data of an unknown kind; " + re.escape(NOT_A_FORMAT) + "$",
+     "upload.error.binary"),
+    (r"^(?P<name>.+) is " + re.escape(NOT_A_FORMAT) + "$", "upload.error.unknown"),
+))
+"""The import errors met most on the upload page, each said whole in the page's language."""
+WHAT = re.compile(r"^the [\w ]+? (?=\S+\.\w+$)")
+"""The kind of file before its name in an import error (``the GeoPackage ``)."""
+
+
+def import_error(detail: str, lang: str = FALLBACK) -> str:
+    """An import error as a sentence for the upload page: one of the common ones in the page's
+    language, else the import's own words with form fields for CLI flags."""
+    for pattern, key in IMPORT_ERRORS:
+        found = pattern.match(detail)
+        if found is None:
+            continue
+        values = {k: v for k, v in found.groupdict().items() if v is not None}
+        if "what" in values and lang != FALLBACK:  # "the GeoPackage k.gpkg": the name says it
+            values["what"] = WHAT.sub("", values["what"])
+        if key == "upload.error.shapefile":
+            parts = re.findall(r"\.\w+", values["parts"])
+            return sentence(counted(len(parts), key, lang, name=values["name"],
+                                    parts=staff_t("words.and", lang).join(parts)))
+        if key == "upload.error.no_crs":
+            text = staff_t(key + (".prj" if "prj" in values else ""), lang, what=values["what"])
+            return sentence(text) + (staff_t("upload.error.looks_like", lang,
+                                             hint=values["hint"]) if "hint" in values else "")
+        if key == "upload.error.no_geometry" and "n" in values:
+            key += ".dropped"
+        return sentence(staff_t(key, lang, **values))
+    return sentence(staff_words(detail, lang))
 
 
 def staff_words(detail: str, lang: str = FALLBACK) -> str:

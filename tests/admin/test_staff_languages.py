@@ -140,6 +140,15 @@ def test_language_comes_from_accept_language_then_lang_then_the_session(
     assert '<html lang="en">' in client.get("/admin/layers?lang=xx").text  # unknown: kept
 
 
+@pytest.mark.parametrize(("header", "lang"), [
+    ("sv-SE,en;q=0.5", "sv"), ("fi-FI", "fi"), ("de-DE,fi;q=0.3,sv;q=0.2", "fi"),
+    ("en-GB,fi;q=0.8", "en"), ("de,fr", "en"), ("", "en"), ("fi;q=0,sv;q=0.1", "sv")])
+def test_the_browsers_first_language_the_pages_speak(client: Any, header: str,
+                                                      lang: str) -> None:
+    page = client.get("/admin/", headers={"Accept-Language": header})
+    assert f'<html lang="{lang}">' in page.text
+
+
 def test_the_switcher_links_this_page_in_each_language(client: Any, csrf: str) -> None:
     html = client.get("/admin/maps?lang=sv").text
     switcher = re.search(r'<nav class="languages" aria-label="Språk">(.*?)</nav>', html, re.S)

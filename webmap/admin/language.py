@@ -3,7 +3,7 @@ chosen before, else the browser's Accept-Language, else English."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlencode
 
 from flask import g, has_request_context, request, session
@@ -28,7 +28,18 @@ def choose_language() -> None:
     if kept in LANGUAGES:
         g.staff_lang = kept
         return
-    g.staff_lang = request.accept_languages.best_match(LANGUAGES) or FALLBACK
+    g.staff_lang = browser_language(request.accept_languages)
+
+
+def browser_language(accepted: Iterable[tuple[str, float]]) -> str:
+    """The first of the browser's languages (best first) that the staff pages speak, by its
+    primary tag: ``sv-SE, en;q=0.5`` is Swedish (werkzeug's ``best_match`` would say English,
+    matching ``sv-SE`` to ``sv`` only when nothing else matches)."""
+    for tag, quality in accepted:
+        primary = tag.split("-", 1)[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return FALLBACK
 
 
 def staff_language() -> str:

@@ -398,3 +398,14 @@ def test_import_errors_in_english_keep_the_imports_words() -> None:
         "x.gpkg har inget koordinatsystem; ange det under ”Koordinatsystem”, till exempel "
         "EPSG:3006. Koordinaterna ser ut att vara EPSG:3067.")
     assert import_error("something else went wrong", "fi") == "Something else went wrong."
+
+
+def test_every_key_the_staff_pages_ask_for_exists() -> None:
+    admin = TEMPLATES.parent
+    asked = set()
+    for path in [*TEMPLATES.glob("*.html"), *admin.glob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        asked |= set(re.findall(r"""\b(?:t|tr)\(\s*['"]([\w.-]+)['"]\s*[,)]""", source))
+        asked |= set(re.findall(r"""staff_t\(\s*['"]([\w.-]+)['"]""", source))
+    assert len(asked) > 300
+    assert sorted(asked - set(staff_catalogue("en"))) == []

@@ -29,7 +29,7 @@ WORDS = re.compile(r"[^\W\d_]{2,}")
 PROSE = re.compile(r"[^\W\d_]+ [^\W\d_]+|^[A-ZÅÄÖ][a-zåäö]+")
 """A literal inside a Jinja tag that reads as words (keys, endpoints and classes do not)."""
 TEXT_ATTRIBUTES = {"aria-label", "title", "alt", "placeholder", "label"}
-TECHNICAL = {"GDAL"}
+TECHNICAL = {"GDAL", "px"}
 """Names that stay as they are in every language."""
 
 

@@ -318,3 +318,13 @@ def test_the_map_document_gives_the_photo_limits(client: Any) -> None:
     page = client.get("/embed/ei-kuvia").get_data(as_text=True)
     assert 'id="wm-photo-input"' not in page
     assert 'id="wm-photo-input"' in client.get("/embed/kaava").get_data(as_text=True)
+
+
+def test_the_moderation_page_names_the_photos_in_the_staff_language(
+        client: Any, token: str) -> None:
+    send(client, comment(), [png()], ["Kyltti"])
+    sign_in(client, token)
+    page = client.get("/admin/maps/kaava/comments?status=pending&lang=sv").get_data(as_text=True)
+    assert "<h4>Foton (1)</h4>" in page
+    assert 'Foto 1, som invånaren beskrev det: <q lang="fi">Kyltti</q>' in page
+    assert "Zip: GeoJSON, CSV och foton" in page

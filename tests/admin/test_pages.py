@@ -498,7 +498,7 @@ def test_staff_pages_are_never_cached_and_carry_the_csp(client: Any, csrf: str) 
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert "<script>" not in response.text and "style=" not in response.text
     assert client.get("/admin/layers/nope").status_code == 404
-    assert "There is no collection" in client.get("/admin/layers/nope").text
+    assert "There is no layer &#39;nope&#39;" in client.get("/admin/layers/nope").text
 
 
 # ---------- plain language ----------

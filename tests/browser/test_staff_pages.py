@@ -17,6 +17,7 @@ from PIL import Image
 from tests.browser.conftest import axe_violations, screenshot
 from tests.builders import make_vector
 from tests.conftest import ROOT, LiveServer, open_app
+from webmap.i18n import staff_t
 from webmap.services import services_of
 
 pytestmark = pytest.mark.browser
@@ -107,44 +108,50 @@ TARGETS = """() => [...document.querySelectorAll(
   .filter(b => b.w < 44 || b.h < 44)"""
 
 
-def _check(page: Any, name: str, width: int) -> None:
+LOCALES = {"en": "en-GB", "fi": "fi-FI", "sv": "sv-SE"}
+"""The browser's language per staff language: the pages follow its Accept-Language."""
+
+
+def _check(page: Any, name: str, width: int, lang: str = "en") -> None:
     """axe-core finds nothing, nothing scrolls sideways, every target is 44 px; a screenshot."""
-    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("document.documentElement.lang") == lang, name
     assert axe_violations(page) == [], name
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
     assert page.evaluate(TARGETS) == [], name
-    screenshot(page, f"staff-{name}-{width}")
+    screenshot(page, f"staff-{name}-{width}" if lang == "en" else f"staff-{name}-{lang}-{width}")
 
 
+@pytest.mark.parametrize("lang", ["en", "fi", "sv"])
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (320, 640)])
 def test_every_staff_page_passes_axe(chromium: Any, site: dict[str, Any], width: int,
-                                     height: int) -> None:
-    context = _context(chromium, width, height, bypass_csp=True)  # axe is an inline script
+                                     height: int, lang: str) -> None:
+    # axe is an inline script; the browser's language chooses the pages' language
+    context = _context(chromium, width, height, bypass_csp=True, locale=LOCALES[lang])
     page = context.new_page()
     foreign: list[str] = []
     page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(site["url"])
             and not r.url.startswith("data:") else None)
     page.goto(site["url"] + "/admin/")
-    _check(page, "sign-in", width)
+    _check(page, "sign-in", width, lang)
     page.fill("#f-token", "not-a-token")
     page.press("#f-token", "Enter")
     page.wait_for_selector(".error-summary")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
-    _check(page, "sign-in-error", width)
+    _check(page, "sign-in-error", width, lang)
     _sign_in(page, site)
-    _check(page, "layers", width)
+    _check(page, "layers", width, lang)
     page.goto(site["url"] + "/admin/layers/new")
-    _check(page, "upload", width)
+    _check(page, "upload", width, lang)
     page.click("main button[type=submit]")  # nothing filled in: the errors come back in place
     page.wait_for_selector(".error-summary")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
-    _check(page, "upload-errors", width)
+    _check(page, "upload-errors", width, lang)
     page.set_input_files("#f-file", str(site["files"] / "kaava.geojson"))
-    page.fill("#f-id", f"kaava-{width}")
+    page.fill("#f-id", f"kaava-{lang}-{width}")
     page.click("main button[type=submit]")
-    page.wait_for_url(f"**/admin/layers/kaava-{width}/report")
-    _check(page, "report", width)
+    page.wait_for_url(f"**/admin/layers/kaava-{lang}-{width}/report")
+    _check(page, "report", width, lang)
     pages = [("preview", "/admin/layers/kaava"),
              ("style", "/admin/layers/kaava/style?style=districts&base=finland"),
              ("remove", "/admin/layers/kaava/remove"),
@@ -158,12 +165,13 @@ def test_every_staff_page_passes_axe(chromium: Any, site: dict[str, Any], width:
         page.goto(site["url"] + path)
         if name in ("preview", "style"):
             _until(page, "document.documentElement.dataset.ready")
-            assert "features drawn" in page.inner_text("#map-status")
-        _check(page, name, width)
+            drawn = staff_t("js.drawn", lang, n="").strip(" .")
+            assert drawn in page.inner_text("#map-status"), name
+        _check(page, name, width, lang)
     page.goto(site["url"] + "/admin/maps/new")
     page.click("main button[type=submit]")
     page.wait_for_selector(".error-summary")
-    _check(page, "compose-errors", width)
+    _check(page, "compose-errors", width, lang)
     assert foreign == []
     context.close()
 
@@ -333,4 +341,26 @@ def test_the_report_downloads_by_keyboard(chromium: Any, site: dict[str, Any]) -
     reader = pypdf.PdfReader(io.BytesIO(Path(download.path()).read_bytes()))
     assert reader.trailer["/Root"]["/Lang"] == "sv"
     assert reader.metadata.title == "Samrådsredogörelse: Detailed plan 2026"
+    context.close()
+
+
+def test_the_language_switcher_by_keyboard(chromium: Any, site: dict[str, Any]) -> None:
+    context = _context(chromium, locale="en-GB")
+    page = context.new_page()
+    page.goto(site["url"] + "/admin/")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    _tab_to(page, "a[hreflang=sv]")
+    assert page.evaluate("document.activeElement.textContent") == "svenska"
+    assert page.evaluate("document.activeElement.lang") == "sv"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/?lang=sv")
+    assert page.evaluate("document.documentElement.lang") == "sv"
+    assert page.inner_text("h1") == "Logga in på webmaps administrationssidor"
+    assert page.get_attribute("a[hreflang=sv]", "aria-current") == "true"
+    # the choice is kept: signing in lands on the layers in Swedish
+    page.fill("#f-token", site["token"])
+    page.press("#f-token", "Enter")
+    page.wait_for_url("**/admin/layers")
+    assert page.evaluate("document.documentElement.lang") == "sv"
+    assert page.inner_text("h1") == "Lager"
     context.close()

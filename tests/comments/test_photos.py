@@ -357,3 +357,13 @@ def test_the_response_report_carries_the_stored_photos(app: Any, client: Any, to
     assert Image.open(io.BytesIO(photo.data)).getexif().get(ExifTags.Base.GPSInfo) is None
     document = docx.Document(io.BytesIO(REPORT_FORMATS["docx"].write(report)))
     assert [s._inline.docPr.get("descr") for s in document.inline_shapes] == ["Ranta keväällä"]
+
+
+def test_the_moderation_page_names_the_photos_in_the_staff_language(
+        client: Any, token: str) -> None:
+    send(client, comment(), [png()], ["Kyltti"])
+    sign_in(client, token)
+    page = client.get("/admin/maps/kaava/comments?status=pending&lang=sv").get_data(as_text=True)
+    assert "<h4>Foton (1)</h4>" in page
+    assert 'Foto 1, som invånaren beskrev det: <q lang="fi">Kyltti</q>' in page
+    assert "Zip: GeoJSON, CSV och foton" in page

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from ..i18n import LANGUAGES
+from ..i18n import FALLBACK, LANGUAGES, staff_t
 from ..maps import GEOMETRY_KINDS, MAP_ID
 from ..maps.model import DEFAULT_MAX_POINTS, DEFAULT_PHOTOS, MAX_PHOTOS, MAX_POINTS_CEILING
 from ..types import BBox
@@ -158,56 +158,54 @@ def _number(text: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-def _time(text: str, zone: str, name: str, errors: dict[str, str]) -> str | None:
+def _time(text: str, zone: str, name: str, errors: dict[str, str], lang: str) -> str | None:
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        errors[name] = "Give a date and time like 2026-11-01 09:00."
+        errors[name] = staff_t("compose.bad_time", lang)
         return None
     return moment.replace(tzinfo=ZoneInfo(zone)).isoformat()
 
 
-def _extent(values: dict[str, Any], bboxes: Sequence[BBox], errors: dict[str, str]
-            ) -> list[float] | None:
+def _extent(values: dict[str, Any], bboxes: Sequence[BBox], errors: dict[str, str],
+            lang: str) -> list[float] | None:
     given = [values[k] for k in EXTENT]
     if not any(given):
         if not bboxes:
             if not any(name.startswith("layer-") for name in errors):  # fix the layer first
-                errors["west"] = "Give the extent, or choose at least one layer to take it from."
+                errors["west"] = staff_t("compose.no_extent", lang)
             return None
         return [min(b[0] for b in bboxes), min(b[1] for b in bboxes),
                 max(b[2] for b in bboxes), max(b[3] for b in bboxes)]
     numbers = [_number(v) for v in given]
     for name, number in zip(EXTENT, numbers, strict=True):
         if number is None:
-            errors[name] = (f"Give the {name} edge in decimal degrees, for example "
-                            f"{EXAMPLES[name]}.")
+            errors[name] = staff_t(f"compose.bad_edge.{name}", lang, example=EXAMPLES[name])
     if any(n is None for n in numbers):
         return None
     return [float(n) for n in numbers if n is not None]
 
 
 def _check_row(i: int, row: dict[str, Any], fields: Sequence[str] | None,
-               errors: dict[str, str]) -> None:
+               errors: dict[str, str], lang: str) -> None:
     """A layer row's label and attributes are fields of its layer; a plan layer has a label."""
     if fields is None:
         return
-    listed = ", ".join(fields) or "none"
+    listed = ", ".join(fields) or staff_t("compose.no_fields", lang)
+    layer = row["layer"]
     if row["label"] and row["label"] not in fields:
-        errors[f"label-{i}"] = (f"Layer {row['layer']} has no attribute {row['label']}; "
-                                f"choose one of {listed}.")
+        errors[f"label-{i}"] = staff_t("compose.no_attribute", lang, layer=layer,
+                                       attribute=row["label"], fields=listed)
     elif row["plan"] and not row["label"]:
-        errors[f"label-{i}"] = (f"Choose the attribute that names the features of plan "
-                                f"layer {row['layer']}: residents hear it for each feature.")
+        errors[f"label-{i}"] = staff_t("compose.plan_label", lang, layer=layer)
     elif row["search"] and not row["label"]:
-        errors[f"label-{i}"] = (f"Choose the attribute that names the features of "
-                                f"{row['layer']}: the search looks for it.")
+        errors[f"label-{i}"] = staff_t("compose.search_label", lang, layer=layer)
     wrong = [a for a in row["attributes"] if a not in fields]
     if wrong:
-        errors[f"attributes-{i}"] = (f"Layer {row['layer']} has no attribute "
-                                     f"{', '.join(wrong)}; choose from {listed}.")
+        errors[f"attributes-{i}"] = staff_t("compose.no_attributes", lang, layer=layer,
+                                            attributes=", ".join(wrong), fields=listed)
 
 
 SWEDISH_SUFFIXES = ("_sv", "_se", "_swe", "_ruotsi", ":sv")
@@ -221,31 +219,32 @@ def _search_names(label: str, fields: Sequence[str]) -> list[str]:
     return names
 
 
-def _drawing(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+def _drawing(values: dict[str, Any], errors: dict[str, str], lang: str) -> dict[str, Any]:
     """The drawing limits from the form: a point limit, a minimum zoom, one or several shapes."""
     drawing: dict[str, Any] = {"several": values["several"]}
     text = values["max_points"]
     if text.isdigit() and 3 <= int(text) <= MAX_POINTS_CEILING:
         drawing["max_points"] = int(text)
     else:
-        errors["max_points"] = (f"Give the most points a drawn line or area may have, a whole "
-                                f"number from 3 to {MAX_POINTS_CEILING}.")
+        errors["max_points"] = staff_t("compose.bad_points", lang, ceiling=MAX_POINTS_CEILING)
     zoom = values["min_zoom"]
     if zoom:
         if zoom.isdigit() and int(zoom) <= 24:
             drawing["min_zoom"] = int(zoom)
         else:
-            errors["min_zoom"] = "Give the minimum drawing zoom as a whole number from 0 to 24."
+            errors["min_zoom"] = staff_t("compose.bad_zoom", lang)
     return drawing
 
 
 def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] | None,
                 layer_bboxes: Mapping[str, BBox],
-                layer_fields: Mapping[str, Sequence[str]] | None = None) -> Composition:
+                layer_fields: Mapping[str, Sequence[str]] | None = None,
+                lang: str = FALLBACK) -> Composition:
     """Read the posted form; the document is set when the form itself has no errors.
 
     ``layer_fields`` (each layer's attributes) lets the form refuse a label, panel attribute
-    or search on an attribute the layer lacks, and a plan layer without a label.
+    or search on an attribute the layer lacks, and a plan layer without a label. Errors are
+    in ``lang``.
     """
     layer_fields = layer_fields or {}
     values = empty_values()
@@ -266,34 +265,33 @@ def form_to_map(form: Form, *, map_id: str | None, previous: Mapping[str, Any] |
     values["layers"] = padded_rows(rows)
     errors: dict[str, str] = {}
     if not MAP_ID.match(values["id"]):
-        errors["id"] = "Use 1–64 lower-case letters a–z, digits, - or _ for the map id."
+        errors["id"] = staff_t("compose.bad_id", lang)
     titles = {lang: values[f"title_{lang}"] for lang in LANGUAGES if values[f"title_{lang}"]}
     if not titles:
-        errors["title_fi"] = "Give the map a title in at least one language."
+        errors["title_fi"] = staff_t("compose.no_title", lang)
     if not values["languages"]:
-        errors["languages"] = "Choose at least one language."
+        errors["languages"] = staff_t("compose.no_language", lang)
     if values["tz"] not in TIME_ZONES:
         values["tz"] = TIME_ZONES[0]
     chosen = rows
     for i, row in enumerate(rows):
         if row["layer"] not in layer_bboxes:
-            errors[f"layer-{i}"] = f"There is no layer {row['layer']}; upload it first."
+            errors[f"layer-{i}"] = staff_t("compose.no_layer", lang, layer=row["layer"])
         if not row["style"]:
-            errors[f"style-{i}"] = f"Choose a style for layer {row['layer']}."
-        _check_row(i, row, layer_fields.get(row["layer"]), errors)
+            errors[f"style-{i}"] = staff_t("compose.no_style", lang, layer=row["layer"])
+        _check_row(i, row, layer_fields.get(row["layer"]), errors, lang)
     extent = _extent(values, [layer_bboxes[r["layer"]] for r in chosen
-                              if r["layer"] in layer_bboxes], errors)
-    opens = _time(values["opens"], values["tz"], "opens", errors)
-    closes = _time(values["closes"], values["tz"], "closes", errors)
+                              if r["layer"] in layer_bboxes], errors, lang)
+    opens = _time(values["opens"], values["tz"], "opens", errors, lang)
+    closes = _time(values["closes"], values["tz"], "closes", errors, lang)
     if values["consult"] and not values["kinds"]:
-        errors["kinds"] = "Choose what a comment may point at."
-    drawing = _drawing(values, errors)
+        errors["kinds"] = staff_t("compose.no_kinds", lang)
+    drawing = _drawing(values, errors, lang)
     photos = values["photos"]
     if not (photos.isdigit() and int(photos) <= MAX_PHOTOS):
-        errors["photos"] = (f"Give the number of photos a comment may have, a whole number from "
-                            f"0 to {MAX_PHOTOS} (0: no photos).")
+        errors["photos"] = staff_t("compose.bad_photos", lang, most=MAX_PHOTOS)
     if not values["base"]:
-        errors["base"] = "Choose a base map."
+        errors["base"] = staff_t("compose.no_base", lang)
     composition = Composition(values=values, errors=errors)
     if errors:
         return composition

@@ -18,17 +18,25 @@ from ..services import current
 from ..tiles.grids import GRIDS
 from ..types import LayerKind
 from . import compose, wording
+from .language import staff_language, tr
 from .staff import page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
 bp = staff_blueprint(Blueprint("admin_maps", __name__, url_prefix="/admin",
                                template_folder="templates"))
-LANGUAGE_NAMES = {"fi": "Finnish (suomi)", "sv": "Swedish (svenska)", "en": "English"}
-KIND_NAMES = {"point": "A point", "line": "A line", "area": "An area",
-              "feature": "A plan feature"}
-STATUS_ACTIONS = {"published": "Publish", "hidden": "Hide", "pending": "Return to pending"}
-EXPORTS = (("geojson", "GeoJSON"), ("csv", "CSV (Excel)"), ("gpkg", "GeoPackage (QGIS)"),
-           ("zip", "Zip: GeoJSON, CSV and photos"))
+STATUS_ACTIONS = ("published", "hidden", "pending")
+EXPORTS = ("geojson", "csv", "gpkg", "zip")
+
+
+def _language_names() -> dict[str, str]:
+    """Each language's name in the page's language (``Finnish (suomi)``)."""
+    return {lang: tr(f"language.{lang}") for lang in LANGUAGES}
+
+
+def _in_page_language(function: Any) -> Any:
+    """``function`` (a wording helper) speaking the page's language."""
+    lang = staff_language()
+    return lambda *args: function(*args, lang=lang)
 
 
 @bp.get("/maps")
@@ -48,8 +56,10 @@ def _choices() -> dict[str, Any]:
     rasters = [layer.id for layer in layers if layer.kind == LayerKind.RASTER]
     return {"layers": [layer for layer in layers if layer.kind == LayerKind.VECTOR],
             "styles": styles, "broken": broken, "basemaps": basemaps, "rasters": rasters,
-            "grids": list(GRIDS), "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
-            "kinds": GEOMETRY_KINDS, "kind_names": KIND_NAMES, "time_zones": compose.TIME_ZONES}
+            "grids": list(GRIDS), "languages": LANGUAGES, "language_names": _language_names(),
+            "kinds": GEOMETRY_KINDS,
+            "kind_names": {kind: tr(f"kind.{kind}") for kind in GEOMETRY_KINDS},
+            "time_zones": compose.TIME_ZONES}
 
 
 def _previous(map_id: str | None) -> dict[str, Any] | None:
@@ -73,12 +83,12 @@ def _publish(map_id: str | None) -> Any:
     fields = {layer.id: [f.name for f in layer.fields] for layer in layers
               if layer.kind == LayerKind.VECTOR}
     composition = compose.form_to_map(request.form, map_id=map_id, previous=previous,
-                                      layer_bboxes=bboxes, layer_fields=fields)
+                                      layer_bboxes=bboxes, layer_fields=fields,
+                                      lang=staff_language())
     if composition.document is None:
         return _compose_page(map_id, composition.values, composition.errors, 422)
     if map_id is None and composition.values["id"] in {m.id for m in current().maps.all()}:
-        composition.errors["id"] = (f"A map {composition.values['id']} exists already; "
-                                    "choose another id or edit that map.")
+        composition.errors["id"] = tr("maps.exists", id=composition.values["id"])
         return _compose_page(map_id, composition.values, composition.errors, 422)
     try:
         definition, created = current().maps.publish(composition.document)
@@ -91,7 +101,8 @@ def _publish(map_id: str | None) -> Any:
         return _compose_page(map_id, composition.values, composition.errors, 409)
     log.info("staff %s %s map %s", g.staff, "published" if created else "updated",
              definition.id)
-    session["flash"] = f"Map {definition.id} was {'published' if created else 'updated'}."
+    session["flash"] = tr("maps.published_flash" if created else "maps.updated_flash",
+                          id=definition.id)
     return redirect(url_for("admin_maps.maps_list"), 303)
 
 
@@ -128,7 +139,7 @@ def take_down(map_id: str) -> Any:
         return page("staff_take_down.html", definition=definition)
     current().maps.unpublish(map_id)
     log.info("staff %s took map %s down", g.staff, map_id)
-    session["flash"] = f"Map {map_id} was taken down; its comments are kept."
+    session["flash"] = tr("maps.taken_down", id=map_id)
     return redirect(url_for("admin_maps.maps_list"), 303)
 
 
@@ -145,9 +156,12 @@ def moderation(map_id: str) -> Any:
     counts = Counter(comment.status for comment in everything)
     shown = everything if status == "all" else [c for c in everything if c.status == status]
     return page("staff_moderation.html", definition=definition, status=status, counts=counts,
-                total=len(everything), shown=shown, statuses=STATUSES, actions=STATUS_ACTIONS,
-                exports=EXPORTS, place=wording.comment_place, language_names=LANGUAGE_NAMES,
-                when=wording.local_time, zone=_zone_of(definition))
+                total=len(everything), shown=shown, statuses=STATUSES,
+                actions={target: tr(f"action.{target}") for target in STATUS_ACTIONS},
+                exports=[(fmt, tr(f"export.{fmt}")) for fmt in EXPORTS],
+                place=_in_page_language(wording.comment_place),
+                language_names=_language_names(), when=wording.local_time,
+                zone=_zone_of(definition))
 
 
 def _zone_of(definition: Any) -> str:
@@ -166,7 +180,8 @@ def moderate(map_id: str, comment_id: str) -> ResponseReturnValue:
         raise CommentNotFound(comment_id)
     comment = current().comments.moderate(comment_id, request.form.get("status"))
     log.info("staff %s set comment %s to %s", g.staff, comment_id, comment.status)
-    session["flash"] = f"Comment {comment_id} is now {comment.status}."
+    session["flash"] = tr("moderation.now", id=comment_id,
+                          status=tr(f"status.{comment.status}"))
     back = request.form.get("back", "pending")
     return redirect(url_for("admin_maps.moderation", map_id=map_id,
                             status=back if back in (*STATUSES, "all") else "pending"), 303)
@@ -213,7 +228,8 @@ def responses(map_id: str) -> Any:
     everything = current().comments.for_staff(map_id, statuses=("published", "pending"))
     return page("staff_responses.html", definition=definition,
                 state=_responses_state(map_id), groups=_groups(everything),
-                place=wording.comment_place, language_names=LANGUAGE_NAMES,
+                place=_in_page_language(wording.comment_place),
+                language_names=_language_names(),
                 when=wording.local_time, zone=_zone_of(definition), reports=REPORTS,
                 report_languages=REPORT_LANGUAGES)
 
@@ -234,7 +250,7 @@ def respond_page(map_id: str, comment_id: str) -> ResponseReturnValue:
         "response": request.form.get("response") or None, "themes": themes,
         "changed_plan": request.form.get("changed_plan") == "1"})
     log.info("staff %s answered comment %s", g.staff, comment_id)
-    session["flash"] = f"The response to comment {comment_id} was saved (not yet published)."
+    session["flash"] = tr("responses.saved", id=comment_id)
     return redirect(url_for("admin_maps.responses", map_id=map_id) + f"#c-{comment_id}", 303)
 
 
@@ -244,7 +260,7 @@ def theme_response_page(map_id: str) -> ResponseReturnValue:
     theme = request.form.get("theme") or ""
     changed = current().comments.respond_to_theme(map_id, theme,
                                                   request.form.get("response") or None)
-    session["flash"] = f"The response was given to {changed} comments on the theme {theme}."
+    session["flash"] = tr("responses.theme_saved", n=changed, theme=theme)
     return redirect(url_for("admin_maps.responses", map_id=map_id), 303)
 
 
@@ -260,11 +276,10 @@ def publish_responses_page(map_id: str) -> ResponseReturnValue:
     if settings.smtp_url and publication.queued:
         start_sender(service.storage, settings)
     log.info("staff %s published the responses of map %s", g.staff, map_id)
-    told = (f" {publication.queued} residents will be told by e-mail."
-            if settings.smtp_url else
-            f" {publication.queued} residents asked to be told; no mail server is set.")
-    session["flash"] = (f"{publication.responses} responses are public now."
-                        + (told if publication.queued else ""))
+    told = tr("responses.mailed" if settings.smtp_url else "responses.no_mailer",
+              n=publication.queued)
+    session["flash"] = " ".join([tr("responses.public", n=publication.responses),
+                                 *([told] if publication.queued else [])])
     return redirect(url_for("admin_maps.responses", map_id=map_id), 303)
 
 

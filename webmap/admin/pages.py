@@ -32,6 +32,7 @@ from ..widget import assets
 from ..widget.build import build_map
 from . import maps_pages, wording
 from . import session as staff_session
+from .language import language_links, localised, script_strings, staff_language, tr
 from .staff import STAFF_BLUEPRINTS, import_upload, page, staff_blueprint
 
 log = logging.getLogger("webmap.admin")
@@ -73,15 +74,13 @@ def sign_in() -> Any:
     if not staff_session.sign_in_allowed():
         wait_s = staff_session.retry_after_s()
         body, _ = page("staff_sign_in.html", 429, next=target or "",
-                       error=f"Too many wrong tokens from your address. Try again in "
-                             f"{wait_s} seconds.")
+                       error=tr("sign_in.too_many", n=wait_s))
         return Response(body, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
     if staff_session.sign_in(request.form.get("token", "")) is None:
         staff_session.count_failed_sign_in()
         log.warning("failed staff sign-in")
         return page("staff_sign_in.html", 401, next=target or "",
-                    error="That token is not valid or has been revoked. Check it and try "
-                          "again.")
+                    error=tr("sign_in.wrong"))
     return redirect(_safe_next(target), 303)
 
 
@@ -89,7 +88,7 @@ def sign_in() -> Any:
 def sign_out() -> ResponseReturnValue:
     """End the session."""
     staff_session.sign_out()
-    session["flash"] = "You have signed out."
+    session["flash"] = tr("sign_in.signed_out")
     return redirect(url_for("admin_pages.sign_in"), 303)
 
 
@@ -133,16 +132,14 @@ def _check_upload(values: dict[str, str], replace: bool, kept: dict[str, str] | 
     errors = {}
     layer_id = values["id"]
     if not layer_id:
-        errors["id"] = "Enter an id for the layer, for example kaava-2026."
+        errors["id"] = tr("upload.no_id")
     elif not LAYER_ID_RE.match(layer_id):
-        errors["id"] = ("Use 1–64 lower-case letters a–z, digits, - or _, starting with a "
-                        "letter or digit.")
+        errors["id"] = tr("upload.bad_id")
     upload = request.files.get("file")
     if (upload is None or not upload.filename) and kept is None:
-        errors["file"] = "Choose the file to upload."
+        errors["file"] = tr("upload.no_file")
     if not errors and not replace and _exists(layer_id):
-        errors["id"] = (f"A layer {layer_id} exists already. Tick “Replace the layer” to "
-                        "upload a new version, or choose another id.")
+        errors["id"] = tr("upload.exists", id=layer_id)
     return errors
 
 
@@ -215,7 +212,7 @@ def upload() -> Any:
         try:
             report = import_upload(values["id"], Path(kept["path"]) if kept else None)
         except Problem as exc:
-            errors[_field_of(exc)] = wording.sentence(wording.staff_words(exc.detail))
+            errors[_field_of(exc)] = wording.import_error(exc.detail, staff_language())
             found = exc.extra.get("choices")
             choices = [str(c) for c in found] if isinstance(found, list) else []
         else:
@@ -238,7 +235,7 @@ def report(layer_id: str) -> Any:
     if not isinstance(kept, dict) or kept.get("layer_id") != layer_id:
         return redirect(url_for("admin_pages.preview", layer_id=layer_id), 303)
     return page("staff_report.html", info=info, report=kept,
-                sentences=wording.report_sentences(kept),
+                sentences=wording.report_sentences(kept, staff_language()),
                 warnings=wording.other_warnings(kept))
 
 
@@ -263,7 +260,8 @@ def _base_attribution(base_id: str) -> str:
 
 
 def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
-    """A one-layer map for the widget's folium builder, in Web Mercator over a chosen base."""
+    """A one-layer map for the widget's folium builder, in Web Mercator over a chosen base, in
+    the page's language."""
     root = request.script_root
     if info.kind == LayerKind.RASTER:
         base = BaseMap(kind="xyz", attribution=info.attribution or " ",
@@ -277,8 +275,9 @@ def preview_definition(info: LayerInfo, base_id: str) -> MapDefinition:
     pad = 0.001
     extent = (max(west - pad, -180), max(south - pad, -85), min(east + pad, 180),
               min(north + pad, 85))
-    return MapDefinition(id=f"staff-preview-{info.id}", title={"en": info.title or info.id},
-                         extent=extent, languages=("en",), base=base,
+    lang = staff_language()
+    return MapDefinition(id=f"staff-preview-{info.id}", title={lang: info.title or info.id},
+                         extent=extent, languages=(lang,), base=base,
                          version=f"{info.version}-{base_id}-{root}")
 
 
@@ -289,7 +288,7 @@ def _style_data(style_id: str | None) -> dict[str, Any] | None:
 
 def preview_context(info: LayerInfo, base_id: str, style_id: str | None) -> dict[str, Any]:
     """What the preview map needs: the vendor files, folium's map element and the config."""
-    built = build_map(preview_definition(info, base_id), "en", "")
+    built = build_map(preview_definition(info, base_id), staff_language(), "")
     vendor = [(name, assets.PACKAGES[name].version)
               for name in ("leaflet", "leaflet-gesture-handling")]
     return {
@@ -324,7 +323,7 @@ def preview_script(layer_id: str) -> Response:
     """folium's script creating the preview map (a file: the CSP allows no inline script)."""
     info = current().layers.layer(layer_id)
     base_id = _chosen_base(request.args.get("base"))
-    built = build_map(preview_definition(info, base_id), "en", "")
+    built = build_map(preview_definition(info, base_id), staff_language(), "")
     return Response(built.script, mimetype="text/javascript")
 
 
@@ -339,7 +338,7 @@ def remove(layer_id: str) -> Any:
     remove_layer(services.layers, layer_id, maps=services.layer_users(),
                  force=request.form.get("force") == "yes")
     log.info("staff %s removed layer %s", g.staff, layer_id)
-    session["flash"] = f"Layer {layer_id} was removed."
+    session["flash"] = tr("remove.done", id=layer_id)
     return redirect(url_for("admin_pages.layers"), 303)
 
 
@@ -358,7 +357,7 @@ def style(layer_id: str) -> Any:
     geometry = GEOMETRY_OF.get(info.geometry_type)
     style_id = request.args.get("style") or ""
     if style_id and style_id not in styles:
-        raise InvalidParameter("style", f"there is no usable style {style_id!r}")
+        raise InvalidParameter("style", tr("problem.no_style", id=repr(style_id)))
     base_id = _chosen_base(request.args.get("base"))
     chosen = styles.get(style_id)
     issues = None
@@ -380,10 +379,16 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_blueprint(maps_pages.bp)
     app.add_template_filter(wording.sentence, "staff_sentence")
     app.add_template_global(staff_session.csrf_token, "staff_csrf_token")
+    app.add_template_global(tr, "t")  # imported macros see globals, not the context
+    app.add_template_global(localised, "localised")
 
     @app.context_processor
     def staff_globals() -> dict[str, Any]:
         if request.blueprint not in STAFF_BLUEPRINTS:
             return {}
-        return {"staff": g.get("staff"),
-                "NO_BASE": NO_BASE, "crs_name": wording.crs_name, "degrees": wording.degrees}
+        lang = staff_language()
+        return {"staff": g.get("staff"), "staff_lang": lang,
+                "language_links": language_links, "script_strings": script_strings,
+                "NO_BASE": NO_BASE,
+                "crs_name": wording.crs_name,
+                "degrees": lambda bbox: wording.degrees(bbox, lang)}

@@ -27,6 +27,8 @@ from ..database import PRIVATE_FILE_MODE
 from ..problems import Problem
 from ..services import current
 from ..settings import Settings
+from .language import SESSION_KEY as LANGUAGE_KEY
+from .language import kept_language, tr
 
 log = logging.getLogger("webmap.admin")
 KEY_FILE_NAME = "secret_key"
@@ -99,9 +101,12 @@ def sign_in(token: str) -> str | None:
     values = session_values(current().tokens, token)
     if values is None:
         return None
-    session.clear()  # a new session for the new privilege: nothing carried over
+    lang = kept_language()
+    session.clear()  # a new session for the new privilege: nothing carried over but the language
     session.permanent = True
     session.update(values)
+    if lang:
+        session[LANGUAGE_KEY] = lang
     log.info("staff %s signed in", values["staff"])
     return str(values["staff"])
 
@@ -112,7 +117,10 @@ def sign_out() -> None:
     started = session.get("signed_in")
     if isinstance(session_id, str) and isinstance(started, int | float):
         current().tokens.end_session(session_id, started + _lifetime_s())
+    lang = kept_language()
     session.clear()
+    if lang:
+        session[LANGUAGE_KEY] = lang
 
 
 def staff_name() -> str | None:
@@ -126,6 +134,9 @@ class CsrfFailed(Problem):
     status = 400
     title = "Form expired"
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, title=tr("title.form_expired"))
+
 
 def csrf_token() -> str:
     """The token for this session's forms."""
@@ -137,12 +148,11 @@ def check_csrf() -> None:
     """Refuse a post whose CSRF token is missing or wrong, or that comes from another site."""
     origin = request.headers.get("Origin")
     if origin and origin != request.host_url.rstrip("/"):
-        raise CsrfFailed("the form was sent from another site; nothing was done")
+        raise CsrfFailed(tr("problem.other_site"))
     try:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
-        raise CsrfFailed("the form has expired or did not come from this site; nothing was "
-                         "done - reload the page and try again") from None
+        raise CsrfFailed(tr("problem.csrf")) from None
 
 
 def _limiter_hit(method: str) -> bool:

@@ -3,6 +3,7 @@ the upload path that the staff API and the upload page both take."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,12 +17,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import secure_filename
 
 from ..database import make_private_dir
+from ..i18n import FALLBACK, staff_catalogue
 from ..layers import import_file
 from ..plans.service import PlanReport
 from ..problems import InvalidParameter, Problem
 from ..services import current
 from ..types import ImportReport
 from . import session as staff_session
+from .language import choose_language, tr
 
 UPLOAD_OPTIONS = ("title", "crs", "layer", "encoding", "x_column", "y_column", "wkt_column",
                   "id_field", "time_field")
@@ -41,8 +44,7 @@ def require_staff() -> ResponseReturnValue | None:
             if request.method in ("GET", "HEAD"):
                 back = request.script_root + request.full_path.rstrip("?")
                 return redirect(url_for("admin_pages.sign_in", next=back), 303)
-            raise Problem("sign in first: your session has ended or was never started",
-                          status=401, title="Not signed in")
+            raise Problem(tr("problem.sign_in_first"), status=401, title=tr("title.not_signed_in"))
         g.staff = name
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
@@ -52,11 +54,10 @@ def require_staff() -> ResponseReturnValue | None:
         # body is refused past this before the form is read
         request.max_content_length = ANONYMOUS_BODY_BYTES
         if (request.content_length or 0) > ANONYMOUS_BODY_BYTES:
-            raise Problem("the form is larger than a sign-in needs", status=413,
-                          title="Content too large")
+            raise Problem(tr("problem.form_large"), status=413, title=tr("title.content_too_large"))
     if (request.content_length or 0) > settings.max_upload_bytes:
-        raise Problem(f"the upload is larger than the limit of {settings.max_upload_mb} MiB",
-                      status=413, title="Content too large")
+        raise Problem(tr("problem.upload_large", mb=settings.max_upload_mb), status=413,
+                      title=tr("title.content_too_large"))
     staff_session.check_csrf()
     return None
 
@@ -66,6 +67,14 @@ def no_store(response: Response) -> Response:
     if request.endpoint != "admin_pages.static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+MISSING = re.compile(r"^there is no (collection|map|comment) ('[^']*')$")
+"""The not-found problems of a staff page's own address, said in the page's language."""
+_TITLES = {text.casefold(): key for key, text in staff_catalogue(FALLBACK).items()
+           if key.startswith("title.")} | {"request entity too large": "title.content_too_large",
+                                            "internal server error": "title.internal"}
+"""A problem's English title -> its staff string."""
 
 
 def problem_page(exc: Exception) -> ResponseReturnValue:
@@ -78,6 +87,12 @@ def problem_page(exc: Exception) -> ResponseReturnValue:
         detail = exc.description or exc.name
     else:
         raise exc
+    key = _TITLES.get(title.casefold())
+    if key is not None:
+        title = tr(key)  # the detail may come from the API, in English, but for:
+    missing = MISSING.match(detail)
+    if missing:
+        detail = tr(f"missing.{missing.group(1)}", id=missing.group(2))
     return render_template("staff_error.html", title=title, detail=detail), status, headers
 
 
@@ -88,6 +103,7 @@ def page(template: str, code: int = 200, /, **context: Any) -> tuple[str, int]:
 
 def staff_blueprint(blueprint: Blueprint) -> Blueprint:
     """Give a staff blueprint the sign-in check, no-store and problem pages."""
+    blueprint.before_request(choose_language)
     blueprint.before_request(require_staff)
     blueprint.after_request(no_store)
     blueprint.register_error_handler(Problem, problem_page)

@@ -1,6 +1,8 @@
 // The staff preview map: the layer's features, in the chosen style when there is one, on the
 // Leaflet map that the widget's folium builder made (window.webmapMap).
 
+import { number, say } from "./strings.js";
+
 const config = JSON.parse(document.getElementById("staff-map-config").textContent);
 const map = window.webmapMap;
 const status = document.getElementById("map-status");
@@ -48,7 +50,7 @@ async function fetchFeatures(first) {
   let url = first;
   while (url && features.length < MAX_FEATURES) {
     const response = await fetch(url, { headers: { Accept: "application/geo+json" } });
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    if (!response.ok) throw new Error(say("js.server_answered", { status: response.status }));
     const page = await response.json();
     features.push(...page.features);
     const next = (page.links || []).find((link) => link.rel === "next");
@@ -60,7 +62,7 @@ async function fetchFeatures(first) {
 async function draw() {
   fit();
   if (!config.items) {
-    status.textContent = "The raster layer is shown as tiles.";
+    status.textContent = say("js.raster_tiles");
     return;
   }
   const { features, more } = await fetchFeatures(`${config.items}?limit=1000`);
@@ -70,10 +72,10 @@ async function draw() {
     style: optionsFor,
     pointToLayer: (feature, latlng) => L.circleMarker(latlng, optionsFor(feature)),
   }).addTo(map);
-  const count = features.length.toLocaleString("en").replace(/,/g, " ");
-  status.textContent = `${count} features drawn${more ? ` (the first ${MAX_FEATURES})` : ""}.`;
+  const n = number(features.length);
+  status.textContent = more ? say("js.drawn_first", { n, max: number(MAX_FEATURES) }) : say("js.drawn", { n });
 }
 
 draw()
-  .catch((error) => { status.textContent = `The features could not be drawn: ${error.message}.`; })
+  .catch((error) => { status.textContent = say("js.not_drawn", { error: error.message }); })
   .finally(() => { document.documentElement.dataset.ready = "true"; });

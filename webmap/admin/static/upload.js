@@ -2,6 +2,8 @@
 // same post goes by XMLHttpRequest so the bytes sent can be shown. The server answers with the
 // report page (followed to its address) or the form with its errors (swapped in).
 
+import { say } from "./strings.js";
+
 const STEP = 10; // announce every 10 percent, not every progress event
 
 function setStatus(text) {
@@ -13,7 +15,7 @@ function showErrors(html) {
   const next = new DOMParser().parseFromString(html, "text/html");
   const main = next.querySelector("main");
   if (!main) {
-    setStatus("The upload failed. Try again.");
+    setStatus(say("js.upload_failed"));
     return;
   }
   document.querySelector("main").replaceWith(main);
@@ -30,7 +32,7 @@ function problemText(xhr) {
     const problem = JSON.parse(xhr.responseText);
     return problem.detail || problem.title;
   } catch (_) {
-    return `the server answered ${xhr.status}`;
+    return say("js.server_answered", { status: xhr.status });
   }
 }
 
@@ -44,19 +46,19 @@ function send(form) {
   button.setAttribute("aria-disabled", "true");
   progress.hidden = false;
   bar.value = 0;
-  setStatus("Uploading: 0 %");
+  setStatus(say("js.uploading", { percent: 0 }));
   xhr.upload.addEventListener("progress", (event) => {
     if (!event.lengthComputable) return;
     const percent = Math.floor((event.loaded / event.total) * 100);
     bar.value = percent;
     if (percent - announced >= STEP) {
       announced = percent;
-      setStatus(`Uploading: ${percent} %`);
+      setStatus(say("js.uploading", { percent }));
     }
   });
   xhr.upload.addEventListener("load", () => {
     bar.removeAttribute("value"); // indeterminate while the server imports
-    setStatus("Upload complete. Importing the layer; large files can take a minute.");
+    setStatus(say("js.uploaded"));
   });
   const done = () => {
     delete form.dataset.busy;
@@ -65,7 +67,7 @@ function send(form) {
   xhr.addEventListener("load", () => {
     const type = xhr.getResponseHeader("Content-Type") || "";
     if (xhr.status < 400 && xhr.responseURL) {
-      setStatus("Imported. Opening the report.");
+      setStatus(say("js.imported"));
       window.location.assign(xhr.responseURL);
     } else if (type.startsWith("text/html")) {
       done();
@@ -73,13 +75,13 @@ function send(form) {
     } else {
       done();
       progress.hidden = true;
-      setStatus(`The upload failed: ${problemText(xhr)}.`);
+      setStatus(say("js.upload_failed_because", { reason: problemText(xhr) }));
     }
   });
   xhr.addEventListener("error", () => {
     done();
     progress.hidden = true;
-    setStatus("The upload failed: the connection was lost. Check it and try again.");
+    setStatus(say("js.connection_lost"));
   });
   xhr.open("POST", form.action);
   xhr.send(new FormData(form));

@@ -165,22 +165,39 @@ def test_the_switcher_links_this_page_in_each_language(client: Any, csrf: str) -
 
 # ---------- every page in fi and sv ----------
 
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                  "source", "track", "wbr"})
+
+
 class _VisibleText(HTMLParser):
     """What a reader gets from a page: text outside scripts and code (commands, ids), and the
-    text attributes."""
+    text attributes; text marked as another language (``<span lang="en">response
+    report</span>`` on a Finnish page) is that language's, not a leftover."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.hidden = 0
+        self.page_lang: str | None = None
+        self.foreign: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        lang = dict(attrs).get("lang")
+        if tag == "html":
+            self.page_lang = lang
+        elif lang and lang != self.page_lang and tag not in VOID:
+            self.foreign.append(tag)
+            self.hidden += 1
         if tag in ("script", "style", "code"):
             self.hidden += 1
-        self.parts += [value for name, value in attrs if name in TEXT_ATTRIBUTES and value]
+        if not self.foreign:
+            self.parts += [value for name, value in attrs if name in TEXT_ATTRIBUTES and value]
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "code"):
+            self.hidden -= 1
+        if self.foreign and tag == self.foreign[-1]:
+            self.foreign.pop()
             self.hidden -= 1
 
     def handle_data(self, data: str) -> None:

@@ -330,9 +330,10 @@ def test_the_report_downloads_by_keyboard(chromium: Any, site: dict[str, Any]) -
     page = context.new_page()
     _sign_in(page, site)
     page.goto(site["url"] + f"/admin/maps/{MAP_ID}/responses")
-    link = page.get_by_role("link", name="PDF (tagged, to publish), Swedish report")
+    link = page.get_by_role("link", name="PDF (tagged, to publish), Swedish (svenska) report")
     assert link.count() == 1
-    assert page.get_by_role("link", name="Word (DOCX, to edit), Finnish report").count() == 1
+    word = page.get_by_role("link", name="Word (DOCX, to edit), Finnish (suomi) report")
+    assert word.count() == 1
     _tab_to(page, 'a[href$="format=pdf&lang=sv"]')
     with page.expect_download() as info:
         page.keyboard.press("Enter")

@@ -212,11 +212,10 @@ def _groups(comments: list[Any]) -> list[tuple[str, list[Any]]]:
     return [*groups, ("", loose)] if loose else groups
 
 
-REPORTS = (("pdf", "PDF (tagged, to publish)"), ("docx", "Word (DOCX, to edit)"),
-           ("odt", "OpenDocument (ODT, to edit)"))
-REPORT_LANGUAGES = (("fi", "Finnish", "vastineraportti"), ("sv", "Swedish", "samrådsredogörelse"),
-                    ("en", "English", "response report"))
-"""(language, its English name, what the report is called in it)."""
+REPORTS = ("pdf", "docx", "odt")
+REPORT_LANGUAGES = (("fi", "vastineraportti"), ("sv", "samrådsredogörelse"),
+                    ("en", "response report"))
+"""(language, what the report is called in it)."""
 
 
 @bp.get("/maps/<map_id>/responses")

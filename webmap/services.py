@@ -33,6 +33,7 @@ from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
 from .settings import Settings
 from .store.base import Store
+from .store.common import sweep_scratch
 from .store.gpkg import GpkgStore
 from .store.postgis import PostgisStore
 from .styles import StyleCatalogue
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("webmap.services")
 EXTENSION = "webmap"
+STALE_MARGIN_S = 3600.0
+"""An entry of ``data/tmp`` this long past the import time limit is left by a killed run."""
 """The key of the one ``Services`` object in ``app.extensions``."""
 
 
@@ -126,6 +129,8 @@ def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
 def build_services(settings: Settings) -> Services:
     """Every service for these settings (close them with ``Services.close``)."""
     private_files()
+    # imports are stopped after import_timeout_s: older scratch entries are a killed run's
+    sweep_scratch(settings.data_dir, settings.import_timeout_s + STALE_MARGIN_S)
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.utils import secure_filename
 
 from ..database import make_private_dir
+from ..ingest.bounded import ImportLimits
 from ..layers import import_file
 from ..plans.service import PlanReport
 from ..problems import InvalidParameter, Problem
@@ -128,7 +129,8 @@ def _import_saved(layer_id: str, target: Path) -> ImportReport:
     meta: dict[str, Any] = {k: request.form[k] for k in META_OPTIONS if request.form.get(k)}
     services = current()
     return import_file(services.layers, target, layer_id, maps=services.layer_users(),
-                       force=is_forced(), **meta, **options)
+                       force=is_forced(), limits=ImportLimits.from_settings(services.settings),
+                       **meta, **options)
 
 
 def is_forced() -> bool:

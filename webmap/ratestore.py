@@ -52,6 +52,7 @@ class SqliteStorage(Storage):
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        """What a failing store raises."""
         return (sqlite3.Error, OSError)
 
     def _conn(self) -> sqlite3.Connection:
@@ -70,26 +71,30 @@ class SqliteStorage(Storage):
         return conn
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Add ``amount`` to ``key``'s window (a new window once the old one expired)."""
         now = time.time()
         conn = self._conn()
         row = conn.execute(INCR, {"key": key, "amount": amount, "now": now,
                                   "expiry": float(expiry)}).fetchone()
-        if random.random() < PURGE_SHARE:
+        if random.random() < PURGE_SHARE:  # noqa: S311 - housekeeping, not security
             conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
         return int(row[0])
 
     def get(self, key: str) -> int:
+        """The count in ``key``'s current window."""
         row = self._conn().execute("SELECT count FROM counters WHERE key = ? AND expires > ?",
                                    (key, time.time())).fetchone()
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
+        """When ``key``'s window ends (epoch seconds)."""
         now = time.time()
         row = self._conn().execute("SELECT expires FROM counters WHERE key = ? AND expires > ?",
                                    (key, now)).fetchone()
         return float(row[0]) if row else now
 
     def check(self) -> bool:
+        """Whether the file answers."""
         try:
             self._conn().execute("SELECT 1").fetchone()
         except sqlite3.Error:
@@ -97,8 +102,10 @@ class SqliteStorage(Storage):
         return True
 
     def reset(self) -> int | None:
+        """Forget every counter."""
         cursor = self._conn().execute("DELETE FROM counters")
         return int(cursor.rowcount)
 
     def clear(self, key: str) -> None:
+        """Forget ``key``'s counter."""
         self._conn().execute("DELETE FROM counters WHERE key = ?", (key,))

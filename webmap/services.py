@@ -102,9 +102,11 @@ def _layer_store(database: Database, settings: Settings) -> Store:
     """The layer backend the database implies: PostGIS tables, or GeoPackage files."""
     if isinstance(database, PostgresDatabase):
         return PostgisStore(database, settings.data_dir,
-                            query_timeout_s=settings.query_timeout_s)
+                            query_timeout_s=settings.query_timeout_s,
+                            raster_max_read_pixels=settings.raster_tile_max_read_pixels)
     if isinstance(database, SqliteDatabase):
-        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s)
+        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s,
+                         raster_max_read_pixels=settings.raster_tile_max_read_pixels)
     raise TypeError(f"no layer store for a {type(database).__name__}")
 
 

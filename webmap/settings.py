@@ -174,6 +174,13 @@ class Settings:
         metadata={"help": "Most rendered tiles kept on disk (layers and drawn base maps, "
                           "each); the oldest are removed first.", "parse": _positive_int},
     )
+    raster_tile_max_read_pixels: int = field(
+        default=4_194_304,
+        metadata={"help": "Most source pixels one raster tile may read (at the overview it "
+                          "reads from); a tile over it, e.g. mid zoom on a large raster "
+                          "without overviews, answers 422 instead of tying up a worker.",
+                  "parse": _positive_int},
+    )
     basemap_proxy_timeout: float = field(
         default=5.0,
         metadata={"help": "Seconds webmap waits for an upstream tile service (NLS, "

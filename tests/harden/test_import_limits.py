@@ -165,3 +165,37 @@ def test_stale_scratch_entries_are_removed_at_start(tmp_path: Path) -> None:
     services = build_services(Settings(data_dir=data, import_timeout_s=60))
     services.close()
     assert sorted(p.name for p in tmp.iterdir()) == ["fresh", "kept"]
+
+
+def test_the_shipped_gunicorn_stops_an_endless_upload_and_keeps_serving(tmp_path: Path) -> None:
+    """Under the shipped config (gevent workers) the import's child process is stopped in
+    time, the worker lives on (its heartbeat runs while it waits) and answers 422."""
+    import requests
+
+    from tests.conftest import LiveServer
+
+    data = tmp_path / "data"
+    services = build_services(Settings(data_dir=data))
+    try:
+        token = services.tokens.create("staff")
+    finally:
+        services.close()
+    source = endless_gpkg(tmp_path / "endless.gpkg")
+    server = LiveServer(data, config=ROOT / "docker" / "gunicorn.conf.py", workers=1,
+                        env={"WEBMAP_IMPORT_TIMEOUT_S": str(TIMEOUT_S)})
+    try:
+        started = time.monotonic()
+        with source.open("rb") as file:
+            response = requests.post(f"{server.url}/admin/api/layers",
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     data={"id": "endless", "layer": "endless"},
+                                     files={"file": ("endless.gpkg", file)},
+                                     timeout=TIMEOUT_S + SLACK_S)
+        assert time.monotonic() - started < TIMEOUT_S + SLACK_S
+        assert response.status_code == 422, response.text[:500]
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert "WEBMAP_IMPORT_TIMEOUT_S" in response.json()["detail"]
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+    assert _left_behind(data, "endless") == []

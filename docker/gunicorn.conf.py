@@ -33,3 +33,18 @@ max_requests_jitter = 500
 accesslog = "-"
 # No client addresses: they are personal data.
 access_log_format = '"%(r)s" %(s)s %(B)s %(M)sms'
+
+
+def post_worker_init(worker: object) -> None:
+    """gunicorn answers some bad requests itself (request line or header too long, a
+    malformed request) before webmap sees them; give those pages webmap's security headers
+    (CSP with frame-ancestors 'none', nosniff). tests/harden/test_gunicorn_errors.py checks
+    this against this file."""
+    import gunicorn.util
+
+    from webmap.headers import error_page
+
+    def write_error(sock: object, status_int: int, reason: str, mesg: str) -> None:
+        gunicorn.util.write_nonblock(sock, error_page(status_int, reason, mesg))
+
+    gunicorn.util.write_error = write_error

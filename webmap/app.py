@@ -27,6 +27,7 @@ from .api import (
     search,
     tiles,
 )
+from .headers import CONTENT_SECURITY_POLICY, HSTS, NOSNIFF, REFERRER_POLICY
 from .problems import PROBLEM_MEDIA_TYPE, Problem, http_exception_body, unexpected_error_body
 from .services import EXTENSION, Services, build_services
 from .settings import Settings
@@ -94,18 +95,12 @@ def _register_errors(app: Flask) -> None:
         return _problem_response(unexpected_error_body(exc))
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-"""For webmap's own HTML pages: nothing inline, nothing from elsewhere, not framed."""
-HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _finish(response: Response) -> Response:
     """Security headers on everything; gzip for text-like bodies when the client accepts it."""
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Content-Type-Options", NOSNIFF)
+    response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     if request.is_secure:

@@ -151,6 +151,7 @@ def _print_report(report: ImportReport) -> None:
 def import_layer(path: Path, layer_id: str, as_json: bool, force: bool,
                  **options: Any) -> None:
     """Import PATH (Shapefile, GeoPackage, GeoJSON, CSV, GML, KML, TAB, OSM PBF, GeoTIFF)."""
+    from .ingest.bounded import ImportLimits
     from .layers import import_file
 
     update, close = _progress_bar(path)
@@ -158,7 +159,9 @@ def import_layer(path: Path, layer_id: str, as_json: bool, force: bool,
     with _services() as services:
         try:
             report = import_file(services.layers, path, layer_id, on_progress=update,
-                                 maps=services.layer_users(), force=force, **options)
+                                 maps=services.layer_users(), force=force,
+                                 limits=ImportLimits.from_settings(services.settings),
+                                 **options)
         finally:
             close()
     if as_json:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .ingest import import_source
+from .ingest.bounded import ImportLimits, run_bounded
 from .maps.checks import fields_used, uses_layer
 from .maps.model import MapDefinition, text
 from .problems import Conflict, ImportFailed, LayerNotFound
@@ -73,7 +74,8 @@ def import_file(store: Store, path: Path, layer_id: str, *,
                 title: str | None = None, id_field: str | None = None,
                 time_field: str | None = None, editable: bool | None = None,
                 maps: MapsOfLayer | None = None, force: bool = False,
-                keep_fids: bool = False, **options: Any) -> ImportReport:
+                keep_fids: bool = False, limits: ImportLimits | None = None,
+                **options: Any) -> ImportReport:
     """Read ``path`` (any supported format, sniffed by content) and swap it in as ``layer_id``.
 
     ``options`` are ``import_source``'s: crs, layer, encoding, x/y/wkt columns. Replacing a
@@ -85,6 +87,8 @@ def import_file(store: Store, path: Path, layer_id: str, *,
     replaced version's, if the file still has it, else the first date or datetime attribute).
     ``editable`` lets staff edit its features (Part 4); None keeps the replaced version's
     choice (a new layer is not editable).
+    ``limits`` (the settings' pixel, feature and time limits) reads the file in a child process
+    stopped after the time limit; without them the file is read here, unbounded in time.
     """
     previous = _find(store, layer_id)
     if previous is not None:
@@ -96,10 +100,11 @@ def import_file(store: Store, path: Path, layer_id: str, *,
     users = maps.using(layer_id) if maps is not None and previous is not None else []
 
     def importer(workdir: Path) -> NormalisedLayer:
-        layer = import_source(path, layer_id=layer_id, workdir=workdir, title=title,
-                              on_progress=on_progress, id_field=id_field,
-                              previous_id_field=previous.id_field if previous else None,
-                              **options)
+        arguments: dict[str, Any] = dict(
+            path=path, layer_id=layer_id, workdir=workdir, title=title, id_field=id_field,
+            previous_id_field=previous.id_field if previous else None, **options)
+        layer = (import_source(**arguments, on_progress=on_progress) if limits is None
+                 else run_bounded(limits, on_progress, **arguments))
         if keep_fids and layer.report.kind is LayerKind.VECTOR:
             layer.fids = _file_fids(path, options.get("layer"), len(layer.frame))
         if layer.report.kind is LayerKind.VECTOR:

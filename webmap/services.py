@@ -34,6 +34,7 @@ from .search import PostgresIndexes, SearchService, SqliteIndexes
 from .search.index import Indexes
 from .settings import Settings
 from .store.base import Store
+from .store.common import sweep_scratch
 from .store.gpkg import GpkgStore
 from .store.postgis import PostgisStore
 from .styles import StyleCatalogue
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("webmap.services")
 EXTENSION = "webmap"
+STALE_MARGIN_S = 3600.0
+"""An entry of ``data/tmp`` this long past the import time limit is left by a killed run."""
 """The key of the one ``Services`` object in ``app.extensions``."""
 
 
@@ -105,9 +108,11 @@ def _layer_store(database: Database, settings: Settings) -> Store:
     """The layer backend the database implies: PostGIS tables, or GeoPackage files."""
     if isinstance(database, PostgresDatabase):
         return PostgisStore(database, settings.data_dir,
-                            query_timeout_s=settings.query_timeout_s)
+                            query_timeout_s=settings.query_timeout_s,
+                            raster_max_read_pixels=settings.raster_tile_max_read_pixels)
     if isinstance(database, SqliteDatabase):
-        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s)
+        return GpkgStore(database, settings.data_dir, query_timeout_s=settings.query_timeout_s,
+                         raster_max_read_pixels=settings.raster_tile_max_read_pixels)
     raise TypeError(f"no layer store for a {type(database).__name__}")
 
 
@@ -132,6 +137,8 @@ def _tile_cache(root: Path, settings: Settings) -> DiskTileCache:
 def build_services(settings: Settings) -> Services:
     """Every service for these settings (close them with ``Services.close``)."""
     private_files()
+    # imports are stopped after import_timeout_s: older scratch entries are a killed run's
+    sweep_scratch(settings.data_dir, settings.import_timeout_s + STALE_MARGIN_S)
     database = open_database(data_dir=settings.data_dir, database_url=settings.database_url)
     try:
         layers = _layer_store(database, settings)

@@ -137,6 +137,22 @@ class Settings:
         metadata={"help": "Reverse proxies in front that set X-Forwarded-For/-Proto/-Host "
                           "(0: trust none).", "parse": int},
     )
+    import_max_pixels: int = field(
+        default=2_000_000_000,
+        metadata={"help": "Most pixels (width × height) of a raster an import accepts; a larger "
+                          "one is refused (413) before it is read.", "parse": _positive_int},
+    )
+    import_max_features: int = field(
+        default=5_000_000,
+        metadata={"help": "Most features of one imported layer; more are refused (413).",
+                  "parse": _positive_int},
+    )
+    import_timeout_s: float = field(
+        default=900.0,
+        metadata={"help": "Seconds one import (CLI or staff upload) may read and convert its "
+                          "file; it runs in a child process that is stopped then, and nothing "
+                          "is stored (1–86400).", "parse": float},
+    )
     query_timeout_s: float = field(
         default=10.0,
         metadata={"help": "Seconds one feature query may run (SQLite progress handler, "
@@ -157,6 +173,13 @@ class Settings:
         default=200_000,
         metadata={"help": "Most rendered tiles kept on disk (layers and drawn base maps, "
                           "each); the oldest are removed first.", "parse": _positive_int},
+    )
+    raster_tile_max_read_pixels: int = field(
+        default=4_194_304,
+        metadata={"help": "Most source pixels one raster tile may read (at the overview it "
+                          "reads from); a tile over it, e.g. mid zoom on a large raster "
+                          "without overviews, answers 422 instead of tying up a worker.",
+                  "parse": _positive_int},
     )
     basemap_proxy_timeout: float = field(
         default=5.0,
@@ -221,6 +244,8 @@ class Settings:
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"WEBMAP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                 f"got {self.log_level!r}")
+        if not 1 <= self.import_timeout_s <= 86400:
+            raise SettingsError("WEBMAP_IMPORT_TIMEOUT_S must be 1 to 86400 seconds")
         if not 0.01 <= self.query_timeout_s <= 300:
             raise SettingsError("WEBMAP_QUERY_TIMEOUT_S must be 0.01 to 300 seconds")
         if not 0.1 <= self.basemap_proxy_timeout <= 60:

@@ -122,12 +122,44 @@ def test_two_instances_share_the_limit_through_redis(make_app: AppMaker,
     assert any(address.encode() in key for key in keys)
 
 
-def test_without_redis_instances_count_apart(make_app: AppMaker) -> None:
-    """The control for the test above: in-memory limits are per process."""
+def test_without_redis_instances_on_one_host_share_the_limit(make_app: AppMaker) -> None:
+    """Without Redis the count is in a SQLite file in the data directory: every worker of
+    the host shares it (two apps here; two gunicorn processes in the test below)."""
     one = client_at(make_app(), "192.0.2.40")
     other = client_at(make_app(), "192.0.2.40")
-    assert [post(one).status_code for _ in range(3)] == [201] * 3
-    assert post(other).status_code == 201
+    assert [post(one).status_code, post(other).status_code, post(one).status_code] == [201] * 3
+    assert_problem(post(other), 429)
+    assert post(client_at(make_app(), "192.0.2.41")).status_code == 201
+
+
+def test_two_gunicorn_processes_without_redis_share_the_limit(tmp_path: Path,
+                                                              layers_dir: Path) -> None:
+    """The README's promise (10 a minute) holds across server processes, not per worker."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import LiveServer
+
+    env = {"WEBMAP_COMMENT_RATE_LIMIT": "10/minute"}
+    servers = [LiveServer(tmp_path / "data", layers_dir=layers_dir, workers=1, env=env)
+               for _ in range(2)]
+    statuses = []
+    try:
+        for i in range(20):
+            request = urllib.request.Request(
+                f"{servers[i % 2].url}/maps/kaava/comments", method="POST",
+                data=json.dumps(comment()).encode(), headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses.count(201) == 10 and statuses.count(429) == 10, statuses
+    assert statuses[:10] == [201] * 10
 
 
 def test_a_redis_that_is_down_falls_back_to_memory(make_app: AppMaker) -> None:

@@ -71,12 +71,14 @@ def sign_in() -> Any:
         if staff_session.staff_name():
             return redirect(_safe_next(target), 303)
         return page("staff_sign_in.html", next=target or "")
-    if not staff_session.sign_in_allowed():
-        wait_s = staff_session.retry_after_s()
-        body, _ = page("staff_sign_in.html", 429, next=target or "",
-                       error=tr("sign_in.too_many", n=wait_s))
-        return Response(body, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
+    # A valid token always signs in: wrong ones (this client's or a neighbour's behind the
+    # same address) only slow down further wrong guesses.
     if staff_session.sign_in(request.form.get("token", "")) is None:
+        if not staff_session.sign_in_allowed():
+            wait_s = staff_session.retry_after_s()
+            body, _ = page("staff_sign_in.html", 429, next=target or "",
+                           error=tr("sign_in.too_many", n=wait_s))
+            return Response(body, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
         staff_session.count_failed_sign_in()
         log.warning("failed staff sign-in")
         return page("staff_sign_in.html", 401, next=target or "",

@@ -158,7 +158,7 @@ def check_csrf() -> None:
 def _limiter_hit(method: str) -> bool:
     """Ask the shared limiter; the per-process one when it does not answer."""
     address = request.remote_addr or "unknown"
-    limiter: strategies.MovingWindowRateLimiter
+    limiter: strategies.RateLimiter
     for limiter in current().limits.sign_in:
         try:
             return bool(getattr(limiter, method)(SIGN_IN_FAILURES, "webmap-sign-in", address))
@@ -180,7 +180,7 @@ def count_failed_sign_in() -> None:
 def retry_after_s() -> int:
     """Seconds until the client's oldest counted failure leaves the window."""
     address = request.remote_addr or "unknown"
-    limiter: strategies.MovingWindowRateLimiter
+    limiter: strategies.RateLimiter
     for limiter in current().limits.sign_in:
         try:
             reset_at, _ = limiter.get_window_stats(SIGN_IN_FAILURES, "webmap-sign-in", address)

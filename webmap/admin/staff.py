@@ -18,6 +18,7 @@ from werkzeug.utils import secure_filename
 
 from ..database import make_private_dir
 from ..i18n import FALLBACK, staff_catalogue
+from ..ingest.bounded import ImportLimits
 from ..layers import import_file
 from ..plans.service import PlanReport
 from ..problems import InvalidParameter, Problem
@@ -150,7 +151,8 @@ def _import_saved(layer_id: str, target: Path) -> ImportReport:
         meta["editable"] = value in ("yes", "true", "1", "on")
     services = current()
     return import_file(services.layers, target, layer_id, maps=services.layer_users(),
-                       force=is_forced(), **meta, **options)
+                       force=is_forced(), limits=ImportLimits.from_settings(services.settings),
+                       **meta, **options)
 
 
 def is_forced() -> bool:

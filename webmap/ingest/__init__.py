@@ -22,6 +22,7 @@ from ..problems import ImportFailed
 from ..types import NormalisedLayer
 from . import raster, table
 from .archive import extract_zip
+from .bounded import ImportLimits
 from .normalise import normalise_vector
 from .read import Format, choose_layer, layer_names, openable, read_layer, sniff
 
@@ -39,7 +40,8 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
                   y_column: str | None = None, wkt_column: str | None = None,
                   on_progress: Callable[[int, int], None] | None = None,
                   source_crs: str | None = None, id_field: str | None = None,
-                  previous_id_field: str | None = None) -> NormalisedLayer:
+                  previous_id_field: str | None = None,
+                  limits: ImportLimits | None = None) -> NormalisedLayer:
     """Read ``path`` into a normalised layer (CRS84 GeoDataFrame, or a COG in ``workdir``).
 
     ``crs`` (``EPSG:n``, ``epsg:n`` or a number) overrides what the file declares; ``layer``
@@ -50,13 +52,15 @@ def import_source(path: Path, *, layer_id: str, workdir: Path, title: str | None
     order); ``previous_id_field`` is the replaced version's, used when the file still has it.
     ``source_crs`` only replaces the report's source CRS (no reprojection): a restored backup
     is in EPSG:4326 but keeps the CRS its layers were first imported from.
+    ``limits`` refuses rasters with too many pixels and layers with too many features (the
+    wall-time limit is ``bounded.run_bounded``'s).
     Raises ``ImportFailed`` with a one-line ``detail`` for every unusable input.
     """
     path, workdir = Path(path), Path(workdir)
     result = _import(path, layer_id=layer_id, workdir=workdir, title=title, crs=crs, layer=layer,
                      encoding=encoding, x_column=x_column, y_column=y_column,
                      wkt_column=wkt_column, on_progress=on_progress, id_field=id_field,
-                     previous_id_field=previous_id_field)
+                     previous_id_field=previous_id_field, limits=limits)
     if source_crs is not None:
         result.report = dataclasses.replace(result.report, source_crs=source_crs)
     return result
@@ -66,7 +70,8 @@ def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs:
             layer: str | None, encoding: str | None, x_column: str | None,
             y_column: str | None, wkt_column: str | None,
             on_progress: Callable[[int, int], None] | None, id_field: str | None = None,
-            previous_id_field: str | None = None) -> NormalisedLayer:
+            previous_id_field: str | None = None,
+            limits: ImportLimits | None = None) -> NormalisedLayer:
     """``import_source`` without the source CRS override."""
     with _library_errors(path, workdir):
         if not path.is_file():
@@ -82,14 +87,15 @@ def _import(path: Path, *, layer_id: str, workdir: Path, title: str | None, crs:
             source, fmt, layer = pick_dataset(folder, files, layer)
         if fmt is Format.TIFF:
             return raster.to_cog(source, workdir=workdir, layer_id=layer_id, title=title,
-                                 crs=crs, on_progress=on_progress)
+                                 crs=crs, on_progress=on_progress, limits=limits)
         if fmt is Format.SHAPEFILE:
             _require_sidecars(source)
         opened = openable(source, fmt, workdir)
         what = f"the {fmt} {source.name}"
         chosen = choose_layer(layer_names(opened, fmt), layer, what)
         raw = read_layer(opened, fmt=fmt, layer=chosen, encoding=encoding,
-                         on_progress=on_progress, read_geometry=fmt is not Format.CSV)
+                         on_progress=on_progress, read_geometry=fmt is not Format.CSV,
+                         limits=limits)
         if fmt is Format.CSV:
             raw = table.with_geometry(raw, x_column=x_column, y_column=y_column,
                                       wkt_column=wkt_column)

@@ -18,6 +18,7 @@ from ..crs import identify, transformer
 from ..problems import ImportFailed
 from ..types import BBox, ImportReport, LayerKind, NormalisedLayer
 from . import sourcecrs
+from .bounded import ImportLimits, too_many_pixels
 
 BLOCK_PX = 512
 SMALLEST_OVERVIEW_PX = 256
@@ -31,11 +32,14 @@ def overview_levels(width: int, height: int) -> int:
 
 
 def to_cog(path: Path, *, workdir: Path, layer_id: str, title: str, crs: str | None,
-           on_progress: Callable[[int, int], None] | None = None) -> NormalisedLayer:
-    """Write a COG into ``workdir`` and report its source CRS and CRS84 bbox."""
+           on_progress: Callable[[int, int], None] | None = None,
+           limits: ImportLimits | None = None) -> NormalisedLayer:
+    """Write a COG into ``workdir`` and report its source CRS and CRS84 bbox; a raster over
+    ``limits.max_pixels`` is refused before a pixel is read."""
     target = workdir / f"cog-{uuid.uuid4().hex[:12]}.tif"
     notes: list[str] = []
     with rasterio.Env(**GDAL_ENV), rasterio.open(path) as src:
+        too_many_pixels(path.name, src.width, src.height, limits)
         if src.transform.is_identity:
             raise ImportFailed(f"{path.name} is a TIFF without a geotransform (not georeferenced,"
                                " or by control points only); save it as a georeferenced GeoTIFF")

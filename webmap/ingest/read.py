@@ -20,6 +20,7 @@ import shapely
 
 from ..problems import ImportFailed
 from .archive import is_zip
+from .bounded import ImportLimits, too_many_features
 
 HEAD_BYTES = 64 * 1024
 BATCH_ROWS = 50_000
@@ -216,14 +217,18 @@ class RawLayer:
 
 
 def read_layer(path: Path, *, fmt: Format, layer: str, encoding: str | None,
-               on_progress: Progress | None, read_geometry: bool = True) -> RawLayer:
-    """Read one layer; Arrow batches report progress, legacy text falls back to cp1252."""
+               on_progress: Progress | None, read_geometry: bool = True,
+               limits: ImportLimits | None = None) -> RawLayer:
+    """Read one layer; Arrow batches report progress, legacy text falls back to cp1252.
+    ``limits``: more features than ``max_features`` (declared, or read so far) are refused."""
     options = dict(OPEN_OPTIONS.get(fmt, {}))
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = pyogrio.read_info(path, layer=layer, **options)
         total = max(int(info["features"]), 0)
+        too_many_features(f"the layer {layer!r}", total, limits)
+        on_progress = _counted(on_progress, layer, limits)
         wanted = (encoding or "").lower().replace("-", "").replace("_", "")
         if fmt is Format.SHAPEFILE and encoding:
             options["ENCODING"] = encoding.upper()
@@ -251,6 +256,19 @@ def read_layer(path: Path, *, fmt: Format, layer: str, encoding: str | None,
     raw.warnings[:0] = notes
     raw.warnings.extend(_gdal_notes(caught, path))
     return raw
+
+
+def _counted(on_progress: Progress | None, layer: str,
+             limits: ImportLimits | None) -> Progress | None:
+    """``on_progress`` that first refuses a read past the feature limit."""
+    if limits is None:
+        return on_progress
+
+    def progress(done: int, total: int) -> None:
+        too_many_features(f"the layer {layer!r}", done, limits)
+        if on_progress is not None:
+            on_progress(done, total)
+    return progress
 
 
 def _read_arrow(path: Path, layer: str, options: dict[str, str], total: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -87,6 +88,35 @@ def require_raster(info: LayerInfo) -> LayerInfo:
         raise Problem(f"collection {info.id!r} is a vector layer: ask for MVT tiles",
                       status=400, title="Not a raster layer")
     return info
+
+
+KEPT = "kept"
+"""``tmp/kept``: uploads the staff page keeps for the next try; it expires them itself."""
+
+
+def sweep_scratch(data_dir: Path, older_than_s: float) -> list[str]:
+    """Remove what a killed import or upload left in ``data_dir/tmp``: every entry not
+    changed for ``older_than_s`` seconds (younger ones may be another worker's work).
+    Returns the names removed."""
+    root = data_dir / "tmp"
+    if not root.is_dir():
+        return []
+    limit = time.time() - older_than_s
+    removed = []
+    for entry in root.iterdir():
+        if entry.name == KEPT:
+            continue
+        try:
+            if entry.lstat().st_mtime > limit:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return removed
 
 
 @contextmanager

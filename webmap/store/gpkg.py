@@ -40,7 +40,7 @@ from .common import (
     require_vector,
     scratch_dir,
 )
-from .rasters import RasterFiles
+from .rasters import DEFAULT_MAX_READ_PIXELS, RasterFiles
 
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64, 0, 0, 0)
 SCAN_BATCH = 1000
@@ -140,13 +140,14 @@ class GpkgStore:
     backend = "geopackage"
 
     def __init__(self, database: SqliteDatabase, data_dir: Path, *,
-                 query_timeout_s: float = 10.0) -> None:
+                 query_timeout_s: float = 10.0,
+                 raster_max_read_pixels: int = DEFAULT_MAX_READ_PIXELS) -> None:
         self.data_dir = data_dir
         self.query_timeout_s = query_timeout_s
         (data_dir / "layers").mkdir(parents=True, exist_ok=True)
         self.catalogue = Catalogue(database)
         self.database = database
-        self.rasters = RasterFiles(data_dir)
+        self.rasters = RasterFiles(data_dir, max_read_pixels=raster_max_read_pixels)
         self._local = threading.local()
 
     # -- reading ---------------------------------------------------------------------------

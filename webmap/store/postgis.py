@@ -51,7 +51,7 @@ from .common import (
     require_vector,
     scratch_dir,
 )
-from .rasters import RasterFiles
+from .rasters import DEFAULT_MAX_READ_PIXELS, RasterFiles
 
 log = logging.getLogger("webmap.postgis")
 
@@ -91,12 +91,13 @@ class PostgisStore:
     backend = "postgis"
 
     def __init__(self, database: PostgresDatabase, data_dir: Path, *,
-                 query_timeout_s: float = 10.0) -> None:
+                 query_timeout_s: float = 10.0,
+                 raster_max_read_pixels: int = DEFAULT_MAX_READ_PIXELS) -> None:
         self.database = database
         self.query_timeout_s = query_timeout_s
         self.data_dir = data_dir
         self.catalogue = Catalogue(database)
-        self.rasters = RasterFiles(data_dir)
+        self.rasters = RasterFiles(data_dir, max_read_pixels=raster_max_read_pixels)
 
     def close(self) -> None:
         """Nothing to release: connections belong to the database's pool."""

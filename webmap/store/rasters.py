@@ -21,6 +21,7 @@ from rasterio.warp import transform_bounds
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
+from ..problems import Problem
 from ..tiles.request import TileRequest
 from ..types import LayerInfo
 
@@ -82,6 +83,7 @@ def forget(path: Path) -> None:
     _readers.forget(path)
     _display.cache_clear()
     _coarsest_resolution.cache_clear()
+    _source_geometry.cache_clear()
 
 
 @lru_cache(maxsize=64)
@@ -147,11 +149,52 @@ def too_coarse(path: Path, tile: TileRequest) -> bool:
     return cell > COARSEST_FACTOR * _coarsest_resolution(str(path), tile.grid.crs.to_wkt())
 
 
-def render_tile(path: Path, tile: TileRequest) -> bytes:
+DEFAULT_MAX_READ_PIXELS = 4_194_304
+"""Source pixels one tile may read (``WEBMAP_RASTER_TILE_MAX_READ_PIXELS``): 2048², eight
+times a tile's width. A COG with overviews reads at most about four tiles' worth."""
+
+
+@lru_cache(maxsize=256)
+def _source_geometry(path: str) -> tuple[str, tuple[float, float, float, float],
+                                         tuple[float, float], tuple[int, ...]]:
+    """The raster's CRS, bounds, pixel size and overview factors (1 = full resolution)."""
+    with rasterio.open(path) as ds:
+        return (ds.crs.to_wkt(), tuple(ds.bounds), (abs(ds.res[0]), abs(ds.res[1])),
+                (1, *ds.overviews(1)))
+
+
+def read_pixels(path: Path, tile: TileRequest) -> float:
+    """How many source pixels drawing ``tile`` reads: the tile's footprint on the raster, at
+    the overview GDAL reads from (the coarsest that is still at least as fine as the tile)."""
+    crs, bounds, (res_x, res_y), factors = _source_geometry(str(path))
+    box = tile.grid.xy_bounds(tile.tile)
+    try:
+        left, bottom, right, top = transform_bounds(tile.grid.crs.to_wkt(), crs, *box)
+    except Exception:  # noqa: BLE001 - PROJ errors on odd CRSs: let the reader decide
+        return 0.0
+    matrix = tile.grid.matrix(tile.zoom)
+    decimation = max((right - left) / res_x / matrix.tileWidth,
+                     (top - bottom) / res_y / matrix.tileHeight)
+    factor = max([f for f in factors if f <= max(decimation, 1.0)] or [1])
+    width = max(0.0, min(right, bounds[2]) - max(left, bounds[0])) / res_x / factor
+    height = max(0.0, min(top, bounds[3]) - max(bottom, bounds[1])) / res_y / factor
+    return float(width * height)
+
+
+def render_tile(path: Path, tile: TileRequest,
+                max_read_pixels: int = DEFAULT_MAX_READ_PIXELS) -> bytes:
     """A PNG of the tile, or empty bytes where the raster does not reach (or would be a
-    speck: ``too_coarse``)."""
+    speck: ``too_coarse``). A tile that would read more than ``max_read_pixels`` source
+    pixels (a large raster without overviews for this zoom) is refused with a 422."""
     if too_coarse(path, tile):
         return b""
+    needed = read_pixels(path, tile)
+    if needed > max_read_pixels:
+        raise Problem(
+            f"this tile would read {needed:,.0f} source pixels, more than the "
+            f"{max_read_pixels:,} a tile may (WEBMAP_RASTER_TILE_MAX_READ_PIXELS): the raster "
+            "has no overviews for this zoom. Zoom in, or import the file again with webmap, "
+            "which adds overviews", status=422, title="Tile too costly to draw")
     with _readers.lend(path, tile) as reader:
         count = _band_count(reader)
         if not reader.tile_exists(tile.col, tile.row, tile.zoom):
@@ -186,8 +229,10 @@ def _display_bands(count: int) -> tuple[int, ...]:
 class RasterFiles:
     """The COGs of raster layers under ``data_dir/layers``: added, drawn, found, removed."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *,
+                 max_read_pixels: int = DEFAULT_MAX_READ_PIXELS) -> None:
         self.data_dir = data_dir
+        self.max_read_pixels = max_read_pixels
         (data_dir / "layers").mkdir(parents=True, exist_ok=True)
 
     def adopt(self, layer_id: str, version: str, source: Path) -> str:
@@ -204,7 +249,7 @@ class RasterFiles:
 
     def tile(self, info: LayerInfo, tile: TileRequest) -> bytes:
         """A PNG tile, or empty bytes where the raster does not reach."""
-        return render_tile(self.path(info), tile)
+        return render_tile(self.path(info), tile, self.max_read_pixels)
 
     def discard(self, location: str) -> None:
         """Forget and delete one version (a replaced one, or one whose commit failed)."""

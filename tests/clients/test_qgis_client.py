@@ -81,7 +81,8 @@ def _run_qgis(url: str, *collections: str) -> dict[str, Any]:
                           capture_output=True, text=True, timeout=60, check=False,
                           env=_qgis_env())
     assert done.returncode == 0, f"QGIS exited with {done.returncode}:\n{done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
 
 
 def test_qgis_reads_filters_and_reports_edit_capabilities(served: tuple[LiveServer, Any]

@@ -48,6 +48,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                              else "run if Chromium is present"),
         "postgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_POSTGIS") == "1"
                              else "run if PostGIS is present"),
+        "qgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_QGIS") == "1"
+                          else "run if /usr/bin/python3 imports qgis.core"),
     ]
 
 

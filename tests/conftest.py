@@ -48,6 +48,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                              else "run if Chromium is present"),
         "postgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_POSTGIS") == "1"
                              else "run if PostGIS is present"),
+        "qgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_QGIS") == "1"
+                          else "run if /usr/bin/python3 imports qgis.core"),
     ]
 
 
@@ -248,7 +250,9 @@ class LiveServer:
 
     def __init__(self, data_dir: Path, *, layers_dir: Path = ROOT / "layers",
                  workers: int = 2, database_url: str | None = None,
-                 env: dict[str, str] | None = None, config: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, config: Path | None = None,
+                 access_log: Path | None = None) -> None:
+        self.access_log = access_log  # one '"request line" status' per request, if given
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -263,8 +267,10 @@ class LiveServer:
             env["WEBMAP_DATABASE_URL"] = database_url
         env |= extra  # further WEBMAP_* settings for this server
         try:
+            logging = (["--access-logfile", str(access_log),
+                        "--access-logformat", '"%(r)s" %(s)s'] if access_log else [])
             self.process = subprocess.Popen(
-                [*_gunicorn(), *(["--config", str(config)] if config else []),
+                [*_gunicorn(), *(["--config", str(config)] if config else []), *logging,
                  "--workers", str(workers), "--bind", f"fd://{listener.fileno()}",
                  "--graceful-timeout", "5", "webmap.app:create_app()"],
                 env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self.log,
@@ -292,6 +298,14 @@ class LiveServer:
             time.sleep(0.1)  # polling a starting server, not a timing assumption
         pytest.fail(f"gunicorn did not answer /healthz within {self.START_TIMEOUT_S:.0f} s:\n"
                     f"{self.output()}")
+
+    def requests(self) -> list[str]:
+        """The request lines (``GET /path?query HTTP/1.1``) of the access log, health checks
+        left out; gunicorn writes each line when the response is sent."""
+        assert self.access_log is not None, "start the server with access_log=PATH"
+        lines = self.access_log.read_text(encoding="utf-8").splitlines()
+        return [line.split('"')[1] for line in lines
+                if line.count('"') >= 2 and " /healthz " not in line]
 
     def output(self) -> str:
         """What gunicorn and the app wrote to stdout and stderr so far (the last 5,000 chars)."""

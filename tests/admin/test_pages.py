@@ -239,6 +239,18 @@ def test_upload_report_and_preview(client: Any, csrf: str, plan_file: Path) -> N
     assert 'href="/admin/layers/kaava"' in listed and ">30<" in listed
 
 
+def test_the_upload_page_makes_a_layer_editable(app: Any, client: Any, csrf: str,
+                                                plan_file: Path) -> None:
+    page = client.get("/admin/layers/new").text
+    assert 'name="editable"' in page and 'aria-describedby="f-editable-hint"' in page
+    response = client.post("/admin/layers/new", data=upload(
+        plan_file, csrf_token=csrf, id="muokattava", editable="yes"))
+    assert response.status_code == 303, response.text
+    assert services_of(app).layers.layer("muokattava").editable
+    client.post("/admin/layers/new", data=upload(plan_file, csrf_token=csrf, id="luku"))
+    assert not services_of(app).layers.layer("luku").editable
+
+
 def test_upload_errors_are_linked_to_their_fields(client: Any, csrf: str,
                                                   plan_file: Path, tmp_path: Path) -> None:
     response = client.post("/admin/layers/new", data={"csrf_token": csrf, "id": "Bad Id"})

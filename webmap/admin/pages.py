@@ -40,7 +40,7 @@ bp = staff_blueprint(Blueprint("admin_pages", __name__, url_prefix="/admin",
                                template_folder="templates", static_folder="static",
                                static_url_path="/static"))
 UPLOAD_FIELDS = ("id", "title", "crs", "layer", "attribution", "description", "encoding",
-                 "x_column", "y_column", "wkt_column", "id_field")
+                 "x_column", "y_column", "wkt_column", "id_field", "editable")
 KEPT_SECONDS = 3600
 """How long a file whose import failed is kept for the next try."""
 KEPT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -330,6 +330,22 @@ def test_language_switch_changes_every_string(chromium: Any, widget_server: str)
 
 
 
+def test_swedish_interface_lists_swedish_names_where_the_data_has_them(
+        chromium: Any, widget_server: str) -> None:
+    """The Helsinki map names postal areas by ``nimi_ru`` in Swedish (``labels.sv``) and by
+    ``nimi`` otherwise; a switch of language renames the list."""
+    context, page, _ = open_page(chromium, f"{widget_server}/embed/{HKI_MAP}?lang=sv")
+    names = "[...document.querySelectorAll('#wm-features .wm-item-name')].map(e => e.textContent)"
+    swedish = page.evaluate(names)
+    assert "Kronohagen" in swedish and "Kruununhaka" not in swedish, swedish[:10]
+    page.locator(".wm-lang[data-lang=fi]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.documentElement.lang === 'fi'")
+    finnish = page.evaluate(names)
+    assert "Kruununhaka" in finnish and "Kronohagen" not in finnish, finnish[:10]
+    context.close()
+
+
 @pytest.mark.parametrize("width", [1280, 320])
 def test_map_pages_have_no_axe_violations(chromium: Any, widget_server: str,
                                           width: int) -> None:

@@ -41,6 +41,8 @@ def _with(**changes: Any) -> dict[str, Any]:
     (_with(search=[{"layer": "osoitteet", "kind": "address"}]), "search[0]"),
     (_with(layers=[{"layer": "kaava"}]), "layers[0]"),
     (_with(layers=[{"layer": "k", "style": "s", "attributes": [3]}]), "layers[0].attributes"),
+    (_with(layers=[{"layer": "k", "style": "s", "labels": {"sv": ""}}]), "layers[0].labels"),
+    (_with(layers=[{"layer": "k", "style": "s", "labels": "nimi_ru"}]), "layers[0].labels"),
 ])
 def test_a_bad_map_is_refused_naming_the_field(data: dict[str, Any], field: str) -> None:
     with pytest.raises(MapDefinitionError, match=field.replace("[", r"\[").replace("]", r"\]")):
@@ -52,7 +54,8 @@ def test_a_full_map_parses() -> None:
         languages=["sv", "fi"], tile_matrix_set="ETRS-TM35FIN",
         origins=["https://e-tjanst.example.se/"],
         layers=[{"layer": "alueet", "style": "asemakaava-alueet", "plan": True,
-                 "label": "nimi", "attributes": ["nimi", {"field": "id", "title": {
+                 "label": "nimi", "labels": {"sv": "namn"},
+                 "attributes": ["nimi", {"field": "id", "title": {
                      "fi": "Tunnus", "sv": "Id"}}]}],
         search=[{"layer": "osoitteet", "kind": "address", "street": "katu",
                  "number": "numero"}],
@@ -63,6 +66,7 @@ def test_a_full_map_parses() -> None:
     assert definition.origins == ("https://e-tjanst.example.se",)
     assert definition.plan_layers[0].attributes == ("nimi", "id")
     assert definition.plan_layers[0].attribute_titles["id"]["fi"] == "Tunnus"
+    assert definition.plan_layers[0].label_fields == {"sv": "namn"}
     consultation = definition.consultation
     assert consultation is not None
     assert consultation.is_open(datetime(2026, 12, 24, tzinfo=UTC))

@@ -35,6 +35,8 @@ def fields_used(definition: MapDefinition, layer_id: str,
             continue
         if item.label_field:
             used.setdefault(item.label_field, f"layers[{i}].label")
+        for lang, name in item.label_fields.items():
+            used.setdefault(name, f"layers[{i}].labels.{lang}")
         for j, name in enumerate(item.attributes):
             used.setdefault(name, f"layers[{i}].attributes[{j}]")
         prop = style_property(item.style) if style_property is not None else None

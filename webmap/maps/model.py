@@ -47,6 +47,9 @@ class MapLayer:
     title: Localized = field(default_factory=dict)
     label_field: str | None = None
     """The attribute that names a feature in the list and on the map."""
+    label_fields: Mapping[str, str] = field(default_factory=dict)
+    """Per language, the attribute that names a feature where it has a value (``{"sv":
+    "nimi_ru"}``); ``label_field`` otherwise."""
     attributes: tuple[str, ...] = ()
     """Key attributes shown in the feature panel, in this order."""
     attribute_titles: Mapping[str, Localized] = field(default_factory=dict)

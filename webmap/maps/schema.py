@@ -134,8 +134,19 @@ def _layer(data: Any, where: str) -> MapLayer:
         layer=str(_need(data, "layer", where)), style=str(_need(data, "style", where)),
         plan=bool(data.get("plan", False)),
         title=_localized(data["title"], f"{where}.title") if "title" in data else {},
-        label_field=data.get("label"),
+        label_field=data.get("label"), label_fields=_labels(data.get("labels"), where),
         attributes=attributes, attribute_titles=titles)
+
+
+def _labels(value: Any, where: str) -> dict[str, str]:
+    """``{"sv": "nimi_ru"}``: the attribute naming features in a language."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()):
+        raise MapDefinitionError(f"{where}.labels: give {{\"language\": \"attribute\"}}, e.g. "
+                                 '{"sv": "nimi_ru"}')
+    return dict(value)
 
 
 def _search(data: Any, where: str) -> SearchSource:

@@ -46,6 +46,7 @@ def map_document(definition: MapDefinition) -> dict[str, Any]:
                  "layer": base.layer, "attribution": base.attribution},
         "layers": [{"layer": item.layer, "style": item.style, "plan": item.plan,
                     "title": dict(item.title), "label": item.label_field,
+                    "labels": dict(item.label_fields),
                     "attributes": list(item.attributes)} for item in definition.layers],
         "search": [{"layer": s.layer, "kind": s.kind} for s in definition.search],
         "consultation": None if consultation is None else {
@@ -139,7 +140,7 @@ def widget_config(definition: MapDefinition, lang: str) -> dict[str, Any]:
             "layer": item.layer, "plan": item.plan,
             "title": {lang_: text(item.title, lang_) if item.title else info.title
                       for lang_ in definition.languages},
-            "label": item.label_field,
+            "label": item.label_field, "labels": dict(item.label_fields),
             "attributes": [{"field": name, "title": {lang_: text(item.attribute_titles[name], lang_)
                                                      if name in item.attribute_titles else name
                                                      for lang_ in definition.languages}}

@@ -247,7 +247,9 @@ const symbolLayer = L.layerGroup().addTo(map);
 let homeBounds = L.latLngBounds([[config.extent[1], config.extent[0]], [config.extent[3], config.extent[2]]]);
 
 function featureName(source, feature) {
-  const value = source.label ? feature.properties[source.label] : null;
+  // the attribute naming features in this language (Swedish names where the data has them)
+  const own = source.labels && source.labels[lang];
+  const value = (own && feature.properties[own]) || (source.label ? feature.properties[source.label] : null);
   return value ? String(value) : tr("unnamed", { id: feature.id });
 }
 async function fetchAll(layerId) {

@@ -50,6 +50,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                              else "run if PostGIS is present"),
         "qgis tests: " + ("required" if os.environ.get("WEBMAP_REQUIRE_QGIS") == "1"
                           else "run if /usr/bin/python3 imports qgis.core"),
+        "ogc validator: " + ("required" if os.environ.get("WEBMAP_REQUIRE_VALIDATOR") == "1"
+                             else "run if .ci/ogctests-venv exists"),
     ]
 
 

@@ -40,6 +40,19 @@ def test_items_send_their_links_as_link_headers(client: Any, add_layer: Any) -> 
     assert 'rel="collection"' in one.headers["Link"]
 
 
+def test_items_link_header_points_at_the_queryables(client: Any, add_layer: Any) -> None:
+    """Features Part 3 /req/queryables/get-queryables-uris: the filterable resource (items)
+    references its queryables, with the relation quoted as RFC 8288 wants for a URI."""
+    add_layer("buildings", make_buildings(5))
+    header = client.get("/collections/buildings/items").headers["Link"]
+    rel = 'rel="http://www.opengis.net/def/rel/ogc/1.0/queryables"'
+    found = [part for part in header.split(", <") if rel in part]
+    assert len(found) == 1, header
+    href = found[0].lstrip("<").split(">")[0]
+    schema = client.get(href.removeprefix("http://localhost"))
+    assert schema.status_code == 200 and schema.get_json()["$id"] == href
+
+
 def test_feature_ids_that_are_not_numbers_are_not_found(client: Any, add_layer: Any) -> None:
     add_layer("buildings", make_buildings(5))
     assert_problem(client.get("/collections/buildings/items/abc"), 404, mentions="'abc'")

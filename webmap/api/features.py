@@ -213,7 +213,12 @@ def items(layer_id: str) -> Response:
     }
     if page.number_matched is not None:
         body["numberMatched"] = page.number_matched
-    headers = {"Content-Crs": f"<{crs.uri(out_crs)}>", "Link": link_header(links)}
+    # The items resource is the filterable one: its Link header points at the queryables
+    # (Features Part 3 /req/queryables/get-queryables-uris), as the collection body does.
+    queryables_link = link(url(f"/collections/{layer_id}/queryables"), QUERYABLES_REL,
+                           SCHEMA_JSON, "Properties these features can be filtered by")
+    headers = {"Content-Crs": f"<{crs.uri(out_crs)}>",
+               "Link": link_header([*links, queryables_link])}
     if html:
         response = respond(body, "items.html", title=info.title, info=info, query=query)
     else:

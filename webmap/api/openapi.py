@@ -288,7 +288,8 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
             "limit": _param("limit", "query",
                             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                              "default": DEFAULT_LIMIT},
-                            f"Features per page (larger values are capped at {MAX_LIMIT})."),
+                            f"Features per page (larger values are capped at {MAX_LIMIT}).",
+                            style="form", explode=False),
             "filter": _param("filter", "query", {"type": "string"},
                              "A CQL2 filter on the collection's queryables, e.g. "
                              "status = 'proposal' AND S_INTERSECTS(geometry, "
@@ -306,7 +307,7 @@ def openapi_document(server_url: str, collections: Collections = ()) -> dict[str
                                "temporalProperty) lies at an instant or in an interval: "
                                "2024-05-01, 2024-05-01T12:00:00Z, 2024-01-01/2024-06-30, "
                                "2024-01-01/.. or ../2024-06-30 (RFC 3339; a date is the "
-                               "whole day)."),
+                               "whole day).", style="form", explode=False),
             "geometry": _param("geometry", "query", {"type": "string"},
                                "Features intersecting this WKT geometry in CRS84, e.g. "
                                "POINT(24.94 60.17)."),

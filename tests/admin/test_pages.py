@@ -370,7 +370,8 @@ def test_compose_publish_edit_and_take_down(client: Any, csrf: str, add_layer: A
     assert published["title"] == {"fi": "Uusi kaava", "sv": "Ny plan", "en": "New plan"}
     assert published["tileMatrixSet"] == "ETRS-TM35FIN"
     assert published["layers"][0] == {"layer": "plan", "style": "districts", "plan": True,
-                                      "title": {}, "label": "name", "attributes": []}
+                                      "title": {}, "label": "name", "labels": {},
+                                      "attributes": []}
     assert published["consultation"]["opens"] == "2026-01-01T09:00:00+02:00"
     assert published["origins"] == ["https://asiointi.example.fi"]
     extent = published["extent"]
@@ -671,3 +672,39 @@ def test_upload_errors_speak_the_forms_words_and_keep_the_file(client: Any, csrf
         "csrf_token": csrf, "id": "pisteet", "x_column": "paikka_a", "y_column": "paikka_b",
         "crs": "EPSG:3067"})
     assert fixed.status_code == 303, errors_of(fixed)
+
+
+def test_staff_upload_a_national_model_plan_on_the_page(app: Any, client: Any, csrf: str,
+                                                        tmp_path: Path) -> None:
+    """The plan upload page imports an NGP detaljplan as `webmap plans import` does and
+    links its layers; a bad file and a bad id are errors at their fields, in Swedish too."""
+    from tests.plans.conftest import DP225, SHARED_DATA
+
+    if not (SHARED_DATA / DP225).is_file():
+        pytest.skip("the shared plan examples are not beside the checkout")
+    form = client.get("/admin/plans/new").text
+    assert 'name="file"' in form and 'href="/admin/plans/new"' in form
+    with (SHARED_DATA / DP225).open("rb") as file:
+        response = client.post("/admin/plans/new", data={
+            "csrf_token": csrf, "id": "mora-dp225", "file": (file, "dp225.json")},
+            content_type="multipart/form-data")
+    assert response.status_code == 200, response.text
+    assert "NGP detaljplan (Sweden)" in response.text
+    assert 'href="/admin/layers/mora-dp225-areas"' in response.text
+    assert 'href="/plans/mora-dp225"' in response.text
+    assert services_of(app).plans.plan("mora-dp225").model == "ngp"
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "Nothing"}', encoding="utf-8")
+    with bad.open("rb") as file:
+        refused = client.post("/admin/plans/new?lang=sv", data={
+            "csrf_token": csrf, "id": "Fel id", "file": (file, "bad.json")},
+            content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert 'id="f-id-error"' in refused.text and "Gemener, siffror" in refused.text
+    with bad.open("rb") as file:
+        unknown = client.post("/admin/plans/new", data={
+            "csrf_token": csrf, "id": "huono", "file": (file, "bad.json")},
+            content_type="multipart/form-data")
+    assert unknown.status_code == 422 and 'id="f-file-error"' in unknown.text
+    assert "huono" not in {p.id for p in services_of(app).plans.plans()}

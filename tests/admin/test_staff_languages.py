@@ -255,7 +255,8 @@ def staff_pages(app: Any, client: Any, csrf: str, add_layer: Any, tmp_path: Path
 
 
 GET_PAGES = [
-    "/admin/layers", "/admin/layers/new", "/admin/layers/kaava/report", "/admin/layers/plan",
+    "/admin/layers", "/admin/layers/new", "/admin/plans/new", "/admin/layers/kaava/report",
+    "/admin/layers/plan",
     "/admin/layers/plan/style", "/admin/layers/plan/style?style=districts&base=finland",
     "/admin/layers/plan/style?style=districts&base=none", "/admin/layers/plan/remove",
     "/admin/maps", "/admin/maps/new", "/admin/maps/uusi-kaava/edit",

@@ -156,6 +156,7 @@ def test_every_staff_page_passes_axe(chromium: Any, site: dict[str, Any], width:
              ("style", "/admin/layers/kaava/style?style=districts&base=finland"),
              ("remove", "/admin/layers/kaava/remove"),
              ("maps", "/admin/maps"), ("compose", "/admin/maps/new"),
+             ("plan-upload", "/admin/plans/new"),
              ("edit", f"/admin/maps/{MAP_ID}/edit"),
              ("take-down", f"/admin/maps/{MAP_ID}/take-down"),
              ("moderation", f"/admin/maps/{MAP_ID}/comments?status=all"),

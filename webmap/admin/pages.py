@@ -229,6 +229,41 @@ def upload() -> Any:
     return _upload_page(values, errors, replace, 422, choices)
 
 
+PLAN_FIELDS = ("id", "name", "municipality")
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+def plan_upload() -> Any:
+    """Upload a plan in a national model (Ryhti, NGP): the same import as ``webmap plans
+    import``; the answer is the plan's report with links to its layers."""
+    from ..plans.service import PLAN_ID_RE
+    from .staff import import_plan_upload
+
+    max_mb = current().settings.max_upload_mb
+    if request.method == "GET":
+        values = {k: request.args.get(k, "") for k in PLAN_FIELDS}
+        return page("staff_plan_upload.html", values=values, errors={}, max_mb=max_mb)
+    values = {k: request.form.get(k, "").strip() for k in PLAN_FIELDS}
+    errors: dict[str, str] = {}
+    if not PLAN_ID_RE.match(values["id"]):
+        errors["id"] = tr("plans.id_hint")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors["file"] = tr("plans.file_hint", mb=max_mb)
+    if not errors:
+        try:
+            report = import_plan_upload(values["id"])
+        except Problem as exc:
+            field = "id" if exc.extra.get("parameter") == "id" else "file"
+            errors[field] = wording.import_error(exc.detail, staff_language())
+        else:
+            log.info("staff %s imported plan %s", g.staff, report.plan_id)
+            return page("staff_plan_report.html", report=report,
+                        model_name=tr(f"plans.model_{report.model}"),
+                        plan_url=url_for("plans.plan", plan_id=report.plan_id))
+    return page("staff_plan_upload.html", 422, values=values, errors=errors, max_mb=max_mb)
+
+
 @bp.get("/layers/<layer_id>/report")
 def report(layer_id: str) -> Any:
     """The last import's report, in plain language, with the way on to the preview."""

@@ -303,6 +303,7 @@ def test_a_searched_place_shape_is_simplified_to_the_point_limit(
         if requests.get(f"{widget_site.url}/maps/kaava-few", timeout=30).status_code == 200:
             break
         time.sleep(0.1)
+    time.sleep(1.2)  # each worker looks again on its next request after a second: all know it
     context, page, _ = open_page(chromium, f"{widget_site.url}/embed/kaava-few?lang=en")
     page.locator("#wm-search-input").focus()
     page.keyboard.type("Paimio")
